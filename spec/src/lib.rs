@@ -1,0 +1,21 @@
+//! `spec`: every definition shared by the golden model, the hardware generator, the simulator and
+//! the host. Nothing here depends on another workspace crate; everything else depends on this.
+//!
+//! * [`config`]: accelerator parameters ([`AccelConfig`]) and the CONFIG_HASH.
+//! * [`model`]: the NViT + SPViT model shape ([`ModelShape`]).
+//! * [`numerics`]: the bit-exact integer arithmetic (requantization, rounding, LUTs, LayerNorm,
+//!   softmax, the selector's keep rule and package token).
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod model;
+pub mod numerics;
+
+pub use config::{AccelConfig, ConfigError};
+pub use model::{BlockMacs, BlockShape, InputSpec, ModelShape, SelectorShape, ShapeError};
+pub use numerics::Dyadic;
+
+/// Versions of the formats the CONFIG_HASH covers besides the config itself:
+/// `(numerics, instruction set, quantized-model file)`. Bump on any incompatible change.
+pub const FORMAT_VERSIONS: (u32, u32, u32) = (1, 1, 1);
