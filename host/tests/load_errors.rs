@@ -1,0 +1,235 @@
+//! Every class of bad model/data file gives a precise error, never a panic.
+
+use golden::synth::{random_model, Rng};
+use host::model_file;
+use host::LoadError;
+use proptest::prelude::*;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use spec::{AccelConfig, BlockShape, InputSpec, ModelShape, SelectorShape};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn shape() -> ModelShape {
+    ModelShape {
+        embed: 16,
+        blocks: vec![BlockShape { heads: 2, qk: 8, v: 4, mlp: 32 }, BlockShape { heads: 1, qk: 4, v: 8, mlp: 16 }],
+        img_size: 4,
+        patch_size: 2,
+        in_chans: 1,
+        num_classes: 3,
+        distilled: true,
+        selectors: vec![SelectorShape { block: 1, heads: 2, hidden1: 4, hidden2: 2, head_hidden: 1 }],
+        attn_scale: 0.125,
+        ln_eps: 1e-6,
+        input: InputSpec { pixel_max: 16, pixel_scale: 1.0 / 16.0, mean: vec![0.5], std: vec![0.5] },
+    }
+}
+
+fn good_bytes() -> Vec<u8> {
+    model_file::to_bytes(&random_model(&shape(), 1, 0.0))
+}
+
+/// An editable copy of a safetensors file (independent of the code under test).
+struct Edit {
+    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    meta: HashMap<String, String>,
+}
+
+impl Edit {
+    fn of(bytes: &[u8]) -> Edit {
+        let st = SafeTensors::deserialize(bytes).unwrap();
+        let (_, m) = SafeTensors::read_metadata(bytes).unwrap();
+        let mut tensors: Vec<_> =
+            st.tensors().into_iter().map(|(k, v)| (k, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        Edit { tensors, meta: m.metadata().clone().unwrap() }
+    }
+    fn bytes(&self) -> Vec<u8> {
+        let views: Vec<(String, TensorView)> =
+            self.tensors.iter().map(|(k, d, s, b)| (k.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+        safetensors::serialize(views, Some(self.meta.clone())).unwrap()
+    }
+    fn get(&mut self, key: &str) -> &mut (String, Dtype, Vec<usize>, Vec<u8>) {
+        self.tensors.iter_mut().find(|t| t.0 == key).unwrap()
+    }
+}
+
+fn load(bytes: &[u8]) -> Result<golden::FloatModel, LoadError> {
+    model_file::load_bytes(Path::new("m.safetensors"), bytes, Some(&AccelConfig::default()))
+}
+
+#[test]
+fn good_file_round_trips_exactly() {
+    let m = random_model(&shape(), 1, 0.0);
+    let back = load(&model_file::to_bytes(&m)).unwrap();
+    assert_eq!(back, m);
+}
+
+#[test]
+fn missing_key_is_named() {
+    let mut e = Edit::of(&good_bytes());
+    e.tensors.retain(|t| t.0 != "blocks.1.attn.proj.weight");
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::MissingKey { key, expected, .. } if key == "blocks.1.attn.proj.weight" && expected == &vec![16, 8]),
+        "{err}"
+    );
+    assert!(err.to_string().contains("blocks.1.attn.proj.weight"));
+}
+
+#[test]
+fn wrong_shape_names_key_and_both_shapes() {
+    let mut e = Edit::of(&good_bytes());
+    let t = e.get("blocks.0.mlp.fc1.weight");
+    t.2 = vec![16, 32]; // transposed: same byte count
+    let err = load(&e.bytes()).unwrap_err();
+    match &err {
+        LoadError::WrongShape { key, expected, found, .. } => {
+            assert_eq!(key, "blocks.0.mlp.fc1.weight");
+            assert_eq!(expected, &vec![32, 16]);
+            assert_eq!(found, &vec![16, 32]);
+        }
+        _ => panic!("{err}"),
+    }
+}
+
+#[test]
+fn wrong_dtype_is_named() {
+    let mut e = Edit::of(&good_bytes());
+    e.get("norm.weight").1 = Dtype::I32;
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::WrongDtype { key, found, .. } if key == "norm.weight" && found == "I32"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_and_garbage_files_are_corrupt() {
+    let good = good_bytes();
+    for cut in [0, 4, 8, 100, good.len() / 2, good.len() - 1] {
+        let err = load(&good[..cut]).unwrap_err();
+        assert!(matches!(err, LoadError::Corrupt { .. }), "cut {cut}: {err}");
+    }
+    let err = load(b"this is not a safetensors file at all").unwrap_err();
+    assert!(matches!(err, LoadError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn metadata_problems_are_named() {
+    let good = Edit::of(&good_bytes());
+    let mut e = Edit { tensors: good.tensors.clone(), meta: good.meta.clone() };
+    e.meta.remove("dim");
+    assert!(matches!(load(&e.bytes()).unwrap_err(), LoadError::Metadata { key, .. } if key == "dim"));
+    let mut e = Edit { tensors: good.tensors.clone(), meta: good.meta.clone() };
+    e.meta.insert("dim".into(), r#"{"EMB": 16, "head": [2, 1], "QK": [8], "V": [4, 8], "MLP": [32, 16]}"#.into());
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(err.to_string().contains("different lengths"), "{err}");
+    let mut e = Edit { tensors: good.tensors.clone(), meta: good.meta.clone() };
+    e.meta.insert("vitaccel".into(), "{not json".into());
+    assert!(matches!(load(&e.bytes()).unwrap_err(), LoadError::Metadata { key, .. } if key == "vitaccel"));
+}
+
+#[test]
+fn dims_that_disagree_with_tensors_are_caught() {
+    // The dim claims block 0 has 3 heads; the QKV tensor has 2 heads' rows.
+    let mut e = Edit::of(&good_bytes());
+    e.meta.insert("dim".into(), r#"{"EMB": 16, "head": [3, 1], "QK": [8, 4], "V": [4, 8], "MLP": [32, 16]}"#.into());
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(matches!(&err, LoadError::WrongShape { key, .. } if key == "blocks.0.attn.qkv.weight"), "{err}");
+    // A third block in the dims that the file does not have.
+    let mut e = Edit::of(&good_bytes());
+    e.meta.insert(
+        "dim".into(),
+        r#"{"EMB": 16, "head": [2, 1, 1], "QK": [8, 4, 4], "V": [4, 8, 8], "MLP": [32, 16, 16]}"#.into(),
+    );
+    assert!(matches!(load(&e.bytes()).unwrap_err(), LoadError::MissingKey { key, .. } if key.starts_with("blocks.2.")));
+}
+
+#[test]
+fn contract_violations_and_hardware_limits_are_reported() {
+    let mut e = Edit::of(&good_bytes());
+    let meta = e.meta["vitaccel"].replace("\"heads\":2", "\"heads\":3");
+    e.meta.insert("vitaccel".into(), meta);
+    assert!(matches!(load(&e.bytes()).unwrap_err(), LoadError::Shape { .. }));
+
+    let tiny = AccelConfig { max_tokens: 4, ..AccelConfig::default() };
+    let err = model_file::load_bytes(Path::new("m"), &good_bytes(), Some(&tiny)).unwrap_err();
+    assert!(matches!(&err, LoadError::Hardware { .. }), "{err}");
+    assert!(err.to_string().contains("max_tokens"), "{err}");
+    let narrow = AccelConfig { max_width: 32, ..AccelConfig::default() };
+    let err = model_file::load_bytes(Path::new("m"), &good_bytes(), Some(&narrow)).unwrap_err();
+    assert!(err.to_string().contains("QKV width"), "{err}");
+}
+
+#[test]
+fn nan_weights_and_extra_tensors_are_rejected() {
+    let mut e = Edit::of(&good_bytes());
+    e.get("head.bias").3[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert!(matches!(load(&e.bytes()).unwrap_err(), LoadError::NonFinite { key, .. } if key == "head.bias"));
+    let mut e = Edit::of(&good_bytes());
+    e.tensors.push(("blocks.7.attn.qkv.weight".into(), Dtype::F32, vec![1], vec![0; 4]));
+    assert!(
+        matches!(load(&e.bytes()).unwrap_err(), LoadError::UnexpectedKeys { keys, .. } if keys == vec!["blocks.7.attn.qkv.weight"])
+    );
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let err = model_file::load(Path::new("/nonexistent/model.safetensors"), None).unwrap_err();
+    assert!(matches!(err, LoadError::Io { .. }), "{err}");
+}
+
+#[test]
+fn optional_token_mask_defaults_to_ones() {
+    let mut e = Edit::of(&good_bytes());
+    e.tensors.retain(|t| !t.0.ends_with("token_mask"));
+    let m = load(&e.bytes()).unwrap();
+    assert!(m.blocks.iter().all(|b| b.token_mask.iter().all(|&v| v == 1.0)));
+}
+
+#[test]
+fn quantized_model_round_trips_and_rejects_corruption() {
+    let fm = random_model(&shape(), 5, 0.0);
+    let imgs = golden::synth::random_images(&shape(), 4, 5);
+    let cal = golden::Calibration::collect(&fm, &imgs, |_| {});
+    let (im, rep) = golden::quantize(&fm, &cal).unwrap();
+    let bytes = host::qmodel_file::to_bytes(&im, &rep, 4);
+    let (back, meta) = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None).unwrap();
+    assert_eq!(back, im);
+    assert_eq!(meta.calibration_images, 4);
+    let err = host::qmodel_file::load_bytes(Path::new("q"), &bytes[..bytes.len() - 3], None).unwrap_err();
+    assert!(matches!(err, LoadError::Corrupt { .. }));
+    let mut e = Edit::of(&bytes);
+    e.get("blocks.0.gelu").2 = vec![128, 2];
+    assert!(matches!(
+        host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err(),
+        LoadError::WrongShape { .. }
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Fuzz: random byte edits, truncations and header digit edits never panic.
+    #[test]
+    fn mutated_files_never_panic(seed in any::<u64>(), kind in 0u8..4, edits in 1usize..12) {
+        let mut bytes = good_bytes();
+        let mut rng = Rng::new(seed);
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize + 8;
+        match kind {
+            0 => for _ in 0..edits { let i = rng.range(0, bytes.len() - 1); bytes[i] = rng.next_u64() as u8; },
+            1 => { let cut = rng.range(0, bytes.len()); bytes.truncate(cut); },
+            2 => for _ in 0..edits {
+                // Edit the JSON header: digits become other digits, so shapes/offsets/dims change.
+                let i = rng.range(8, header_len - 1);
+                if bytes[i].is_ascii_digit() { bytes[i] = b'0' + rng.range(0, 9) as u8; }
+            },
+            _ => { let i = rng.range(0, 7); bytes[i] = rng.next_u64() as u8; },
+        }
+        let _ = load(&bytes);
+        let _ = host::Dataset::load_bytes(Path::new("d"), &bytes);
+        let _ = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None);
+    }
+}

@@ -1,0 +1,49 @@
+//! `vitaccel`: the command-line front end (inspect, quantize, golden, synth, bench, demo).
+
+mod commands;
+mod progress;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// FPGA accelerator for pruned vision transformers: model tools, golden model, simulation.
+#[derive(Parser)]
+#[command(name = "vitaccel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Per-block shapes, parameters, MACs and selector positions of a model file.
+    Inspect(commands::inspect::Args),
+    /// Calibrate a float model on images and write the quantized (integer) model.
+    Quantize(commands::quantize::Args),
+    /// Run the golden models on an image set: top-1, kept tokens per stage, optional dumps.
+    Golden(commands::golden::Args),
+    /// Write a synthetic model (DeiT-Tiny, NViT-T-like) with seeded random weights.
+    Synth(commands::synth::Args),
+    /// Benchmarks (print figures and save them as JSON).
+    Bench(commands::bench::Args),
+    /// The main job: quantize the trained fixture and report float vs integer accuracy and token survival.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Quantize(a) => commands::quantize::run(a),
+        Command::Golden(a) => commands::golden::run(a),
+        Command::Synth(a) => commands::synth::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    }
+}
+
+/// Default output directory for reports.
+pub fn out_dir() -> PathBuf {
+    PathBuf::from("out")
+}
