@@ -19,8 +19,12 @@ pub struct AccelConfig {
     pub max_width: usize,
     /// Most attention heads in a block or selector.
     pub max_heads: usize,
-    /// Data width of the AXI4 master, bits.
-    pub axi_data_bits: usize,
+    /// Scratchpad banks (each one read and one write port).
+    pub banks: usize,
+    /// Words of `R` bytes per bank (a power of two).
+    pub bank_words: usize,
+    /// Depth of the weight-stream FIFO in words (a power of two).
+    pub weight_fifo_words: usize,
     /// Clock used for latency projections, MHz.
     pub clock_mhz: f64,
 }
@@ -34,7 +38,9 @@ impl Default for AccelConfig {
             max_tokens: 256,
             max_width: 1024,
             max_heads: 16,
-            axi_data_bits: 64,
+            banks: 4,
+            bank_words: 16384,
+            weight_fifo_words: 64,
             clock_mhz: 300.0,
         }
     }
@@ -69,13 +75,32 @@ pub enum ConfigError {
 }
 
 impl AccelConfig {
-    /// Check ranges: array sizes are powers of two between 2 and 128, buffers non-empty.
+    /// Check ranges: array sizes are powers of two between 4 and 128 with `C <= R`, buffers
+    /// hold a full activation matrix, widths fit the accumulator proof.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         for (name, v) in [("array_rows", self.array_rows), ("array_cols", self.array_cols)] {
-            if !(2..=128).contains(&v) || !v.is_power_of_two() {
-                return bad(format!("{name} = {v} must be a power of two in 2..=128"));
+            if !(4..=128).contains(&v) || !v.is_power_of_two() {
+                return bad(format!("{name} = {v} must be a power of two in 4..=128"));
             }
+        }
+        if self.array_cols > self.array_rows {
+            return bad(format!(
+                "array_cols = {} must not exceed array_rows = {} (a tile row must fit one scratchpad word)",
+                self.array_cols, self.array_rows
+            ));
+        }
+        if !(2..=16).contains(&self.banks) {
+            return bad(format!("banks = {} must be in 2..=16", self.banks));
+        }
+        if !self.bank_words.is_power_of_two() || self.bank_words > 1 << 20 {
+            return bad(format!("bank_words = {} must be a power of two <= 2^20", self.bank_words));
+        }
+        if !self.weight_fifo_words.is_power_of_two() || self.weight_fifo_words < 2 * self.array_rows {
+            return bad(format!(
+                "weight_fifo_words = {} must be a power of two >= 2 * array_rows",
+                self.weight_fifo_words
+            ));
         }
         if self.max_tokens == 0 || self.max_tokens > 4096 {
             return bad(format!("max_tokens = {} must be in 1..=4096", self.max_tokens));
@@ -86,8 +111,11 @@ impl AccelConfig {
         if self.max_heads == 0 {
             return bad("max_heads must be positive".into());
         }
-        if ![32, 64, 128, 256, 512].contains(&self.axi_data_bits) {
-            return bad(format!("axi_data_bits = {} must be 32, 64, 128, 256 or 512", self.axi_data_bits));
+        if self.max_tokens * self.max_width.div_ceil(self.array_rows) > self.bank_words {
+            return bad(format!(
+                "bank_words = {} cannot hold max_tokens x max_width = {} x {} bytes",
+                self.bank_words, self.max_tokens, self.max_width
+            ));
         }
         if !(self.clock_mhz > 0.0 && self.clock_mhz < 2000.0) {
             return bad(format!("clock_mhz = {} out of range", self.clock_mhz));
@@ -111,6 +139,36 @@ impl AccelConfig {
     /// Number of processing elements `R * C`.
     pub fn pes(&self) -> usize {
         self.array_rows * self.array_cols
+    }
+
+    /// Bytes per scratchpad word, DMA beat and weight-FIFO entry: `R`.
+    pub fn word_bytes(&self) -> usize {
+        self.array_rows
+    }
+
+    /// Data width of the AXI4 master in bits (one scratchpad word per beat).
+    pub fn axi_data_bits(&self) -> usize {
+        8 * self.array_rows
+    }
+
+    /// Bits of a scratchpad word address.
+    pub fn bank_addr_bits(&self) -> usize {
+        self.bank_words.trailing_zeros() as usize
+    }
+
+    /// The small configuration used by fast co-simulation tests: 8x8, K up to 4096.
+    pub fn small() -> Self {
+        AccelConfig {
+            array_rows: 8,
+            array_cols: 8,
+            max_tokens: 32,
+            max_width: 4096,
+            max_heads: 8,
+            banks: 4,
+            bank_words: 16384,
+            weight_fifo_words: 32,
+            clock_mhz: 300.0,
+        }
     }
 
     /// 32-bit CONFIG_HASH: FNV-1a over the canonical JSON of the config and the numerics/ISA
@@ -170,7 +228,9 @@ mod tests {
             AccelConfig { max_tokens: 255, ..c.clone() },
             AccelConfig { max_width: 512, ..c.clone() },
             AccelConfig { max_heads: 8, ..c.clone() },
-            AccelConfig { axi_data_bits: 128, ..c.clone() },
+            AccelConfig { banks: 8, ..c.clone() },
+            AccelConfig { bank_words: 32768, ..c.clone() },
+            AccelConfig { weight_fifo_words: 128, ..c.clone() },
             AccelConfig { clock_mhz: 200.0, ..c.clone() },
         ];
         for v in variants {
@@ -185,7 +245,11 @@ mod tests {
         assert!(AccelConfig { array_rows: 12, ..c.clone() }.validate().is_err());
         assert!(AccelConfig { array_cols: 256, ..c.clone() }.validate().is_err());
         assert!(AccelConfig { max_tokens: 0, ..c.clone() }.validate().is_err());
-        assert!(AccelConfig { axi_data_bits: 48, ..c.clone() }.validate().is_err());
+        assert!(AccelConfig { array_cols: 32, ..c.clone() }.validate().is_err(), "C > R");
+        assert!(AccelConfig { bank_words: 1000, ..c.clone() }.validate().is_err());
+        assert!(AccelConfig { bank_words: 1024, ..c.clone() }.validate().is_err(), "too small for a matrix");
+        assert!(AccelConfig { weight_fifo_words: 16, ..c.clone() }.validate().is_err());
+        AccelConfig::small().validate().unwrap();
         assert!(AccelConfig { max_width: MAX_REDUCTION + 1, ..c }.validate().is_err());
     }
 
@@ -196,7 +260,7 @@ mod tests {
         let t = dir.join("a.toml");
         std::fs::write(
             &t,
-            "array_rows = 8\narray_cols = 8\nmax_tokens = 64\nmax_width = 256\nmax_heads = 8\naxi_data_bits = 64\nclock_mhz = 250.0\n",
+            "array_rows = 8\narray_cols = 8\nmax_tokens = 64\nmax_width = 256\nmax_heads = 8\nbanks = 4\nbank_words = 4096\nweight_fifo_words = 32\nclock_mhz = 250.0\n",
         )
         .unwrap();
         let c = AccelConfig::load(&t).unwrap();
@@ -207,7 +271,7 @@ mod tests {
         std::fs::write(&t, "array_rows = 8\nbogus = 1\n").unwrap();
         let e = AccelConfig::load(&t).unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
-        std::fs::write(&t, "array_rows = 6\narray_cols = 8\nmax_tokens = 64\nmax_width = 256\nmax_heads = 8\naxi_data_bits = 64\nclock_mhz = 250.0\n").unwrap();
+        std::fs::write(&t, "array_rows = 6\narray_cols = 8\nmax_tokens = 64\nmax_width = 256\nmax_heads = 8\nbanks = 4\nbank_words = 4096\nweight_fifo_words = 32\nclock_mhz = 250.0\n").unwrap();
         assert!(matches!(AccelConfig::load(&t), Err(ConfigError::Invalid(_))));
     }
 }

@@ -2,15 +2,19 @@
 //! the host. Nothing here depends on another workspace crate; everything else depends on this.
 //!
 //! * [`config`]: accelerator parameters ([`AccelConfig`]) and the CONFIG_HASH.
+//! * [`isa`]: the 256-bit instruction encoding.
 //! * [`model`]: the NViT + SPViT model shape ([`ModelShape`]).
 //! * [`numerics`]: the bit-exact integer arithmetic (requantization, rounding, LUTs, LayerNorm,
 //!   softmax, the selector's keep rule and package token).
+//! * [`regmap`]: the AXI4-Lite register map and its generated C/JSON/Markdown views.
 
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod isa;
 pub mod model;
 pub mod numerics;
+pub mod regmap;
 
 pub use config::{AccelConfig, ConfigError};
 pub use model::{BlockMacs, BlockShape, InputSpec, ModelShape, SelectorShape, ShapeError};

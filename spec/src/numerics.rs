@@ -18,7 +18,7 @@ pub const ACC_BITS: u32 = 32;
 /// Fractional bits of a requantization multiplier: `m` lies in `[2^14, 2^15)`.
 pub const MULT_FRAC_BITS: u32 = 15;
 /// Largest requantization shift.
-pub const MAX_SHIFT: u32 = 63;
+pub const MAX_SHIFT: u32 = 62;
 /// Entries of every lookup table (indexed by an 8-bit value).
 pub const LUT_SIZE: usize = 256;
 /// Fractional bits of an exp-LUT entry (`U1F15`: `exp(0) = 1.0 = 32768`).
@@ -70,10 +70,10 @@ pub fn clamp_signed(x: i64, bits: u32) -> i64 {
     x.clamp(-hi - 1, hi)
 }
 
-/// A dyadic multiplier `m * 2^-s` (I-BERT/I-ViT style): `m` in `[2^14, 2^15)` (or 0), `s <= 63`.
+/// A dyadic multiplier `m * 2^-s` (I-BERT/I-ViT style): `m` in `[2^14, 2^15)` (or 0), `s <= 62`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct Dyadic {
-    /// Integer multiplier, `[2^14, 2^15)` when normalised, smaller only for tiny scales at `s = 63`.
+    /// Integer multiplier, `[2^14, 2^15)` when normalised, smaller only for tiny scales at `s = 62`.
     pub m: u16,
     /// Right shift applied after the multiply.
     pub s: u8,
