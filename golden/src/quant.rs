@@ -18,6 +18,8 @@ const Q8: f64 = 127.0;
 const RESID_CAL: f64 = 16384.0;
 /// Largest int16 gamma.
 const Q16: f64 = 32767.0;
+/// Sigmoid inputs beyond this magnitude give U0F8 outputs of 0 or 255 (`256 * sigmoid(8) > 255.9`).
+const SIGMOID_RANGE: f64 = 8.0;
 /// Smallest range used for a scale, so an all-zero tensor still gets a finite scale.
 const MIN_RANGE: f64 = 1e-6;
 
@@ -51,6 +53,12 @@ impl Calibration {
     /// int8 scale of a stage: `absmax / 127`.
     fn s8(&self, name: &str) -> Result<f64, QuantError> {
         Ok(self.range(name)? / Q8)
+    }
+
+    /// int8 scale of a sigmoid input: the range is clipped at `SIGMOID_RANGE`, beyond which the
+    /// U0F8 sigmoid saturates anyway, so the resolution goes where the decision is made.
+    fn s8_sigmoid_input(&self, name: &str) -> Result<f64, QuantError> {
+        Ok(self.range(name)?.min(SIGMOID_RANGE) / Q8)
     }
 
     fn range(&self, name: &str) -> Result<f64, QuantError> {
@@ -284,8 +292,10 @@ fn quantize_selector(q: &mut Quantizer, si: usize, sel: &Selector) -> Result<Int
     let st = |n: &str| format!("sel{si}.{n}");
     let s = |n: &str| cal.s8(&st(n));
     let (s_ln, s_zp, s_z) = (s("ln")?, s("z_pre")?, s("z")?);
-    let (s_o1p, s_o1, s_o2p, s_o2, s_l) = (s("o1_pre")?, s("o1")?, s("o2_pre")?, s("o2")?, s("logit")?);
-    let (s_hp, s_h, s_hw) = (s("hfc1_pre")?, s("hfc1")?, s("hfc2_pre")?);
+    let (s_o1p, s_o1, s_o2p, s_o2) = (s("o1_pre")?, s("o1")?, s("o2_pre")?, s("o2")?);
+    let (s_hp, s_h) = (s("hfc1_pre")?, s("hfc1")?);
+    let s_l = cal.s8_sigmoid_input(&st("logit"))?;
+    let s_hw = cal.s8_sigmoid_input(&st("hfc2_pre"))?;
     // The 2-logit layer becomes one output channel computing l0 - l1 exactly (sigmoid(l0 - l1) = softmax(l)[0]).
     let diff = Linear {
         w: (&sel.out3.w.row(0) - &sel.out3.w.row(1)).insert_axis(ndarray::Axis(0)),

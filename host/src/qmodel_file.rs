@@ -7,7 +7,7 @@ use golden::kernels::QLinear;
 use golden::QuantReport;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-use spec::numerics::{Dyadic, LayerNormParams, LUT_SIZE};
+use spec::numerics::{Dyadic, LayerNormParams, EXP_FRAC_BITS, LUT_SIZE, MAX_SHIFT, MULT_FRAC_BITS};
 use spec::{AccelConfig, ModelShape};
 use std::path::Path;
 
@@ -104,6 +104,12 @@ fn dyadics(c: &mut impl Codec, name: &str, d: &mut [Dyadic]) -> Result<(), LoadE
     let mut s: Vec<u8> = d.iter().map(|x| x.s).collect();
     vec_t(c, &format!("{name}.mult"), &mut m)?;
     vec_t(c, &format!("{name}.shift"), &mut s)?;
+    if let Some(bad) = m.iter().find(|&&v| v >= 1 << MULT_FRAC_BITS) {
+        return Err(c.invalid(&format!("{name}.mult"), format!("multiplier {bad} is not below 2^15")));
+    }
+    if let Some(bad) = s.iter().find(|&&v| v as u32 > MAX_SHIFT) {
+        return Err(c.invalid(&format!("{name}.shift"), format!("shift {bad} exceeds {MAX_SHIFT}")));
+    }
     for (i, x) in d.iter_mut().enumerate() {
         *x = Dyadic { m: m[i], s: s[i] };
     }
@@ -142,6 +148,9 @@ pub fn visit(m: &mut IntModel, c: &mut impl Codec) -> Result<(), LoadError> {
         vec_t(c, &k("token_mask"), &mut blk.token_mask)?;
         dyadics(c, &k("scores"), std::slice::from_mut(&mut blk.scores))?;
         vec_t(c, &k("exp_lut"), &mut blk.exp_lut)?;
+        if blk.exp_lut[0] != 1 << EXP_FRAC_BITS || blk.exp_lut.iter().any(|&e| e > 1 << EXP_FRAC_BITS) {
+            return Err(c.invalid(&k("exp_lut"), "entry 0 must be exp(0) = 32768 and no entry above it".into()));
+        }
         dyadics(c, &k("attn_out"), std::slice::from_mut(&mut blk.attn_out))?;
         qlin(c, &k("proj"), &mut blk.proj)?;
         lnp(c, &k("ln2"), &mut blk.ln2)?;

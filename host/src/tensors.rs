@@ -169,6 +169,8 @@ pub trait Codec {
     fn tensor<T: Elem>(&mut self, key: &str, shape: &[usize], data: &mut [T]) -> Result<(), LoadError>;
     /// Like `tensor`, for a tensor that may be absent; returns whether it was present (or written).
     fn optional<T: Elem>(&mut self, key: &str, shape: &[usize], data: &mut [T]) -> Result<bool, LoadError>;
+    /// A `BadValue` error for `key` in this file.
+    fn invalid(&self, key: &str, msg: String) -> LoadError;
 }
 
 /// Reads and checks tensors from a safetensors buffer.
@@ -309,6 +311,10 @@ impl Codec for TensorReader<'_> {
         self.seen.insert(key.to_string());
         Ok(true)
     }
+
+    fn invalid(&self, key: &str, msg: String) -> LoadError {
+        LoadError::BadValue { path: self.path.clone(), key: key.to_string(), msg }
+    }
 }
 
 /// Collects tensors and metadata, then writes one safetensors file.
@@ -354,5 +360,9 @@ impl Codec for TensorWriter {
     fn optional<T: Elem>(&mut self, key: &str, shape: &[usize], data: &mut [T]) -> Result<bool, LoadError> {
         self.tensor(key, shape, data)?;
         Ok(true)
+    }
+
+    fn invalid(&self, key: &str, msg: String) -> LoadError {
+        LoadError::BadValue { path: PathBuf::from("<writer>"), key: key.to_string(), msg }
     }
 }

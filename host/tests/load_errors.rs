@@ -191,12 +191,10 @@ fn optional_token_mask_defaults_to_ones() {
 
 #[test]
 fn quantized_model_round_trips_and_rejects_corruption() {
-    let fm = random_model(&shape(), 5, 0.0);
-    let imgs = golden::synth::random_images(&shape(), 4, 5);
-    let cal = golden::Calibration::collect(&fm, &imgs, |_| {});
-    let (im, rep) = golden::quantize(&fm, &cal).unwrap();
-    let bytes = host::qmodel_file::to_bytes(&im, &rep, 4);
-    let (back, meta) = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None).unwrap();
+    let bytes = quantized_bytes();
+    let (im, _) = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None).unwrap();
+    let again = host::qmodel_file::to_bytes(&im, &golden::QuantReport::default(), 4);
+    let (back, meta) = host::qmodel_file::load_bytes(Path::new("q"), &again, None).unwrap();
     assert_eq!(back, im);
     assert_eq!(meta.calibration_images, 4);
     let err = host::qmodel_file::load_bytes(Path::new("q"), &bytes[..bytes.len() - 3], None).unwrap_err();
@@ -207,6 +205,27 @@ fn quantized_model_round_trips_and_rejects_corruption() {
         host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err(),
         LoadError::WrongShape { .. }
     ));
+}
+
+fn quantized_bytes() -> Vec<u8> {
+    let fm = random_model(&shape(), 5, 0.0);
+    let imgs = golden::synth::random_images(&shape(), 4, 5);
+    let cal = golden::Calibration::collect(&fm, &imgs, |_| {});
+    let (im, rep) = golden::quantize(&fm, &cal).unwrap();
+    host::qmodel_file::to_bytes(&im, &rep, 4)
+}
+
+#[test]
+fn quantized_constants_out_of_range_are_rejected() {
+    let bytes = quantized_bytes();
+    let mut e = Edit::of(&bytes);
+    e.get("blocks.0.fc1.shift").3[0] = 63;
+    let err = host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err();
+    assert!(matches!(&err, LoadError::BadValue { key, .. } if key == "blocks.0.fc1.shift"), "{err}");
+    let mut e = Edit::of(&bytes);
+    e.get("blocks.1.exp_lut").3[0..2].copy_from_slice(&0u16.to_le_bytes());
+    let err = host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err();
+    assert!(matches!(&err, LoadError::BadValue { key, .. } if key == "blocks.1.exp_lut"), "{err}");
 }
 
 proptest! {
@@ -230,6 +249,31 @@ proptest! {
         }
         let _ = load(&bytes);
         let _ = host::Dataset::load_bytes(Path::new("d"), &bytes);
-        let _ = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None);
     }
+
+    /// Fuzz the quantized format the same way; a file that still loads must also run.
+    #[test]
+    fn mutated_quantized_files_never_panic(seed in any::<u64>(), edits in 1usize..12) {
+        let mut bytes = quantized_bytes();
+        let mut rng = Rng::new(seed);
+        for _ in 0..edits {
+            let i = rng.range(0, bytes.len() - 1);
+            bytes[i] = rng.next_u64() as u8;
+        }
+        if let Ok((m, _)) = host::qmodel_file::load_bytes(Path::new("q"), &bytes, None) {
+            let img = &golden::synth::random_images(&m.shape, 1, seed)[0];
+            let _ = m.forward(img, &golden::ForwardOptions::default(), None);
+        }
+    }
+}
+
+#[test]
+fn huge_dims_in_a_small_file_are_refused_before_allocating() {
+    let mut e = Edit::of(&good_bytes());
+    e.meta.insert(
+        "dim".into(),
+        r#"{"EMB": 60000, "head": [2, 1], "QK": [8, 4], "V": [4, 8], "MLP": [60000, 16]}"#.into(),
+    );
+    let err = model_file::load_bytes(Path::new("m"), &e.bytes(), None).unwrap_err();
+    assert!(matches!(&err, LoadError::Corrupt { msg, .. } if msg.contains("dims need")), "{err}");
 }
