@@ -4,8 +4,45 @@
 //! weight-stationary systolic array), [`delay`] (shift registers), [`verilog`] (generation, lint).
 
 #![warn(missing_docs)]
+// State machines read best as one branch per state, each with its own condition inside.
+#![allow(clippy::collapsible_if, clippy::collapsible_else_if)]
 
 pub mod array;
+pub mod axi_lite;
+pub mod axi_master;
+pub mod controller;
 pub mod delay;
+pub mod gemm;
 pub mod pe;
+pub mod requant;
+pub mod scratchpad;
+pub mod storage;
+pub mod top;
 pub mod verilog;
+pub mod widen;
+
+use spec::AccelConfig;
+
+/// Name of the generated top-level Verilog module.
+pub const TOP_MODULE: &str = "vitaccel_top";
+
+/// Verilog of the whole accelerator for `cfg` (module [`TOP_MODULE`]).
+///
+/// Widths that are Verilog port types (`8R`-bit AXI data, `R` strobes) are const generics, so
+/// each supported array height is one instantiation here; everything else (C, depths, banks)
+/// comes from `cfg` at run time.
+pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
+    cfg.validate()?;
+    fn gen<const W: usize, const BE: usize>(cfg: &AccelConfig) -> String {
+        verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE)
+    }
+    Ok(match cfg.array_rows {
+        4 => gen::<32, 4>(cfg),
+        8 => gen::<64, 8>(cfg),
+        16 => gen::<128, 16>(cfg),
+        32 => gen::<256, 32>(cfg),
+        64 => gen::<512, 64>(cfg),
+        128 => gen::<1024, 128>(cfg),
+        r => unreachable!("validate() admits powers of two in 4..=128, got {r}"),
+    })
+}

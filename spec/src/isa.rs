@@ -67,14 +67,16 @@ fields! {
     DMA_ADDR = (12, 20);
     /// DMA: rows to move.
     DMA_ROWS = (32, 16);
-    /// DMA: words (of R bytes) per row.
-    DMA_WORDS = (48, 16);
     /// DMA: scratchpad words between row starts.
     DMA_STRIDE = (64, 20);
+    /// DMA: words (of R bytes) per row.
+    DMA_WORDS = (96, 32);
     /// DMA: first DRAM byte address (word aligned).
     DMA_DRAM_ADDR = (128, 40);
     /// DMA: DRAM bytes between row starts (word aligned).
-    DMA_DRAM_STRIDE = (192, 32);
+    DMA_DRAM_STRIDE = (192, 40);
+    /// Reserved for future fields: must be zero (the hardware reports BAD_FIELD otherwise).
+    RESERVED = (232, 24);
     /// GEMM: flags ([`GEMM_FLAG_A_UNSIGNED`], output mode in bits 1..4).
     GEMM_FLAGS = (8, 8);
     /// GEMM: rows of A (tokens), 1..=max_tokens.
@@ -145,11 +147,11 @@ pub struct Dma {
     /// Rows.
     pub rows: u16,
     /// Words per row.
-    pub words: u16,
+    pub words: u32,
     /// DRAM byte address (multiple of the word size).
     pub dram: u64,
     /// DRAM bytes between rows (multiple of the word size).
-    pub dram_stride: u32,
+    pub dram_stride: u64,
 }
 
 /// Output mode of a GEMM.
@@ -226,7 +228,7 @@ impl Insn {
                 DMA_WORDS.set(&mut w, d.words as u64);
                 DMA_STRIDE.set(&mut w, d.sp_stride as u64);
                 DMA_DRAM_ADDR.set(&mut w, d.dram);
-                DMA_DRAM_STRIDE.set(&mut w, d.dram_stride as u64);
+                DMA_DRAM_STRIDE.set(&mut w, d.dram_stride);
             }
             Insn::Gemm(g) => {
                 OPCODE.set(&mut w, Opcode::Gemm as u64);
@@ -249,15 +251,18 @@ impl Insn {
     /// Decode a 256-bit word.
     pub fn decode(w: &[u8; INSN_BYTES]) -> Result<Insn, IsaError> {
         let op = OPCODE.get(w) as u8;
+        if Opcode::from_u8(op).is_some() && RESERVED.get(w) != 0 {
+            return Err(IsaError::BadField { field: "RESERVED", value: RESERVED.get(w) });
+        }
         match Opcode::from_u8(op) {
             Some(Opcode::Load) | Some(Opcode::Store) => {
                 let d = Dma {
                     sp: BankAddr { bank: DMA_BANK.get(w) as u8, addr: DMA_ADDR.get(w) as u32 },
                     sp_stride: DMA_STRIDE.get(w) as u32,
                     rows: DMA_ROWS.get(w) as u16,
-                    words: DMA_WORDS.get(w) as u16,
+                    words: DMA_WORDS.get(w) as u32,
                     dram: DMA_DRAM_ADDR.get(w),
-                    dram_stride: DMA_DRAM_STRIDE.get(w) as u32,
+                    dram_stride: DMA_DRAM_STRIDE.get(w),
                 };
                 Ok(if op == Opcode::Load as u8 { Insn::Load(d) } else { Insn::Store(d) })
             }
@@ -307,9 +312,20 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn every_instruction_bit_belongs_to_a_field() {
+        let mut used = [false; 256];
+        for f in FIELDS {
+            for b in f.lsb..f.lsb + f.width {
+                used[b as usize] = true;
+            }
+        }
+        assert!(used.iter().all(|&u| u), "unassigned bits would be silently ignored by the decoder");
+    }
+
+    #[test]
     fn fields_do_not_overlap_within_an_opcode() {
         let groups: [&[Field]; 2] = [
-            &[OPCODE, DMA_BANK, DMA_ADDR, DMA_ROWS, DMA_WORDS, DMA_STRIDE, DMA_DRAM_ADDR, DMA_DRAM_STRIDE],
+            &[OPCODE, DMA_BANK, DMA_ADDR, DMA_ROWS, DMA_WORDS, DMA_STRIDE, DMA_DRAM_ADDR, DMA_DRAM_STRIDE, RESERVED],
             &[
                 OPCODE,
                 GEMM_FLAGS,
@@ -323,6 +339,7 @@ mod tests {
                 GEMM_O_ADDR,
                 GEMM_O_STRIDE,
                 GEMM_W_ADDR,
+                RESERVED,
             ],
         ];
         for g in groups {
@@ -343,8 +360,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn dma_round_trips(sp in bank_addr(), st in 0u32..(1 << 20), rows: u16, words: u16,
-                           dram in 0u64..(1 << 40), ds: u32, load: bool) {
+        fn dma_round_trips(sp in bank_addr(), st in 0u32..(1 << 20), rows: u16, words: u32,
+                           dram in 0u64..(1 << 40), ds in 0u64..(1 << 40), load: bool) {
             let d = Dma { sp, sp_stride: st, rows, words, dram, dram_stride: ds };
             let i = if load { Insn::Load(d) } else { Insn::Store(d) };
             prop_assert_eq!(Insn::decode(&i.encode()), Ok(i));
@@ -367,6 +384,9 @@ mod tests {
         OPCODE.set(&mut w, Opcode::Gemm as u64);
         GEMM_FLAGS.set(&mut w, 0b110);
         assert!(matches!(Insn::decode(&w), Err(IsaError::BadField { .. })));
+        GEMM_FLAGS.set(&mut w, 0);
+        RESERVED.set(&mut w, 1);
+        assert!(matches!(Insn::decode(&w), Err(IsaError::BadField { field: "RESERVED", .. })));
     }
 
     #[test]

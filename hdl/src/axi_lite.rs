@@ -1,0 +1,797 @@
+//! The AXI4-Lite register block: the host's control interface, implementing
+//! [`spec::regmap::REGISTERS`] (offsets come from `spec::regmap`, never from literals here).
+
+use crate::widen::Concat;
+use rust_hdl::prelude::*;
+use spec::regmap::{self, Register};
+
+fn offset(r: Register) -> Constant<Bits<12>> {
+    assert!(r.offset < 4096 && r.offset & 3 == 0, "register {} outside the 4 KiB AXI-Lite window", r.name);
+    Constant::new(bits(r.offset as u64))
+}
+
+/// AXI4-Lite slave (12-bit addresses, 32-bit data) holding the register map.
+///
+/// * AW and W are buffered independently (either order, or together); a write completes once both
+///   are in and no B response is pending. `awready`/`wready`/`arready` are register outputs.
+/// * One read in flight: `arready` is low while `rvalid` waits for `rready`.
+/// * RW registers honour WSTRB; INSN_BASE_HI keeps only bits 7:0 (the rest read 0). Writing CTRL
+///   with bit 0 set (and WSTRB bit 0) pulses `start` for exactly one cycle; CTRL reads 0.
+/// * Addresses are decoded on all 12 bits: a register is hit only by its aligned offset; anything
+///   else is unmapped (reads 0, writes ignored). Every response is OKAY.
+/// * `reset` is synchronous, active high: RW registers clear and pending transactions are dropped.
+#[derive(LogicBlock)]
+pub struct AxiLiteRegs {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high.
+    pub reset: Signal<In, Bit>,
+    /// AW address.
+    pub s_axi_awaddr: Signal<In, Bits<12>>,
+    /// AW valid.
+    pub s_axi_awvalid: Signal<In, Bit>,
+    /// AW ready.
+    pub s_axi_awready: Signal<Out, Bit>,
+    /// W data.
+    pub s_axi_wdata: Signal<In, Bits<32>>,
+    /// W byte strobes.
+    pub s_axi_wstrb: Signal<In, Bits<4>>,
+    /// W valid.
+    pub s_axi_wvalid: Signal<In, Bit>,
+    /// W ready.
+    pub s_axi_wready: Signal<Out, Bit>,
+    /// B response (always OKAY).
+    pub s_axi_bresp: Signal<Out, Bits<2>>,
+    /// B valid.
+    pub s_axi_bvalid: Signal<Out, Bit>,
+    /// B ready.
+    pub s_axi_bready: Signal<In, Bit>,
+    /// AR address.
+    pub s_axi_araddr: Signal<In, Bits<12>>,
+    /// AR valid.
+    pub s_axi_arvalid: Signal<In, Bit>,
+    /// AR ready.
+    pub s_axi_arready: Signal<Out, Bit>,
+    /// R data.
+    pub s_axi_rdata: Signal<Out, Bits<32>>,
+    /// R response (always OKAY).
+    pub s_axi_rresp: Signal<Out, Bits<2>>,
+    /// R valid.
+    pub s_axi_rvalid: Signal<Out, Bit>,
+    /// R ready.
+    pub s_axi_rready: Signal<In, Bit>,
+    /// One-cycle pulse: CTRL was written with bit 0 set.
+    pub start: Signal<Out, Bit>,
+    /// `INSN_BASE_HI[7:0] ++ INSN_BASE_LO`.
+    pub insn_base: Signal<Out, Bits<40>>,
+    /// INSN_COUNT.
+    pub insn_count: Signal<Out, Bits<32>>,
+    /// STATUS bit 0.
+    pub busy: Signal<In, Bit>,
+    /// STATUS bit 1.
+    pub done: Signal<In, Bit>,
+    /// STATUS bit 2.
+    pub error: Signal<In, Bit>,
+    /// ERROR_CODE.
+    pub error_code: Signal<In, Bits<8>>,
+    /// ERROR_INSN.
+    pub error_insn: Signal<In, Bits<32>>,
+    /// INSN_DONE.
+    pub insn_done: Signal<In, Bits<32>>,
+    /// CYCLES_HI ++ CYCLES_LO.
+    pub cycles: Signal<In, Bits<64>>,
+    /// ACTIVE_HI ++ ACTIVE_LO.
+    pub active: Signal<In, Bits<64>>,
+    // Write channel state.
+    aw_full: DFF<Bit>,
+    aw_addr: DFF<Bits<12>>,
+    w_full: DFF<Bit>,
+    w_data: DFF<Bits<32>>,
+    w_strb: DFF<Bits<4>>,
+    bvalid: DFF<Bit>,
+    // Read channel state.
+    rvalid: DFF<Bit>,
+    rdata: DFF<Bits<32>>,
+    // Registers.
+    start_q: DFF<Bit>,
+    base_lo: DFF<Bits<32>>,
+    base_hi: DFF<Bits<32>>,
+    count: DFF<Bits<32>>,
+    scratch: DFF<Bits<32>>,
+    // Combinational helpers.
+    do_write: Signal<Local, Bit>,
+    mask0: Signal<Local, Bits<32>>,
+    mask1: Signal<Local, Bits<32>>,
+    mask2: Signal<Local, Bits<32>>,
+    mask3: Signal<Local, Bits<32>>,
+    wmask: Signal<Local, Bits<32>>,
+    st_busy: Signal<Local, Bits<32>>,
+    st_done: Signal<Local, Bits<32>>,
+    st_error: Signal<Local, Bits<32>>,
+    base_cat: Concat<8, 32, 40>,
+    code_ext: Concat<24, 8, 32>,
+    // Constants.
+    a_ctrl: Constant<Bits<12>>,
+    a_status: Constant<Bits<12>>,
+    a_error_code: Constant<Bits<12>>,
+    a_error_insn: Constant<Bits<12>>,
+    a_base_lo: Constant<Bits<12>>,
+    a_base_hi: Constant<Bits<12>>,
+    a_count: Constant<Bits<12>>,
+    a_insn_done: Constant<Bits<12>>,
+    a_cycles_lo: Constant<Bits<12>>,
+    a_cycles_hi: Constant<Bits<12>>,
+    a_active_lo: Constant<Bits<12>>,
+    a_active_hi: Constant<Bits<12>>,
+    a_config_hash: Constant<Bits<12>>,
+    a_hw_info: Constant<Bits<12>>,
+    a_scratch: Constant<Bits<12>>,
+    config_hash: Constant<Bits<32>>,
+    hw_info: Constant<Bits<32>>,
+    okay: Constant<Bits<2>>,
+    zero24: Constant<Bits<24>>,
+    zero32: Constant<Bits<32>>,
+    byte0: Constant<Bits<32>>,
+    byte1: Constant<Bits<32>>,
+    byte2: Constant<Bits<32>>,
+    byte3: Constant<Bits<32>>,
+    status_busy: Constant<Bits<32>>,
+    status_done: Constant<Bits<32>>,
+    status_error: Constant<Bits<32>>,
+}
+
+impl AxiLiteRegs {
+    /// A register block reporting `config_hash` in CONFIG_HASH and `hw_info` in HW_INFO.
+    pub fn new(config_hash: u32, hw_info: u32) -> Self {
+        AxiLiteRegs {
+            clock: Signal::default(),
+            reset: Signal::default(),
+            s_axi_awaddr: Signal::default(),
+            s_axi_awvalid: Signal::default(),
+            s_axi_awready: Signal::default(),
+            s_axi_wdata: Signal::default(),
+            s_axi_wstrb: Signal::default(),
+            s_axi_wvalid: Signal::default(),
+            s_axi_wready: Signal::default(),
+            s_axi_bresp: Signal::default(),
+            s_axi_bvalid: Signal::default(),
+            s_axi_bready: Signal::default(),
+            s_axi_araddr: Signal::default(),
+            s_axi_arvalid: Signal::default(),
+            s_axi_arready: Signal::default(),
+            s_axi_rdata: Signal::default(),
+            s_axi_rresp: Signal::default(),
+            s_axi_rvalid: Signal::default(),
+            s_axi_rready: Signal::default(),
+            start: Signal::default(),
+            insn_base: Signal::default(),
+            insn_count: Signal::default(),
+            busy: Signal::default(),
+            done: Signal::default(),
+            error: Signal::default(),
+            error_code: Signal::default(),
+            error_insn: Signal::default(),
+            insn_done: Signal::default(),
+            cycles: Signal::default(),
+            active: Signal::default(),
+            aw_full: DFF::default(),
+            aw_addr: DFF::default(),
+            w_full: DFF::default(),
+            w_data: DFF::default(),
+            w_strb: DFF::default(),
+            bvalid: DFF::default(),
+            rvalid: DFF::default(),
+            rdata: DFF::default(),
+            start_q: DFF::default(),
+            base_lo: DFF::default(),
+            base_hi: DFF::default(),
+            count: DFF::default(),
+            scratch: DFF::default(),
+            do_write: Signal::default(),
+            mask0: Signal::default(),
+            mask1: Signal::default(),
+            mask2: Signal::default(),
+            mask3: Signal::default(),
+            wmask: Signal::default(),
+            st_busy: Signal::default(),
+            st_done: Signal::default(),
+            st_error: Signal::default(),
+            base_cat: Concat::default(),
+            code_ext: Concat::default(),
+            a_ctrl: offset(regmap::CTRL),
+            a_status: offset(regmap::STATUS),
+            a_error_code: offset(regmap::ERROR_CODE),
+            a_error_insn: offset(regmap::ERROR_INSN),
+            a_base_lo: offset(regmap::INSN_BASE_LO),
+            a_base_hi: offset(regmap::INSN_BASE_HI),
+            a_count: offset(regmap::INSN_COUNT),
+            a_insn_done: offset(regmap::INSN_DONE),
+            a_cycles_lo: offset(regmap::CYCLES_LO),
+            a_cycles_hi: offset(regmap::CYCLES_HI),
+            a_active_lo: offset(regmap::ACTIVE_LO),
+            a_active_hi: offset(regmap::ACTIVE_HI),
+            a_config_hash: offset(regmap::CONFIG_HASH),
+            a_hw_info: offset(regmap::HW_INFO),
+            a_scratch: offset(regmap::SCRATCH),
+            config_hash: Constant::new(bits(config_hash as u64)),
+            hw_info: Constant::new(bits(hw_info as u64)),
+            okay: Constant::new(bits(0)),
+            zero24: Constant::new(bits(0)),
+            zero32: Constant::new(bits(0)),
+            byte0: Constant::new(bits(0x0000_00ff)),
+            byte1: Constant::new(bits(0x0000_ff00)),
+            byte2: Constant::new(bits(0x00ff_0000)),
+            byte3: Constant::new(bits(0xff00_0000)),
+            status_busy: Constant::new(bits(regmap::status::BUSY as u64)),
+            status_done: Constant::new(bits(regmap::status::DONE as u64)),
+            status_error: Constant::new(bits(regmap::status::ERROR as u64)),
+        }
+    }
+}
+
+impl Logic for AxiLiteRegs {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, aw_full, aw_addr, w_full, w_data, w_strb, bvalid, rvalid, rdata, start_q, base_lo, base_hi,
+            count, scratch
+        );
+        self.start_q.d.next = false;
+
+        // Write address and data are buffered independently, in either order.
+        if self.s_axi_awvalid.val() & !self.aw_full.q.val() {
+            self.aw_full.d.next = true;
+            self.aw_addr.d.next = self.s_axi_awaddr.val();
+        }
+        if self.s_axi_wvalid.val() & !self.w_full.q.val() {
+            self.w_full.d.next = true;
+            self.w_data.d.next = self.s_axi_wdata.val();
+            self.w_strb.d.next = self.s_axi_wstrb.val();
+        }
+        if self.bvalid.q.val() & self.s_axi_bready.val() {
+            self.bvalid.d.next = false;
+        }
+
+        // Byte mask of the buffered strobes.
+        self.mask0.next = self.zero32.val();
+        if self.w_strb.q.val().get_bit(0) {
+            self.mask0.next = self.byte0.val();
+        }
+        self.mask1.next = self.zero32.val();
+        if self.w_strb.q.val().get_bit(1) {
+            self.mask1.next = self.byte1.val();
+        }
+        self.mask2.next = self.zero32.val();
+        if self.w_strb.q.val().get_bit(2) {
+            self.mask2.next = self.byte2.val();
+        }
+        self.mask3.next = self.zero32.val();
+        if self.w_strb.q.val().get_bit(3) {
+            self.mask3.next = self.byte3.val();
+        }
+        self.wmask.next = self.mask0.val() | self.mask1.val() | self.mask2.val() | self.mask3.val();
+
+        // Perform a write once both halves are in and the previous response has gone.
+        self.do_write.next = self.aw_full.q.val() & self.w_full.q.val() & !self.bvalid.q.val();
+        if self.do_write.val() {
+            self.aw_full.d.next = false;
+            self.w_full.d.next = false;
+            self.bvalid.d.next = true;
+            if self.aw_addr.q.val() == self.a_ctrl.val() {
+                self.start_q.d.next = self.w_data.q.val().get_bit(0) & self.w_strb.q.val().get_bit(0);
+            }
+            if self.aw_addr.q.val() == self.a_base_lo.val() {
+                self.base_lo.d.next =
+                    (self.base_lo.q.val() & !self.wmask.val()) | (self.w_data.q.val() & self.wmask.val());
+            }
+            if self.aw_addr.q.val() == self.a_base_hi.val() {
+                self.base_hi.d.next = (self.base_hi.q.val() & !self.wmask.val())
+                    | (self.w_data.q.val() & self.wmask.val() & self.byte0.val());
+            }
+            if self.aw_addr.q.val() == self.a_count.val() {
+                self.count.d.next = (self.count.q.val() & !self.wmask.val()) | (self.w_data.q.val() & self.wmask.val());
+            }
+            if self.aw_addr.q.val() == self.a_scratch.val() {
+                self.scratch.d.next =
+                    (self.scratch.q.val() & !self.wmask.val()) | (self.w_data.q.val() & self.wmask.val());
+            }
+        }
+
+        // Read: one at a time; the data is captured when AR is accepted.
+        self.st_busy.next = self.zero32.val();
+        if self.busy.val() {
+            self.st_busy.next = self.status_busy.val();
+        }
+        self.st_done.next = self.zero32.val();
+        if self.done.val() {
+            self.st_done.next = self.status_done.val();
+        }
+        self.st_error.next = self.zero32.val();
+        if self.error.val() {
+            self.st_error.next = self.status_error.val();
+        }
+        self.code_ext.hi.next = self.zero24.val();
+        self.code_ext.lo.next = self.error_code.val();
+        if self.rvalid.q.val() & self.s_axi_rready.val() {
+            self.rvalid.d.next = false;
+        }
+        if self.s_axi_arvalid.val() & !self.rvalid.q.val() {
+            self.rvalid.d.next = true;
+            self.rdata.d.next = self.zero32.val();
+            if self.s_axi_araddr.val() == self.a_status.val() {
+                self.rdata.d.next = self.st_busy.val() | self.st_done.val() | self.st_error.val();
+            }
+            if self.s_axi_araddr.val() == self.a_error_code.val() {
+                self.rdata.d.next = self.code_ext.dout.val();
+            }
+            if self.s_axi_araddr.val() == self.a_error_insn.val() {
+                self.rdata.d.next = self.error_insn.val();
+            }
+            if self.s_axi_araddr.val() == self.a_base_lo.val() {
+                self.rdata.d.next = self.base_lo.q.val();
+            }
+            if self.s_axi_araddr.val() == self.a_base_hi.val() {
+                self.rdata.d.next = self.base_hi.q.val();
+            }
+            if self.s_axi_araddr.val() == self.a_count.val() {
+                self.rdata.d.next = self.count.q.val();
+            }
+            if self.s_axi_araddr.val() == self.a_insn_done.val() {
+                self.rdata.d.next = self.insn_done.val();
+            }
+            if self.s_axi_araddr.val() == self.a_cycles_lo.val() {
+                self.rdata.d.next = self.cycles.val().get_bits::<32>(0);
+            }
+            if self.s_axi_araddr.val() == self.a_cycles_hi.val() {
+                self.rdata.d.next = self.cycles.val().get_bits::<32>(32);
+            }
+            if self.s_axi_araddr.val() == self.a_active_lo.val() {
+                self.rdata.d.next = self.active.val().get_bits::<32>(0);
+            }
+            if self.s_axi_araddr.val() == self.a_active_hi.val() {
+                self.rdata.d.next = self.active.val().get_bits::<32>(32);
+            }
+            if self.s_axi_araddr.val() == self.a_config_hash.val() {
+                self.rdata.d.next = self.config_hash.val();
+            }
+            if self.s_axi_araddr.val() == self.a_hw_info.val() {
+                self.rdata.d.next = self.hw_info.val();
+            }
+            if self.s_axi_araddr.val() == self.a_scratch.val() {
+                self.rdata.d.next = self.scratch.q.val();
+            }
+        }
+
+        if self.reset.val() {
+            self.aw_full.d.next = false;
+            self.w_full.d.next = false;
+            self.bvalid.d.next = false;
+            self.rvalid.d.next = false;
+            self.start_q.d.next = false;
+            self.base_lo.d.next = self.zero32.val();
+            self.base_hi.d.next = self.zero32.val();
+            self.count.d.next = self.zero32.val();
+            self.scratch.d.next = self.zero32.val();
+        }
+
+        self.s_axi_awready.next = !self.aw_full.q.val();
+        self.s_axi_wready.next = !self.w_full.q.val();
+        self.s_axi_bvalid.next = self.bvalid.q.val();
+        self.s_axi_bresp.next = self.okay.val();
+        self.s_axi_arready.next = !self.rvalid.q.val();
+        self.s_axi_rvalid.next = self.rvalid.q.val();
+        self.s_axi_rdata.next = self.rdata.q.val();
+        self.s_axi_rresp.next = self.okay.val();
+        self.start.next = self.start_q.q.val();
+        self.base_cat.hi.next = self.base_hi.q.val().get_bits::<8>(0);
+        self.base_cat.lo.next = self.base_lo.q.val();
+        self.insn_base.next = self.base_cat.dout.val();
+        self.insn_count.next = self.count.q.val();
+    }
+}
+
+#[cfg(test)]
+mod lint {
+    use super::*;
+
+    #[test]
+    fn axi_lite_verilog_is_lint_clean() {
+        let v = crate::verilog::generate(&mut AxiLiteRegs::new(0xdead_beef, 0x0100_1010), "axi_lite_regs");
+        crate::verilog::lint(&v, "axi_lite_regs").unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spec::regmap::{Access, REGISTERS};
+
+    type R = AxiLiteRegs;
+    type Res<T> = std::result::Result<T, SimError>;
+
+    const HASH: u32 = 0x1234_abcd;
+    const INFO: u32 = 0x0204_1010;
+
+    /// How AW and W are presented.
+    #[derive(Clone, Copy, Debug)]
+    enum Order {
+        Together,
+        /// AW first, W `n` cycles after AW was accepted.
+        AwFirst(usize),
+        /// W first, AW `n` cycles after W was accepted.
+        WFirst(usize),
+    }
+
+    /// Testbench driver: counts cycles and records every cycle in which `start` was high.
+    struct Tb {
+        ep: Sim<R>,
+        cyc: u64,
+        starts: Vec<u64>,
+    }
+
+    impl Tb {
+        /// One clock cycle (inputs were set after the previous falling edge); samples `start`.
+        fn cycle(&mut self, mut x: Box<R>) -> Res<Box<R>> {
+            let ep = &mut self.ep;
+            wait_clock_cycle!(ep, clock, x);
+            self.cyc += 1;
+            if x.start.val() {
+                self.starts.push(self.cyc);
+            }
+            Ok(x)
+        }
+
+        fn cycles(&mut self, mut x: Box<R>, n: usize) -> Res<Box<R>> {
+            for _ in 0..n {
+                x = self.cycle(x)?;
+            }
+            Ok(x)
+        }
+
+        /// One write; B is held off (`bready` low) for `b_delay` cycles after `bvalid` rises.
+        fn write(
+            &mut self,
+            mut x: Box<R>,
+            addr: u32,
+            data: u32,
+            strb: u8,
+            order: Order,
+            b_delay: usize,
+        ) -> Res<Box<R>> {
+            x.s_axi_awaddr.next = bits(addr as u64);
+            x.s_axi_wdata.next = bits(data as u64);
+            x.s_axi_wstrb.next = bits(strb as u64);
+            let (mut aw_done, mut w_done) = (false, false);
+            // Cycles until each half is presented; `None`: waits for the other half's handshake.
+            let (mut aw_wait, mut w_wait, gap) = match order {
+                Order::Together => (Some(0), Some(0), 0),
+                Order::AwFirst(n) => (Some(0), None, n),
+                Order::WFirst(n) => (None, Some(0), n),
+            };
+            let mut guard = 0;
+            while !(aw_done && w_done) {
+                x.s_axi_awvalid.next = !aw_done && aw_wait == Some(0);
+                x.s_axi_wvalid.next = !w_done && w_wait == Some(0);
+                x.s_axi_bready.next = false;
+                x = self.ep.wait(1, x)?;
+                let aw_fire = x.s_axi_awvalid.val() && x.s_axi_awready.val();
+                let w_fire = x.s_axi_wvalid.val() && x.s_axi_wready.val();
+                assert!(!x.s_axi_bvalid.val(), "B before both halves of the write");
+                x = self.cycle(x)?;
+                aw_wait = aw_wait.map(|n: usize| n.saturating_sub(1));
+                w_wait = w_wait.map(|n: usize| n.saturating_sub(1));
+                if aw_fire {
+                    aw_done = true;
+                    w_wait = w_wait.or(Some(gap));
+                }
+                if w_fire {
+                    w_done = true;
+                    aw_wait = aw_wait.or(Some(gap));
+                }
+                guard += 1;
+                assert!(guard < 50, "write handshake stuck");
+            }
+            x.s_axi_awvalid.next = false;
+            x.s_axi_wvalid.next = false;
+            // The response.
+            let mut held = 0;
+            loop {
+                x.s_axi_bready.next = x.s_axi_bvalid.val() && held >= b_delay;
+                x = self.ep.wait(1, x)?;
+                let b_fire = x.s_axi_bvalid.val() && x.s_axi_bready.val();
+                if b_fire {
+                    assert_eq!(x.s_axi_bresp.val(), bits::<2>(0), "BRESP");
+                }
+                if x.s_axi_bvalid.val() {
+                    held += 1;
+                }
+                x = self.cycle(x)?;
+                if b_fire {
+                    break;
+                }
+                guard += 1;
+                assert!(guard < 100, "no B response");
+            }
+            x.s_axi_bready.next = false;
+            assert!(!x.s_axi_bvalid.val(), "BVALID still high after the handshake");
+            Ok(x)
+        }
+
+        /// One read; R is held off (`rready` low) for `r_delay` cycles after `rvalid` rises and
+        /// must stay valid and stable meanwhile.
+        fn read(&mut self, mut x: Box<R>, addr: u32, r_delay: usize) -> Res<(Box<R>, u32)> {
+            x.s_axi_araddr.next = bits(addr as u64);
+            x.s_axi_arvalid.next = true;
+            x.s_axi_rready.next = false;
+            let mut guard = 0;
+            loop {
+                x = self.ep.wait(1, x)?;
+                let fire = x.s_axi_arvalid.val() && x.s_axi_arready.val();
+                x = self.cycle(x)?;
+                if fire {
+                    break;
+                }
+                guard += 1;
+                assert!(guard < 50, "AR never accepted");
+            }
+            x.s_axi_arvalid.next = false;
+            x.s_axi_araddr.next = bits(0xffc); // must not matter any more
+            let mut held = 0;
+            let mut seen: Option<u32> = None;
+            loop {
+                x.s_axi_rready.next = x.s_axi_rvalid.val() && held >= r_delay;
+                x = self.ep.wait(1, x)?;
+                let valid = x.s_axi_rvalid.val();
+                let fire = valid && x.s_axi_rready.val();
+                if valid {
+                    let d = x.s_axi_rdata.val().to_u32();
+                    if let Some(s) = seen {
+                        assert_eq!(d, s, "RDATA changed while RVALID waited");
+                    }
+                    seen = Some(d);
+                    assert_eq!(x.s_axi_rresp.val(), bits::<2>(0), "RRESP");
+                    held += 1;
+                } else {
+                    assert!(seen.is_none(), "RVALID dropped before the handshake");
+                }
+                x = self.cycle(x)?;
+                if fire {
+                    break;
+                }
+                guard += 1;
+                assert!(guard < 100, "no R response");
+            }
+            x.s_axi_rready.next = false;
+            assert!(!x.s_axi_rvalid.val(), "RVALID still high after the handshake");
+            Ok((x, seen.unwrap()))
+        }
+    }
+
+    /// Run `body` against a fresh register block after a two-cycle reset.
+    fn run<F>(body: F)
+    where
+        F: Fn(&mut Tb, Box<R>) -> Res<Box<R>> + Send + Sync + 'static + std::panic::RefUnwindSafe,
+    {
+        let mut uut = AxiLiteRegs::new(HASH, INFO);
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<R>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |ep: Sim<R>| {
+            let mut tb = Tb { ep, cyc: 0, starts: vec![] };
+            let mut x = tb.ep.init()?;
+            x.reset.next = true;
+            x = tb.cycles(x, 2)?;
+            x.reset.next = false;
+            x = tb.cycles(x, 1)?;
+            x = body(&mut tb, x)?;
+            tb.ep.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
+    /// Value bits a RW register keeps.
+    fn rw_mask(r: &Register) -> u32 {
+        if r.name == regmap::INSN_BASE_HI.name {
+            0xff
+        } else {
+            0xffff_ffff
+        }
+    }
+
+    fn strobe_mask(strb: u8) -> u32 {
+        (0..4).filter(|b| strb >> b & 1 == 1).map(|b| 0xffu32 << (8 * b)).fold(0, |a, m| a | m)
+    }
+
+    #[test]
+    fn axi_lite_rw_registers_honour_strobes() {
+        run(|tb, mut x| {
+            let rw: Vec<Register> = REGISTERS.iter().copied().filter(|r| r.access == Access::RW).collect();
+            assert_eq!(rw.len(), 4, "INSN_BASE_LO/HI, INSN_COUNT, SCRATCH");
+            let mut model: Vec<u32> = vec![0; rw.len()];
+            let patterns: [(u32, u8); 6] = [
+                (0xffff_ffff, 0xf),
+                (0x1122_3344, 0x1),
+                (0x5566_7788, 0x6),
+                (0x99aa_bbcc, 0x8),
+                (0x0000_0000, 0x0),
+                (0xdead_beef, 0xa),
+            ];
+            for (pi, &(data, strb)) in patterns.iter().enumerate() {
+                for (i, r) in rw.iter().enumerate() {
+                    let data = data.rotate_left(4 * i as u32);
+                    x = tb.write(x, r.offset, data, strb, Order::Together, pi % 3)?;
+                    let m = strobe_mask(strb) & rw_mask(r);
+                    model[i] = (model[i] & !m) | (data & m);
+                }
+                for (i, r) in rw.iter().enumerate() {
+                    let (y, v) = tb.read(x, r.offset, i % 2)?;
+                    x = y;
+                    assert_eq!(v, model[i], "{} after pattern {pi}", r.name);
+                }
+                let lo = model[rw.iter().position(|r| r.name == "INSN_BASE_LO").unwrap()] as u64;
+                let hi = model[rw.iter().position(|r| r.name == "INSN_BASE_HI").unwrap()] as u64;
+                let count = model[rw.iter().position(|r| r.name == "INSN_COUNT").unwrap()] as u64;
+                assert_eq!(x.insn_base.val(), bits::<40>(hi << 32 | lo));
+                assert_eq!(x.insn_count.val(), bits::<32>(count));
+            }
+            // An unmapped write changes nothing and still gets OKAY.
+            x = tb.write(x, 0xffc, 0x5a5a_5a5a, 0xf, Order::Together, 0)?;
+            x = tb.write(x, regmap::SCRATCH.offset + 1, 0x5a5a_5a5a, 0xf, Order::Together, 0)?;
+            for (i, r) in rw.iter().enumerate() {
+                let (y, v) = tb.read(x, r.offset, 0)?;
+                x = y;
+                assert_eq!(v, model[i], "{} after unmapped writes", r.name);
+            }
+            assert!(tb.starts.is_empty(), "no START without a CTRL write");
+            // Reset clears the RW registers.
+            x.reset.next = true;
+            x = tb.cycle(x)?;
+            x.reset.next = false;
+            for r in &rw {
+                let (y, v) = tb.read(x, r.offset, 0)?;
+                x = y;
+                assert_eq!(v, 0, "{} after reset", r.name);
+            }
+            Ok(x)
+        });
+    }
+
+    #[test]
+    fn axi_lite_reads_every_register() {
+        run(|tb, mut x| {
+            let cycles: u64 = 0x0123_4567_89ab_cdef;
+            let active: u64 = 0xfedc_ba98_7654_3210;
+            for (busy, done, error) in
+                [(true, false, false), (false, true, false), (false, true, true), (true, true, true)]
+            {
+                x.busy.next = busy;
+                x.done.next = done;
+                x.error.next = error;
+                x.error_code.next = bits(0xa5);
+                x.error_insn.next = bits(0x0bad_cafe);
+                x.insn_done.next = bits(0x0000_1234);
+                x.cycles.next = bits(cycles);
+                x.active.next = bits(active);
+                let status = (busy as u32 * regmap::status::BUSY)
+                    | (done as u32 * regmap::status::DONE)
+                    | (error as u32 * regmap::status::ERROR);
+                for r in REGISTERS {
+                    let want = match r.name {
+                        "CTRL" => 0,
+                        "STATUS" => status,
+                        "ERROR_CODE" => 0xa5,
+                        "ERROR_INSN" => 0x0bad_cafe,
+                        "INSN_BASE_LO" | "INSN_BASE_HI" | "INSN_COUNT" | "SCRATCH" => 0,
+                        "INSN_DONE" => 0x1234,
+                        "CYCLES_LO" => cycles as u32,
+                        "CYCLES_HI" => (cycles >> 32) as u32,
+                        "ACTIVE_LO" => active as u32,
+                        "ACTIVE_HI" => (active >> 32) as u32,
+                        "CONFIG_HASH" => HASH,
+                        "HW_INFO" => INFO,
+                        other => panic!("register {other} of spec::regmap is not covered by this test"),
+                    };
+                    let (y, v) = tb.read(x, r.offset, 0)?;
+                    x = y;
+                    assert_eq!(v, want, "{}", r.name);
+                }
+            }
+            // Unmapped and unaligned addresses read 0.
+            for addr in [0x3c, 0x100, 0xffc, regmap::CONFIG_HASH.offset + 2] {
+                let (y, v) = tb.read(x, addr, 1)?;
+                x = y;
+                assert_eq!(v, 0, "unmapped {addr:#x}");
+            }
+            Ok(x)
+        });
+    }
+
+    #[test]
+    fn axi_lite_start_is_a_one_cycle_pulse() {
+        run(|tb, mut x| {
+            let ctrl = regmap::CTRL.offset;
+            x = tb.write(x, ctrl, 0, 0xf, Order::Together, 0)?;
+            x = tb.write(x, ctrl, 0xffff_fffe, 0xf, Order::Together, 0)?;
+            x = tb.write(x, ctrl, 1, 0xe, Order::Together, 0)?;
+            x = tb.cycles(x, 5)?;
+            assert!(tb.starts.is_empty(), "START without bit 0 written: {:?}", tb.starts);
+            x = tb.write(x, ctrl, 1, 0xf, Order::AwFirst(2), 3)?;
+            x = tb.cycles(x, 5)?;
+            assert_eq!(tb.starts.len(), 1, "exactly one START cycle: {:?}", tb.starts);
+            let first = tb.starts[0];
+            x = tb.write(x, ctrl, 0x8000_0001, 0x1, Order::WFirst(1), 0)?;
+            x = tb.cycles(x, 5)?;
+            assert_eq!(tb.starts.len(), 2, "{:?}", tb.starts);
+            assert!(tb.starts[1] > first + 1);
+            let (y, v) = tb.read(x, ctrl, 0)?;
+            assert_eq!(v, 0, "CTRL reads 0");
+            Ok(y)
+        });
+    }
+
+    #[test]
+    fn axi_lite_write_orderings() {
+        run(|tb, mut x| {
+            let orders = [Order::Together, Order::AwFirst(0), Order::AwFirst(3), Order::WFirst(0), Order::WFirst(4)];
+            for (i, &order) in orders.iter().enumerate() {
+                let v = 0x1000_0001u32.wrapping_mul(i as u32 + 3);
+                x = tb.write(x, regmap::SCRATCH.offset, v, 0xf, order, 0)?;
+                let (y, got) = tb.read(x, regmap::SCRATCH.offset, 0)?;
+                x = y;
+                assert_eq!(got, v, "{order:?}");
+            }
+            Ok(x)
+        });
+    }
+
+    #[test]
+    fn axi_lite_backpressure_on_b_and_r() {
+        run(|tb, mut x| {
+            for delay in [1, 3, 6] {
+                let v = 0xc0de_0000 | delay as u32;
+                x = tb.write(x, regmap::INSN_COUNT.offset, v, 0xf, Order::Together, delay)?;
+                let (y, got) = tb.read(x, regmap::INSN_COUNT.offset, delay)?;
+                x = y;
+                assert_eq!(got, v);
+            }
+            // While B waits, the next AW and W are taken into the buffers but not performed.
+            x.s_axi_awaddr.next = bits(regmap::SCRATCH.offset as u64);
+            x.s_axi_wdata.next = bits(0x1111_1111);
+            x.s_axi_wstrb.next = bits(0xf);
+            x.s_axi_awvalid.next = true;
+            x.s_axi_wvalid.next = true;
+            x = tb.cycle(x)?; // accepted
+            x.s_axi_awvalid.next = false;
+            x.s_axi_wvalid.next = false;
+            x = tb.cycle(x)?; // performed, B pending
+            assert!(x.s_axi_bvalid.val());
+            x.s_axi_awaddr.next = bits(regmap::SCRATCH.offset as u64);
+            x.s_axi_wdata.next = bits(0x2222_2222);
+            x.s_axi_awvalid.next = true;
+            x.s_axi_wvalid.next = true;
+            x = tb.ep.wait(1, x)?;
+            assert!(x.s_axi_awready.val() && x.s_axi_wready.val());
+            x = tb.cycle(x)?;
+            x.s_axi_awvalid.next = false;
+            x.s_axi_wvalid.next = false;
+            x = tb.cycles(x, 4)?;
+            assert!(x.s_axi_bvalid.val(), "first B still held");
+            assert!(!x.s_axi_awready.val() && !x.s_axi_wready.val(), "second write parked");
+            let (y, got) = tb.read(x, regmap::SCRATCH.offset, 0)?;
+            x = y;
+            assert_eq!(got, 0x1111_1111, "second write must wait for the first B");
+            x.s_axi_bready.next = true;
+            x = tb.cycle(x)?; // first B accepted
+            x.s_axi_bready.next = false;
+            x = tb.cycle(x)?; // second write performed
+            assert!(x.s_axi_bvalid.val(), "second B");
+            x.s_axi_bready.next = true;
+            x = tb.cycle(x)?;
+            x.s_axi_bready.next = false;
+            assert!(!x.s_axi_bvalid.val());
+            let (y, got) = tb.read(x, regmap::SCRATCH.offset, 2)?;
+            assert_eq!(got, 0x2222_2222);
+            Ok(y)
+        });
+    }
+}

@@ -1,0 +1,1117 @@
+//! AXI4 burst masters moving `W`-bit words between DRAM and the core: [`AxiReader`] (AR/R) and
+//! [`AxiWriter`] (AW/W/B).
+//!
+//! A command is a W/8-aligned byte address and a length in words ("beats"). It is split into INCR
+//! bursts of at most 256 beats that never cross a 4 KiB boundary ([`BurstSplit`]); up to
+//! [`MAX_OUTSTANDING`] bursts are in flight at once so memory latency is hidden and the data
+//! stream runs at one word per cycle when the memory and the consumer/producer allow it.
+//! Data passes straight through (no buffering): `m_axi_rready = data_ready`,
+//! `m_axi_wvalid = data_valid` while a write burst is open.
+
+use crate::widen::Concat;
+use rust_hdl::prelude::*;
+
+/// Bursts a master keeps in flight (address issued, last beat / response not yet seen).
+pub const MAX_OUTSTANDING: u64 = 4;
+
+/// The next burst of a command: `len = min(remaining, 256, beats to the next 4 KiB boundary)`.
+/// Purely combinational.
+#[derive(LogicBlock)]
+pub struct BurstSplit {
+    /// Byte address of the burst's first beat (aligned to the beat size).
+    pub addr: Signal<In, Bits<40>>,
+    /// Beats left in the command (>= 1 for a meaningful result).
+    pub remaining: Signal<In, Bits<32>>,
+    /// Beats in the burst, 1..=256.
+    pub len: Signal<Out, Bits<32>>,
+    /// Byte address after the burst.
+    pub next_addr: Signal<Out, Bits<40>>,
+    /// The burst finishes the command.
+    pub last: Signal<Out, Bit>,
+    to_4k: Signal<Local, Bits<32>>,
+    capped: Signal<Local, Bits<32>>,
+    bytes: Concat<8, 32, 40>,
+    page: Constant<Bits<32>>,
+    page_mask: Constant<Bits<32>>,
+    max_beats: Constant<Bits<32>>,
+    beat_shift: Constant<Bits<32>>,
+    zero8: Constant<Bits<8>>,
+}
+
+impl BurstSplit {
+    /// A splitter for beats of `beat_bytes` bytes (a power of two, 8..=128).
+    pub fn new(beat_bytes: usize) -> Self {
+        assert!(beat_bytes.is_power_of_two() && (8..=128).contains(&beat_bytes), "beat of {beat_bytes} bytes");
+        BurstSplit {
+            addr: Signal::default(),
+            remaining: Signal::default(),
+            len: Signal::default(),
+            next_addr: Signal::default(),
+            last: Signal::default(),
+            to_4k: Signal::default(),
+            capped: Signal::default(),
+            bytes: Concat::default(),
+            page: Constant::new(bits(4096)),
+            page_mask: Constant::new(bits(0xfff)),
+            max_beats: Constant::new(bits(256)),
+            beat_shift: Constant::new(bits(beat_bytes.trailing_zeros() as u64)),
+            zero8: Constant::new(bits(0)),
+        }
+    }
+}
+
+impl Logic for BurstSplit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.to_4k.next =
+            (self.page.val() - (self.addr.val().get_bits::<32>(0) & self.page_mask.val())) >> self.beat_shift.val();
+        self.capped.next = self.remaining.val();
+        if self.remaining.val() > self.max_beats.val() {
+            self.capped.next = self.max_beats.val();
+        }
+        self.len.next = self.capped.val();
+        if self.capped.val() > self.to_4k.val() {
+            self.len.next = self.to_4k.val();
+        }
+        self.last.next = self.len.val() == self.remaining.val();
+        self.bytes.hi.next = self.zero8.val();
+        self.bytes.lo.next = self.len.val() << self.beat_shift.val();
+        self.next_addr.next = self.addr.val() + self.bytes.dout.val();
+    }
+}
+
+fn check_width(w: usize) {
+    assert!(w.is_power_of_two() && (64..=1024).contains(&w), "AXI data width {w} (64..=1024, power of two)");
+}
+
+/// AXI4 read master: streams `cmd_beats` words from `cmd_addr` out of `data`.
+///
+/// A command is accepted (`cmd_valid & cmd_ready`) whenever the previous one has issued all its
+/// bursts, so a new command may start while the previous one's data is still arriving; `idle`
+/// says every accepted word has been delivered. `error` is sticky on RRESP != OKAY and cleared
+/// when a command is accepted (so it covers the beats delivered since then, including late beats
+/// of an overlapped previous command). A command of 0 beats is accepted and does nothing.
+#[derive(LogicBlock)]
+pub struct AxiReader<const W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high (only with the memory side quiet).
+    pub reset: Signal<In, Bit>,
+    /// Command valid.
+    pub cmd_valid: Signal<In, Bit>,
+    /// Command ready.
+    pub cmd_ready: Signal<Out, Bit>,
+    /// Byte address of the first word (W/8-aligned).
+    pub cmd_addr: Signal<In, Bits<40>>,
+    /// Words to read.
+    pub cmd_beats: Signal<In, Bits<32>>,
+    /// Output word (valid with `data_valid`).
+    pub data: Signal<Out, Bits<W>>,
+    /// Output word valid.
+    pub data_valid: Signal<Out, Bit>,
+    /// Consumer ready.
+    pub data_ready: Signal<In, Bit>,
+    /// No command in progress and every word delivered.
+    pub idle: Signal<Out, Bit>,
+    /// Sticky RRESP != OKAY since the last accepted command.
+    pub error: Signal<Out, Bit>,
+    /// AR address.
+    pub m_axi_araddr: Signal<Out, Bits<40>>,
+    /// AR burst length - 1.
+    pub m_axi_arlen: Signal<Out, Bits<8>>,
+    /// AR beat size, log2(W/8).
+    pub m_axi_arsize: Signal<Out, Bits<3>>,
+    /// AR burst type (INCR).
+    pub m_axi_arburst: Signal<Out, Bits<2>>,
+    /// AR cache (normal non-cacheable bufferable).
+    pub m_axi_arcache: Signal<Out, Bits<4>>,
+    /// AR protection (0).
+    pub m_axi_arprot: Signal<Out, Bits<3>>,
+    /// AR valid.
+    pub m_axi_arvalid: Signal<Out, Bit>,
+    /// AR ready.
+    pub m_axi_arready: Signal<In, Bit>,
+    /// R data.
+    pub m_axi_rdata: Signal<In, Bits<W>>,
+    /// R response.
+    pub m_axi_rresp: Signal<In, Bits<2>>,
+    /// R last beat of a burst.
+    pub m_axi_rlast: Signal<In, Bit>,
+    /// R valid.
+    pub m_axi_rvalid: Signal<In, Bit>,
+    /// R ready (= `data_ready`).
+    pub m_axi_rready: Signal<Out, Bit>,
+    split: BurstSplit,
+    issuing: DFF<Bit>,
+    cursor: DFF<Bits<40>>,
+    remaining: DFF<Bits<32>>,
+    arvalid: DFF<Bit>,
+    araddr: DFF<Bits<40>>,
+    arlen: DFF<Bits<8>>,
+    inflight: DFF<Bits<4>>,
+    err: DFF<Bit>,
+    load: Signal<Local, Bit>,
+    beat: Signal<Local, Bit>,
+    burst_done: Signal<Local, Bit>,
+    size: Constant<Bits<3>>,
+    incr: Constant<Bits<2>>,
+    cache: Constant<Bits<4>>,
+    prot: Constant<Bits<3>>,
+    okay: Constant<Bits<2>>,
+    max_inflight: Constant<Bits<4>>,
+    one8: Constant<Bits<8>>,
+    one4: Constant<Bits<4>>,
+    zero4: Constant<Bits<4>>,
+    zero32: Constant<Bits<32>>,
+}
+
+impl<const W: usize> AxiReader<W> {
+    /// A read master with `W`-bit data.
+    pub fn new() -> Self {
+        check_width(W);
+        AxiReader {
+            clock: Signal::default(),
+            reset: Signal::default(),
+            cmd_valid: Signal::default(),
+            cmd_ready: Signal::default(),
+            cmd_addr: Signal::default(),
+            cmd_beats: Signal::default(),
+            data: Signal::default(),
+            data_valid: Signal::default(),
+            data_ready: Signal::default(),
+            idle: Signal::default(),
+            error: Signal::default(),
+            m_axi_araddr: Signal::default(),
+            m_axi_arlen: Signal::default(),
+            m_axi_arsize: Signal::default(),
+            m_axi_arburst: Signal::default(),
+            m_axi_arcache: Signal::default(),
+            m_axi_arprot: Signal::default(),
+            m_axi_arvalid: Signal::default(),
+            m_axi_arready: Signal::default(),
+            m_axi_rdata: Signal::default(),
+            m_axi_rresp: Signal::default(),
+            m_axi_rlast: Signal::default(),
+            m_axi_rvalid: Signal::default(),
+            m_axi_rready: Signal::default(),
+            split: BurstSplit::new(W / 8),
+            issuing: DFF::default(),
+            cursor: DFF::default(),
+            remaining: DFF::default(),
+            arvalid: DFF::default(),
+            araddr: DFF::default(),
+            arlen: DFF::default(),
+            inflight: DFF::default(),
+            err: DFF::default(),
+            load: Signal::default(),
+            beat: Signal::default(),
+            burst_done: Signal::default(),
+            size: Constant::new(bits((W / 8).trailing_zeros() as u64)),
+            incr: Constant::new(bits(1)),
+            cache: Constant::new(bits(0b0011)),
+            prot: Constant::new(bits(0)),
+            okay: Constant::new(bits(0)),
+            max_inflight: Constant::new(bits(MAX_OUTSTANDING)),
+            one8: Constant::new(bits(1)),
+            one4: Constant::new(bits(1)),
+            zero4: Constant::new(bits(0)),
+            zero32: Constant::new(bits(0)),
+        }
+    }
+}
+
+impl<const W: usize> Default for AxiReader<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const W: usize> Logic for AxiReader<W> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, issuing, cursor, remaining, arvalid, araddr, arlen, inflight, err);
+        self.split.addr.next = self.cursor.q.val();
+        self.split.remaining.next = self.remaining.q.val();
+        self.beat.next = self.m_axi_rvalid.val() & self.data_ready.val();
+        self.burst_done.next = self.beat.val() & self.m_axi_rlast.val();
+
+        // Address side: a new burst enters the AR register when it is empty or being accepted.
+        if self.arvalid.q.val() & self.m_axi_arready.val() {
+            self.arvalid.d.next = false;
+        }
+        self.load.next = self.issuing.q.val()
+            & (!self.arvalid.q.val() | self.m_axi_arready.val())
+            & (self.inflight.q.val() < self.max_inflight.val());
+        if self.load.val() {
+            self.arvalid.d.next = true;
+            self.araddr.d.next = self.cursor.q.val();
+            // len is 1..=256: its low byte minus one is len - 1 (256 -> 0 - 1 = 255).
+            self.arlen.d.next = self.split.len.val().get_bits::<8>(0) - self.one8.val();
+            self.cursor.d.next = self.split.next_addr.val();
+            self.remaining.d.next = self.remaining.q.val() - self.split.len.val();
+            if self.split.last.val() {
+                self.issuing.d.next = false;
+            }
+        }
+        if self.load.val() & !self.burst_done.val() {
+            self.inflight.d.next = self.inflight.q.val() + self.one4.val();
+        }
+        if !self.load.val() & self.burst_done.val() {
+            self.inflight.d.next = self.inflight.q.val() - self.one4.val();
+        }
+
+        // Commands.
+        if self.cmd_valid.val() & !self.issuing.q.val() {
+            self.issuing.d.next = self.cmd_beats.val() != self.zero32.val();
+            self.cursor.d.next = self.cmd_addr.val();
+            self.remaining.d.next = self.cmd_beats.val();
+            self.err.d.next = false;
+        }
+        if self.beat.val() & (self.m_axi_rresp.val() != self.okay.val()) {
+            self.err.d.next = true;
+        }
+
+        if self.reset.val() {
+            self.issuing.d.next = false;
+            self.arvalid.d.next = false;
+            self.inflight.d.next = self.zero4.val();
+            self.err.d.next = false;
+        }
+
+        self.cmd_ready.next = !self.issuing.q.val();
+        self.idle.next = !self.issuing.q.val() & (self.inflight.q.val() == self.zero4.val());
+        self.error.next = self.err.q.val();
+        self.data.next = self.m_axi_rdata.val();
+        self.data_valid.next = self.m_axi_rvalid.val();
+        self.m_axi_rready.next = self.data_ready.val();
+        self.m_axi_araddr.next = self.araddr.q.val();
+        self.m_axi_arlen.next = self.arlen.q.val();
+        self.m_axi_arsize.next = self.size.val();
+        self.m_axi_arburst.next = self.incr.val();
+        self.m_axi_arcache.next = self.cache.val();
+        self.m_axi_arprot.next = self.prot.val();
+        self.m_axi_arvalid.next = self.arvalid.q.val();
+    }
+}
+
+/// The writer's command status, a function of its registers only: ready for a command when both
+/// sides are done, idle when additionally every burst has been answered.
+#[derive(LogicBlock)]
+pub struct WriterStatus {
+    /// The address side still has bursts to issue.
+    pub aw_active: Signal<In, Bit>,
+    /// The data side still has bursts to open.
+    pub w_active: Signal<In, Bit>,
+    /// A data burst is open.
+    pub w_open: Signal<In, Bit>,
+    /// Bursts awaiting their B response.
+    pub inflight: Signal<In, Bits<4>>,
+    /// A new command can be accepted.
+    pub cmd_ready: Signal<Out, Bit>,
+    /// Nothing left to do.
+    pub idle: Signal<Out, Bit>,
+    zero4: Constant<Bits<4>>,
+}
+
+impl Default for WriterStatus {
+    fn default() -> Self {
+        WriterStatus {
+            aw_active: Signal::default(),
+            w_active: Signal::default(),
+            w_open: Signal::default(),
+            inflight: Signal::default(),
+            cmd_ready: Signal::default(),
+            idle: Signal::default(),
+            zero4: Constant::new(0u64.into()),
+        }
+    }
+}
+
+impl Logic for WriterStatus {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.cmd_ready.next = !self.aw_active.val() & !self.w_active.val() & !self.w_open.val();
+        self.idle.next = !self.aw_active.val()
+            & !self.w_active.val()
+            & !self.w_open.val()
+            & (self.inflight.val() == self.zero4.val());
+    }
+}
+
+/// AXI4 write master: writes `cmd_beats` words from the `data` stream to `cmd_addr`.
+///
+/// `S` is the strobe width and must be `W / 8` (const generics cannot compute it). The address
+/// side (AW) and the data side (W) split the command independently with the same rule, so W runs
+/// without waiting for AW (as AXI allows) and without a length FIFO; WSTRB is all ones. The next
+/// command is accepted once both sides have finished the current one; `idle` additionally waits
+/// for every B response. `error` is sticky on BRESP != OKAY and cleared when a command is
+/// accepted.
+#[derive(LogicBlock)]
+pub struct AxiWriter<const W: usize, const S: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high (only with the memory side quiet).
+    pub reset: Signal<In, Bit>,
+    /// Command valid.
+    pub cmd_valid: Signal<In, Bit>,
+    /// Command ready.
+    pub cmd_ready: Signal<Out, Bit>,
+    /// Byte address of the first word (W/8-aligned).
+    pub cmd_addr: Signal<In, Bits<40>>,
+    /// Words to write.
+    pub cmd_beats: Signal<In, Bits<32>>,
+    /// Input word.
+    pub data: Signal<In, Bits<W>>,
+    /// Input word valid.
+    pub data_valid: Signal<In, Bit>,
+    /// The word is taken.
+    pub data_ready: Signal<Out, Bit>,
+    /// No command in progress and every burst answered on B.
+    pub idle: Signal<Out, Bit>,
+    /// Sticky BRESP != OKAY since the last accepted command.
+    pub error: Signal<Out, Bit>,
+    /// AW address.
+    pub m_axi_awaddr: Signal<Out, Bits<40>>,
+    /// AW burst length - 1.
+    pub m_axi_awlen: Signal<Out, Bits<8>>,
+    /// AW beat size, log2(W/8).
+    pub m_axi_awsize: Signal<Out, Bits<3>>,
+    /// AW burst type (INCR).
+    pub m_axi_awburst: Signal<Out, Bits<2>>,
+    /// AW cache (normal non-cacheable bufferable).
+    pub m_axi_awcache: Signal<Out, Bits<4>>,
+    /// AW protection (0).
+    pub m_axi_awprot: Signal<Out, Bits<3>>,
+    /// AW valid.
+    pub m_axi_awvalid: Signal<Out, Bit>,
+    /// AW ready.
+    pub m_axi_awready: Signal<In, Bit>,
+    /// W data (= `data`).
+    pub m_axi_wdata: Signal<Out, Bits<W>>,
+    /// W strobes (all ones).
+    pub m_axi_wstrb: Signal<Out, Bits<S>>,
+    /// W last beat of a burst.
+    pub m_axi_wlast: Signal<Out, Bit>,
+    /// W valid.
+    pub m_axi_wvalid: Signal<Out, Bit>,
+    /// W ready.
+    pub m_axi_wready: Signal<In, Bit>,
+    /// B response.
+    pub m_axi_bresp: Signal<In, Bits<2>>,
+    /// B valid.
+    pub m_axi_bvalid: Signal<In, Bit>,
+    /// B ready (always high).
+    pub m_axi_bready: Signal<Out, Bit>,
+    aw_split: BurstSplit,
+    w_split: BurstSplit,
+    aw_active: DFF<Bit>,
+    aw_cursor: DFF<Bits<40>>,
+    aw_remaining: DFF<Bits<32>>,
+    awvalid: DFF<Bit>,
+    awaddr: DFF<Bits<40>>,
+    awlen: DFF<Bits<8>>,
+    inflight: DFF<Bits<4>>,
+    err: DFF<Bit>,
+    w_active: DFF<Bit>,
+    w_cursor: DFF<Bits<40>>,
+    w_remaining: DFF<Bits<32>>,
+    w_open: DFF<Bit>,
+    w_left: DFF<Bits<32>>,
+    aw_load: Signal<Local, Bit>,
+    w_fire: Signal<Local, Bit>,
+    w_last: Signal<Local, Bit>,
+    w_load: Signal<Local, Bit>,
+    idle_cmd: Signal<Local, Bit>,
+    status: WriterStatus,
+    size: Constant<Bits<3>>,
+    incr: Constant<Bits<2>>,
+    cache: Constant<Bits<4>>,
+    prot: Constant<Bits<3>>,
+    okay: Constant<Bits<2>>,
+    strb: Constant<Bits<S>>,
+    max_inflight: Constant<Bits<4>>,
+    one8: Constant<Bits<8>>,
+    one4: Constant<Bits<4>>,
+    zero4: Constant<Bits<4>>,
+    one32: Constant<Bits<32>>,
+    zero32: Constant<Bits<32>>,
+}
+
+impl<const W: usize, const S: usize> AxiWriter<W, S> {
+    /// A write master with `W`-bit data and `S = W / 8` strobes.
+    pub fn new() -> Self {
+        check_width(W);
+        assert_eq!(S * 8, W, "AxiWriter<W, S> needs S = W / 8");
+        AxiWriter {
+            clock: Signal::default(),
+            reset: Signal::default(),
+            cmd_valid: Signal::default(),
+            cmd_ready: Signal::default(),
+            cmd_addr: Signal::default(),
+            cmd_beats: Signal::default(),
+            data: Signal::default(),
+            data_valid: Signal::default(),
+            data_ready: Signal::default(),
+            idle: Signal::default(),
+            error: Signal::default(),
+            m_axi_awaddr: Signal::default(),
+            m_axi_awlen: Signal::default(),
+            m_axi_awsize: Signal::default(),
+            m_axi_awburst: Signal::default(),
+            m_axi_awcache: Signal::default(),
+            m_axi_awprot: Signal::default(),
+            m_axi_awvalid: Signal::default(),
+            m_axi_awready: Signal::default(),
+            m_axi_wdata: Signal::default(),
+            m_axi_wstrb: Signal::default(),
+            m_axi_wlast: Signal::default(),
+            m_axi_wvalid: Signal::default(),
+            m_axi_wready: Signal::default(),
+            m_axi_bresp: Signal::default(),
+            m_axi_bvalid: Signal::default(),
+            m_axi_bready: Signal::default(),
+            aw_split: BurstSplit::new(W / 8),
+            w_split: BurstSplit::new(W / 8),
+            aw_active: DFF::default(),
+            aw_cursor: DFF::default(),
+            aw_remaining: DFF::default(),
+            awvalid: DFF::default(),
+            awaddr: DFF::default(),
+            awlen: DFF::default(),
+            inflight: DFF::default(),
+            err: DFF::default(),
+            w_active: DFF::default(),
+            w_cursor: DFF::default(),
+            w_remaining: DFF::default(),
+            w_open: DFF::default(),
+            w_left: DFF::default(),
+            aw_load: Signal::default(),
+            w_fire: Signal::default(),
+            w_last: Signal::default(),
+            w_load: Signal::default(),
+            idle_cmd: Signal::default(),
+            status: WriterStatus::default(),
+            size: Constant::new(bits((W / 8).trailing_zeros() as u64)),
+            incr: Constant::new(bits(1)),
+            cache: Constant::new(bits(0b0011)),
+            prot: Constant::new(bits(0)),
+            okay: Constant::new(bits(0)),
+            strb: Constant::new(Bits::<S>::mask()),
+            max_inflight: Constant::new(bits(MAX_OUTSTANDING)),
+            one8: Constant::new(bits(1)),
+            one4: Constant::new(bits(1)),
+            zero4: Constant::new(bits(0)),
+            one32: Constant::new(bits(1)),
+            zero32: Constant::new(bits(0)),
+        }
+    }
+}
+
+impl<const W: usize, const S: usize> Default for AxiWriter<W, S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            aw_active,
+            aw_cursor,
+            aw_remaining,
+            awvalid,
+            awaddr,
+            awlen,
+            inflight,
+            err,
+            w_active,
+            w_cursor,
+            w_remaining,
+            w_open,
+            w_left
+        );
+        // Status outputs come from a child fed straight from registers (join/link are separate
+        // Verilog statements), so they never depend on this cycle's inputs: no false
+        // combinational loop through the controller for Verilator's scheduler.
+        Signal::<In, Bit>::join(&mut self.status.aw_active, &mut self.aw_active.q);
+        Signal::<In, Bit>::join(&mut self.status.w_active, &mut self.w_active.q);
+        Signal::<In, Bit>::join(&mut self.status.w_open, &mut self.w_open.q);
+        Signal::<In, Bits<4>>::join(&mut self.status.inflight, &mut self.inflight.q);
+        Signal::<Out, Bit>::link(&mut self.cmd_ready, &mut self.status.cmd_ready);
+        Signal::<Out, Bit>::link(&mut self.idle, &mut self.status.idle);
+        self.idle_cmd.next = self.status.cmd_ready.val();
+        self.aw_split.addr.next = self.aw_cursor.q.val();
+        self.aw_split.remaining.next = self.aw_remaining.q.val();
+        self.w_split.addr.next = self.w_cursor.q.val();
+        self.w_split.remaining.next = self.w_remaining.q.val();
+
+        // Address side.
+        if self.awvalid.q.val() & self.m_axi_awready.val() {
+            self.awvalid.d.next = false;
+        }
+        self.aw_load.next = self.aw_active.q.val()
+            & (!self.awvalid.q.val() | self.m_axi_awready.val())
+            & (self.inflight.q.val() < self.max_inflight.val());
+        if self.aw_load.val() {
+            self.awvalid.d.next = true;
+            self.awaddr.d.next = self.aw_cursor.q.val();
+            self.awlen.d.next = self.aw_split.len.val().get_bits::<8>(0) - self.one8.val();
+            self.aw_cursor.d.next = self.aw_split.next_addr.val();
+            self.aw_remaining.d.next = self.aw_remaining.q.val() - self.aw_split.len.val();
+            if self.aw_split.last.val() {
+                self.aw_active.d.next = false;
+            }
+        }
+        if self.aw_load.val() & !self.m_axi_bvalid.val() {
+            self.inflight.d.next = self.inflight.q.val() + self.one4.val();
+        }
+        if !self.aw_load.val() & self.m_axi_bvalid.val() {
+            self.inflight.d.next = self.inflight.q.val() - self.one4.val();
+        }
+
+        // Data side: a burst opens as soon as the previous one takes its last beat.
+        self.w_last.next = self.w_left.q.val() == self.one32.val();
+        self.w_fire.next = self.data_valid.val() & self.m_axi_wready.val() & self.w_open.q.val();
+        if self.w_fire.val() {
+            self.w_left.d.next = self.w_left.q.val() - self.one32.val();
+            if self.w_last.val() {
+                self.w_open.d.next = false;
+            }
+        }
+        self.w_load.next = self.w_active.q.val() & (!self.w_open.q.val() | (self.w_fire.val() & self.w_last.val()));
+        if self.w_load.val() {
+            self.w_open.d.next = true;
+            self.w_left.d.next = self.w_split.len.val();
+            self.w_cursor.d.next = self.w_split.next_addr.val();
+            self.w_remaining.d.next = self.w_remaining.q.val() - self.w_split.len.val();
+            if self.w_split.last.val() {
+                self.w_active.d.next = false;
+            }
+        }
+
+        // Commands.
+        if self.cmd_valid.val() & self.idle_cmd.val() {
+            self.aw_active.d.next = self.cmd_beats.val() != self.zero32.val();
+            self.w_active.d.next = self.cmd_beats.val() != self.zero32.val();
+            self.aw_cursor.d.next = self.cmd_addr.val();
+            self.w_cursor.d.next = self.cmd_addr.val();
+            self.aw_remaining.d.next = self.cmd_beats.val();
+            self.w_remaining.d.next = self.cmd_beats.val();
+            self.err.d.next = false;
+        }
+        if self.m_axi_bvalid.val() & (self.m_axi_bresp.val() != self.okay.val()) {
+            self.err.d.next = true;
+        }
+
+        if self.reset.val() {
+            self.aw_active.d.next = false;
+            self.awvalid.d.next = false;
+            self.inflight.d.next = self.zero4.val();
+            self.err.d.next = false;
+            self.w_active.d.next = false;
+            self.w_open.d.next = false;
+        }
+
+        self.error.next = self.err.q.val();
+        self.data_ready.next = self.m_axi_wready.val() & self.w_open.q.val();
+        self.m_axi_wdata.next = self.data.val();
+        self.m_axi_wstrb.next = self.strb.val();
+        self.m_axi_wlast.next = self.w_last.val();
+        self.m_axi_wvalid.next = self.data_valid.val() & self.w_open.q.val();
+        self.m_axi_bready.next = true;
+        self.m_axi_awaddr.next = self.awaddr.q.val();
+        self.m_axi_awlen.next = self.awlen.q.val();
+        self.m_axi_awsize.next = self.size.val();
+        self.m_axi_awburst.next = self.incr.val();
+        self.m_axi_awcache.next = self.cache.val();
+        self.m_axi_awprot.next = self.prot.val();
+        self.m_axi_awvalid.next = self.awvalid.q.val();
+    }
+}
+
+#[cfg(test)]
+mod lint {
+    use super::*;
+
+    #[test]
+    fn axi_master_verilog_is_lint_clean() {
+        let v = crate::verilog::generate(&mut AxiReader::<64>::new(), "axi_reader");
+        crate::verilog::lint(&v, "axi_reader").unwrap();
+        let v = crate::verilog::generate(&mut AxiReader::<128>::new(), "axi_reader");
+        crate::verilog::lint(&v, "axi_reader").unwrap();
+        let v = crate::verilog::generate(&mut AxiReader::<1024>::new(), "axi_reader");
+        crate::verilog::lint(&v, "axi_reader").unwrap();
+        let v = crate::verilog::generate(&mut AxiWriter::<64, 8>::new(), "axi_writer");
+        crate::verilog::lint(&v, "axi_writer").unwrap();
+        let v = crate::verilog::generate(&mut AxiWriter::<128, 16>::new(), "axi_writer");
+        crate::verilog::lint(&v, "axi_writer").unwrap();
+        let v = crate::verilog::generate(&mut AxiWriter::<1024, 128>::new(), "axi_writer");
+        crate::verilog::lint(&v, "axi_writer").unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::{Arc, Mutex};
+
+    type Res = std::result::Result<(), SimError>;
+
+    /// Deterministic pseudo-random stalls.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn chance(&mut self, pct: u64) -> bool {
+            pct >= 100 || self.next() % 100 < pct
+        }
+        fn range(&mut self, lo: u64, hi: u64) -> u64 {
+            lo + self.next() % (hi - lo + 1)
+        }
+    }
+
+    /// The memory's content: a distinct `W`-bit word per byte address.
+    fn word<const W: usize>(addr: u64) -> Bits<W> {
+        let mix = |v: u64| {
+            let mut z = v.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let mut b = Bits::<W>::default();
+        for k in 0..W / 64 {
+            b = b | (Bits::<W>::from(mix(addr * 16 + k as u64)) << (64 * k) as u64);
+        }
+        b
+    }
+
+    /// A test scenario for one master.
+    #[derive(Clone, Debug)]
+    struct Cfg {
+        /// (byte address, beats) in issue order.
+        cmds: Vec<(u64, u32)>,
+        /// Percent of cycles the slave's AR/AW ready is high.
+        p_addr: u64,
+        /// Percent of cycles the slave offers an R beat / takes a W beat / offers a B response.
+        p_data: u64,
+        /// Percent of cycles the consumer is ready / the producer is valid.
+        p_stream: u64,
+        /// Address-to-first-data (read) or last-data-to-B (write) latency, inclusive range.
+        latency: (u64, u64),
+        /// Byte address ranges [lo, hi) answered with SLVERR.
+        err: Vec<(u64, u64)>,
+        /// Issue a command only when the previous one is complete (records `error` after each).
+        serial: bool,
+        seed: u64,
+    }
+
+    impl Cfg {
+        fn new(cmds: Vec<(u64, u32)>) -> Self {
+            Cfg { cmds, p_addr: 100, p_data: 100, p_stream: 100, latency: (8, 8), err: vec![], serial: false, seed: 1 }
+        }
+        fn bad(&self, addr: u64) -> bool {
+            self.err.iter().any(|&(lo, hi)| (lo..hi).contains(&addr))
+        }
+        /// Every beat's byte address, and the end (in beats) of each command.
+        fn beats(&self, beat_bytes: u64) -> (Vec<u64>, Vec<usize>) {
+            let mut addrs = vec![];
+            let mut ends = vec![];
+            for &(a, n) in &self.cmds {
+                addrs.extend((0..n as u64).map(|i| a + i * beat_bytes));
+                ends.push(addrs.len());
+            }
+            (addrs, ends)
+        }
+    }
+
+    #[derive(Default, Debug)]
+    struct Outcome {
+        /// Cycle of each command acceptance.
+        accepted: Vec<u64>,
+        /// Cycle of the last data beat (read) / of `idle` after the last B (write).
+        finished: u64,
+        /// `error` once each command completed (serial scenarios).
+        err_after: Vec<bool>,
+        /// Every burst: (byte address, beats).
+        bursts: Vec<(u64, u64)>,
+    }
+
+    /// Checks one AR/AW burst against the AXI rules and the commands; returns its beats.
+    #[allow(clippy::too_many_arguments)]
+    fn check_burst(
+        beat_bytes: u64,
+        addr: u64,
+        axlen: u64,
+        size: u64,
+        burst: u64,
+        cache: u64,
+        prot: u64,
+        pos: usize,
+        accepted_beats: usize,
+        addrs: &[u64],
+        ends: &[usize],
+    ) -> u64 {
+        let len = axlen + 1;
+        assert_eq!(1u64 << size, beat_bytes, "AxSIZE");
+        assert_eq!(burst, 1, "AxBURST must be INCR");
+        assert_eq!(cache, 0b0011, "AxCACHE");
+        assert_eq!(prot, 0, "AxPROT");
+        assert!(len <= 256, "burst of {len} beats");
+        assert_eq!(addr % beat_bytes, 0, "unaligned burst address {addr:#x}");
+        assert!(addr % 4096 + len * beat_bytes <= 4096, "burst {addr:#x} x {len} crosses 4 KiB");
+        assert!(pos + len as usize <= accepted_beats, "burst {addr:#x} x {len} beyond the accepted commands");
+        let end = *ends.iter().find(|&&e| e > pos).unwrap();
+        assert!(pos + len as usize <= end, "burst {addr:#x} x {len} spans two commands");
+        for k in 0..len as usize {
+            assert_eq!(addr + k as u64 * beat_bytes, addrs[pos + k], "burst {addr:#x} beat {k}");
+        }
+        len
+    }
+
+    fn run_reader<const W: usize>(cfg: Cfg) -> Outcome {
+        let out = Arc::new(Mutex::new(Outcome::default()));
+        let out_tb = out.clone();
+        let mut uut = AxiReader::<W>::new();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<AxiReader<W>>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut ep: Sim<AxiReader<W>>| -> Res {
+            let cfg = cfg.clone();
+            let bb = (W / 8) as u64;
+            let (addrs, ends) = cfg.beats(bb);
+            let mut o = Outcome::default();
+            let mut rng = Lcg(cfg.seed);
+            let mut x = ep.init()?;
+            x.reset.next = true;
+            wait_clock_cycle!(ep, clock, x, 2);
+            x.reset.next = false;
+            // Slave: bursts (addr, beats, first-data cycle), served in order.
+            let mut q: VecDeque<(u64, u64, u64)> = VecDeque::new();
+            let mut beat_in_burst = 0u64;
+            let (mut ar_pos, mut got, mut cmd_idx, mut accepted_beats) = (0usize, 0usize, 0usize, 0usize);
+            let mut cyc = 0u64;
+            loop {
+                let cmd_ok = cmd_idx < cfg.cmds.len() && (!cfg.serial || (x.idle.val() && got == accepted_beats));
+                x.cmd_valid.next = cmd_ok;
+                let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
+                x.cmd_addr.next = bits(ca);
+                x.cmd_beats.next = bits(cn as u64);
+                x.m_axi_arready.next = rng.chance(cfg.p_addr);
+                let head = q.front().copied().filter(|b| b.2 <= cyc);
+                let r_on = head.is_some() && rng.chance(cfg.p_data);
+                x.m_axi_rvalid.next = r_on;
+                x.m_axi_rdata.next = Bits::default();
+                x.m_axi_rlast.next = false;
+                x.m_axi_rresp.next = bits(0);
+                if let (true, Some((a, n, _))) = (r_on, head) {
+                    let ba = a + beat_in_burst * bb;
+                    x.m_axi_rdata.next = word::<W>(ba);
+                    x.m_axi_rlast.next = beat_in_burst + 1 == n;
+                    x.m_axi_rresp.next = bits(if cfg.bad(ba) { 2 } else { 0 });
+                }
+                x.data_ready.next = rng.chance(cfg.p_stream);
+                x = ep.wait(1, x)?;
+
+                // `idle` reflects the handshakes before this cycle.
+                if got < accepted_beats {
+                    assert!(!x.idle.val(), "idle with words still to deliver");
+                }
+                if x.cmd_valid.val() && x.cmd_ready.val() {
+                    accepted_beats += cfg.cmds[cmd_idx].1 as usize;
+                    cmd_idx += 1;
+                    o.accepted.push(cyc);
+                }
+                if x.m_axi_arvalid.val() && x.m_axi_arready.val() {
+                    let a = x.m_axi_araddr.val().to_u64();
+                    let len = check_burst(
+                        bb,
+                        a,
+                        x.m_axi_arlen.val().to_u64(),
+                        x.m_axi_arsize.val().to_u64(),
+                        x.m_axi_arburst.val().to_u64(),
+                        x.m_axi_arcache.val().to_u64(),
+                        x.m_axi_arprot.val().to_u64(),
+                        ar_pos,
+                        accepted_beats,
+                        &addrs,
+                        &ends,
+                    );
+                    q.push_back((a, len, cyc + rng.range(cfg.latency.0, cfg.latency.1)));
+                    o.bursts.push((a, len));
+                    ar_pos += len as usize;
+                }
+                assert_eq!(x.m_axi_rready.val(), x.data_ready.val());
+                assert_eq!(x.data_valid.val(), x.m_axi_rvalid.val());
+                if x.m_axi_rvalid.val() && x.m_axi_rready.val() {
+                    assert!(got < addrs.len(), "a word too many");
+                    assert!(x.data.val() == word::<W>(addrs[got]), "word {got} (address {:#x})", addrs[got]);
+                    got += 1;
+                    beat_in_burst += 1;
+                    if x.m_axi_rlast.val() {
+                        q.pop_front();
+                        beat_in_burst = 0;
+                    }
+                    o.finished = cyc;
+                }
+                wait_clock_cycle!(ep, clock, x);
+                cyc += 1;
+                if cfg.serial && cmd_idx > o.err_after.len() && x.idle.val() && got == accepted_beats {
+                    o.err_after.push(x.error.val());
+                }
+                if cmd_idx == cfg.cmds.len() && got == addrs.len() && x.idle.val() {
+                    break;
+                }
+                assert!(cyc < 200_000, "reader stuck: {got} of {} words", addrs.len());
+            }
+            assert!(q.is_empty(), "bursts never read back");
+            assert!(x.cmd_ready.val());
+            *out_tb.lock().unwrap() = o;
+            ep.done(x)
+        });
+        sim.run(Box::new(uut), 100_000_000).unwrap();
+        let o = std::mem::take(&mut *out.lock().unwrap());
+        o
+    }
+
+    fn run_writer<const W: usize, const S: usize>(cfg: Cfg) -> Outcome {
+        let out = Arc::new(Mutex::new(Outcome::default()));
+        let out_tb = out.clone();
+        let mut uut = AxiWriter::<W, S>::new();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<AxiWriter<W, S>>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut ep: Sim<AxiWriter<W, S>>| -> Res {
+            let cfg = cfg.clone();
+            let bb = (W / 8) as u64;
+            let (addrs, ends) = cfg.beats(bb);
+            let mut o = Outcome::default();
+            let mut rng = Lcg(cfg.seed);
+            let mut x = ep.init()?;
+            x.reset.next = true;
+            wait_clock_cycle!(ep, clock, x, 2);
+            x.reset.next = false;
+            let mut aw: Vec<(u64, u64)> = vec![];
+            let mut w: Vec<Vec<Bits<W>>> = vec![];
+            let mut w_cur: Vec<Bits<W>> = vec![];
+            let mut matched = 0usize;
+            let mut mem: HashMap<u64, Bits<W>> = HashMap::new();
+            // B responses (ready cycle, error).
+            let mut bq: VecDeque<(u64, bool)> = VecDeque::new();
+            let mut b_done = 0usize;
+            let (mut aw_pos, mut sent, mut cmd_idx, mut accepted_beats) = (0usize, 0usize, 0usize, 0usize);
+            let mut cyc = 0u64;
+            loop {
+                let cmd_ok = cmd_idx < cfg.cmds.len()
+                    && (!cfg.serial || (x.idle.val() && sent == accepted_beats && b_done == aw.len()));
+                x.cmd_valid.next = cmd_ok;
+                let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
+                x.cmd_addr.next = bits(ca);
+                x.cmd_beats.next = bits(cn as u64);
+                let d_on = sent < addrs.len() && rng.chance(cfg.p_stream);
+                x.data_valid.next = d_on;
+                x.data.next = if d_on { word::<W>(addrs[sent]) } else { Bits::default() };
+                x.m_axi_awready.next = rng.chance(cfg.p_addr);
+                x.m_axi_wready.next = rng.chance(cfg.p_data);
+                let b_head = bq.front().copied().filter(|b| b.0 <= cyc);
+                let b_on = b_head.is_some() && rng.chance(cfg.p_data);
+                x.m_axi_bvalid.next = b_on;
+                x.m_axi_bresp.next = bits(if b_on && b_head.unwrap().1 { 2 } else { 0 });
+                x = ep.wait(1, x)?;
+
+                // `idle` reflects the handshakes before this cycle.
+                if sent < accepted_beats || b_done < aw.len() {
+                    assert!(!x.idle.val(), "idle with words or responses outstanding");
+                }
+                if x.cmd_valid.val() && x.cmd_ready.val() {
+                    accepted_beats += cfg.cmds[cmd_idx].1 as usize;
+                    cmd_idx += 1;
+                    o.accepted.push(cyc);
+                }
+                if x.m_axi_awvalid.val() && x.m_axi_awready.val() {
+                    let a = x.m_axi_awaddr.val().to_u64();
+                    let len = check_burst(
+                        bb,
+                        a,
+                        x.m_axi_awlen.val().to_u64(),
+                        x.m_axi_awsize.val().to_u64(),
+                        x.m_axi_awburst.val().to_u64(),
+                        x.m_axi_awcache.val().to_u64(),
+                        x.m_axi_awprot.val().to_u64(),
+                        aw_pos,
+                        accepted_beats,
+                        &addrs,
+                        &ends,
+                    );
+                    aw.push((a, len));
+                    o.bursts.push((a, len));
+                    aw_pos += len as usize;
+                }
+                assert!(x.m_axi_wstrb.val() == Bits::<S>::mask(), "WSTRB all ones");
+                let w_fire = x.m_axi_wvalid.val() && x.m_axi_wready.val();
+                assert_eq!(w_fire, x.data_valid.val() && x.data_ready.val(), "W and the input stream move together");
+                if x.m_axi_wvalid.val() {
+                    assert!(x.data_valid.val(), "WVALID without input data");
+                    assert!(x.m_axi_wdata.val() == x.data.val());
+                }
+                if w_fire {
+                    assert!(sent < accepted_beats, "took a word of a command not yet accepted");
+                    sent += 1;
+                    w_cur.push(x.m_axi_wdata.val());
+                    assert!(w_cur.len() <= 256, "W burst without WLAST after 256 beats");
+                    if x.m_axi_wlast.val() {
+                        w.push(std::mem::take(&mut w_cur));
+                    }
+                    o.finished = cyc;
+                }
+                while matched < aw.len().min(w.len()) {
+                    let (a, len) = aw[matched];
+                    let beats = &w[matched];
+                    assert_eq!(beats.len() as u64, len, "WLAST of burst {matched} ({a:#x})");
+                    let mut bad = false;
+                    for (k, d) in beats.iter().enumerate() {
+                        let ba = a + k as u64 * bb;
+                        assert!(mem.insert(ba, *d).is_none(), "address {ba:#x} written twice");
+                        bad |= cfg.bad(ba);
+                    }
+                    bq.push_back((cyc + rng.range(cfg.latency.0, cfg.latency.1), bad));
+                    matched += 1;
+                }
+                assert!(x.m_axi_bready.val());
+                if x.m_axi_bvalid.val() && x.m_axi_bready.val() {
+                    bq.pop_front();
+                    b_done += 1;
+                }
+                wait_clock_cycle!(ep, clock, x);
+                cyc += 1;
+                let complete = x.idle.val() && sent == accepted_beats && b_done == aw.len();
+                if cfg.serial && cmd_idx > o.err_after.len() && complete {
+                    o.err_after.push(x.error.val());
+                }
+                if cmd_idx == cfg.cmds.len() && sent == addrs.len() && complete {
+                    o.finished = cyc;
+                    break;
+                }
+                assert!(cyc < 200_000, "writer stuck: {sent} of {} words", addrs.len());
+            }
+            assert!(w_cur.is_empty() && matched == aw.len() && matched == w.len());
+            assert_eq!(mem.len(), addrs.len(), "every word written once");
+            for &a in &addrs {
+                assert!(mem[&a] == word::<W>(a), "memory at {a:#x}");
+            }
+            *out_tb.lock().unwrap() = o;
+            ep.done(x)
+        });
+        sim.run(Box::new(uut), 100_000_000).unwrap();
+        let o = std::mem::take(&mut *out.lock().unwrap());
+        o
+    }
+
+    /// Commands of 1, 3, 255, 256, 257 and 600 words, mostly starting just below a 4 KiB
+    /// boundary (one crosses bit 32 of the address, one starts on a boundary).
+    fn mixed_commands(beat_bytes: u64) -> Vec<(u64, u32)> {
+        let b = beat_bytes;
+        vec![
+            (0x00_1234_5000 - b, 1),
+            (0x00_1234_7000 - 2 * b, 3),
+            (0x00_4000_1000 - 5 * b, 255),
+            (0x00_4000_3000 - b, 256),
+            (0x01_0000_0000 - 3 * b, 257),
+            (0xab_cdef_1000 - 7 * b, 600),
+            (0x00_0000_2000, 600),
+            (0x00_0000_9000 - b, 2),
+        ]
+    }
+
+    fn stalls(beat_bytes: u64, seed: u64) -> Cfg {
+        Cfg { p_addr: 55, p_data: 70, p_stream: 65, latency: (1, 24), seed, ..Cfg::new(mixed_commands(beat_bytes)) }
+    }
+
+    fn errors(beat_bytes: u64) -> Cfg {
+        let b = beat_bytes;
+        Cfg {
+            p_data: 80,
+            p_stream: 80,
+            latency: (2, 6),
+            err: vec![(0x2000 + 4 * b, 0x2000 + 5 * b), (0x7000 - b, 0x7000)],
+            serial: true,
+            ..Cfg::new(vec![(0x1000, 40), (0x2000 - 2 * b, 20), (0x3000, 10), (0x7000 - b, 1), (0x5000, 3)])
+        }
+    }
+
+    /// One long command with an always-ready memory: words flow one per cycle after the latency.
+    fn streaming(beat_bytes: u64) -> (Cfg, u64) {
+        let n = 2048u64;
+        let start = 0x10_0000_0000 - 0x800 + 3 * beat_bytes;
+        (Cfg { latency: (LATENCY, LATENCY), ..Cfg::new(vec![(start, n as u32)]) }, n)
+    }
+
+    /// Memory latency of the streaming tests.
+    const LATENCY: u64 = 30;
+
+    #[test]
+    fn axi_reader_mixed_commands_with_stalls() {
+        for seed in [1, 2] {
+            let o = run_reader::<64>(stalls(8, seed));
+            assert!(o.bursts.iter().any(|b| b.1 == 256), "some full-length bursts");
+            let o = run_reader::<128>(stalls(16, seed));
+            assert!(o.bursts.iter().any(|b| b.1 == 256), "some full-length bursts");
+        }
+    }
+
+    #[test]
+    fn axi_reader_error_flag_is_sticky_until_next_command() {
+        let o = run_reader::<64>(errors(8));
+        assert_eq!(o.err_after, [false, true, false, true, false]);
+        let o = run_reader::<128>(errors(16));
+        assert_eq!(o.err_after, [false, true, false, true, false]);
+    }
+
+    #[test]
+    fn axi_reader_streams_one_word_per_cycle() {
+        let (cfg, n) = streaming(8);
+        let o = run_reader::<64>(cfg);
+        let took = o.finished - o.accepted[0];
+        assert!(took <= n + LATENCY + 8, "{n} words took {took} cycles");
+        let (cfg, n) = streaming(16);
+        let o = run_reader::<128>(cfg);
+        let took = o.finished - o.accepted[0];
+        assert!(took <= n + LATENCY + 8, "{n} words took {took} cycles");
+    }
+
+    #[test]
+    fn axi_writer_mixed_commands_with_stalls() {
+        for seed in [1, 2] {
+            let o = run_writer::<64, 8>(stalls(8, seed));
+            assert!(o.bursts.iter().any(|b| b.1 == 256), "some full-length bursts");
+            let o = run_writer::<128, 16>(stalls(16, seed));
+            assert!(o.bursts.iter().any(|b| b.1 == 256), "some full-length bursts");
+        }
+    }
+
+    #[test]
+    fn axi_writer_error_flag_is_sticky_until_next_command() {
+        let o = run_writer::<64, 8>(errors(8));
+        assert_eq!(o.err_after, [false, true, false, true, false]);
+        let o = run_writer::<128, 16>(errors(16));
+        assert_eq!(o.err_after, [false, true, false, true, false]);
+    }
+
+    #[test]
+    fn axi_writer_streams_one_word_per_cycle() {
+        let (cfg, n) = streaming(8);
+        let o = run_writer::<64, 8>(cfg);
+        let took = o.finished - o.accepted[0];
+        assert!(took <= n + LATENCY + 8, "{n} words took {took} cycles");
+        let (cfg, n) = streaming(16);
+        let o = run_writer::<128, 16>(cfg);
+        let took = o.finished - o.accepted[0];
+        assert!(took <= n + LATENCY + 8, "{n} words took {took} cycles");
+    }
+}
