@@ -37,12 +37,11 @@ pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
         verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE)
     }
     Ok(match cfg.array_rows {
-        4 => gen::<32, 4>(cfg),
         8 => gen::<64, 8>(cfg),
         16 => gen::<128, 16>(cfg),
         32 => gen::<256, 32>(cfg),
         64 => gen::<512, 64>(cfg),
         128 => gen::<1024, 128>(cfg),
-        r => unreachable!("validate() admits powers of two in 4..=128, got {r}"),
+        r => unreachable!("validate() admits powers of two in 8..=128, got {r}"),
     })
 }

@@ -75,14 +75,21 @@ pub enum ConfigError {
 }
 
 impl AccelConfig {
-    /// Check ranges: array sizes are powers of two between 4 and 128 with `C <= R`, buffers
-    /// hold a full activation matrix, widths fit the accumulator proof.
+    /// Check ranges: `R` a power of two in 8..=128 (the AXI data width is `8R` bits, at least
+    /// 64), `C` a power of two in 4..=R with `4C >= R`, buffers hold a full activation matrix,
+    /// widths fit the accumulator proof.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
-        for (name, v) in [("array_rows", self.array_rows), ("array_cols", self.array_cols)] {
-            if !(4..=128).contains(&v) || !v.is_power_of_two() {
-                return bad(format!("{name} = {v} must be a power of two in 4..=128"));
+        for (name, v, lo) in [("array_rows", self.array_rows, 8), ("array_cols", self.array_cols, 4)] {
+            if !(lo..=128).contains(&v) || !v.is_power_of_two() {
+                return bad(format!("{name} = {v} must be a power of two in {lo}..=128"));
             }
+        }
+        if 4 * self.array_cols < self.array_rows {
+            return bad(format!(
+                "array_rows = {} exceeds 4 x array_cols = {} (a weight-stream header word holds R/4 channels)",
+                self.array_rows, self.array_cols
+            ));
         }
         if self.array_cols > self.array_rows {
             return bad(format!(
@@ -175,11 +182,7 @@ impl AccelConfig {
     /// versions. The hardware exposes it in a register; host and harness refuse a mismatch.
     pub fn hash(&self) -> u32 {
         let canon = serde_json::to_string(&(self, crate::FORMAT_VERSIONS)).expect("config serializes");
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in canon.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = crate::fnv1a64(canon.as_bytes());
         (h ^ (h >> 32)) as u32
     }
 

@@ -290,6 +290,28 @@ impl Insn {
     }
 }
 
+/// The instruction encoding as Markdown (generated into `docs/ISA.md`).
+pub fn to_markdown() -> String {
+    let mut s = String::from("# vitaccel instruction encoding\n\n");
+    s += "Generated from `spec::isa` by `vitaccel verilog`; do not edit. Instructions are 256-bit \
+          little-endian words (32 bytes); bit 0 is bit 0 of byte 0.\n\n";
+    s += "| opcode | value | meaning |\n|---|---|---|\n";
+    s += "| LOAD | 1 | DRAM -> scratchpad bank, `rows` rows of `words` words |\n";
+    s += "| STORE | 2 | scratchpad bank -> DRAM |\n";
+    s += "| GEMM | 3 | `out = requant_i8(A W^T + bias)`, weights streamed from DRAM |\n\n";
+    s += "| field | bits | width |\n|---|---|---|\n";
+    let mut fields = FIELDS.to_vec();
+    fields.sort_by_key(|f| (!f.name.starts_with("OPCODE"), f.name.starts_with("GEMM"), f.lsb));
+    for f in fields {
+        s += &format!("| `{}` | {}..{} | {} |\n", f.name, f.lsb, f.lsb + f.width - 1, f.width);
+    }
+    s += "\nWeight stream of a GEMM (`K x N` on an `R x C` array), per n-tile of C channels: a header of \
+          C little-endian int32 biases and C requantization words (`m | s << 16`, m < 2^15, s <= 62), \
+          then `ceil(K/R)` tiles of R rows, one R-byte word per row with the C weights of that \
+          reduction index in bytes 0..C. Padding is zero.\n";
+    s
+}
+
 /// Bytes of the per-n-tile header of a weight stream: `C` int32 biases then `C` u32 requant words.
 pub fn weight_header_bytes(cols: usize) -> usize {
     8 * cols

@@ -23,3 +23,13 @@ pub use numerics::Dyadic;
 /// Versions of the formats the CONFIG_HASH covers besides the config itself:
 /// `(numerics, instruction set, quantized-model file)`. Bump on any incompatible change.
 pub const FORMAT_VERSIONS: (u32, u32, u32) = (1, 1, 1);
+
+/// FNV-1a, 64-bit: a small, stable, dependency-free fingerprint (CONFIG_HASH, snapshots).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
