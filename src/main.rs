@@ -29,6 +29,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// The main job: quantize the trained fixture and report float vs integer accuracy and token survival.
     Demo(commands::demo::Args),
+    /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
+    Verilog(commands::verilog::Args),
 }
 
 fn main() -> Result<()> {
@@ -40,6 +42,7 @@ fn main() -> Result<()> {
         Command::Synth(a) => commands::synth::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Verilog(a) => commands::verilog::run(a),
     }
 }
 

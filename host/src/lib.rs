@@ -5,14 +5,21 @@
 //! * [`qmodel_file`]: quantized models (integer tensors + JSON metadata).
 //! * [`dataset`]: image sets.
 //! * [`eval`]: accuracy and token-survival reports.
+//! * [`program`], [`compile`]: instruction streams and packed memory images.
+//! * [`device`]: the `Device` trait and its backends; [`cycle_model`]: predicted cycles.
 
 #![warn(missing_docs)]
 
+pub mod compile;
+pub mod cycle_model;
 pub mod dataset;
+pub mod device;
 pub mod eval;
 pub mod model_file;
+pub mod program;
 pub mod qmodel_file;
 pub mod tensors;
+pub mod testkit;
 
 pub use dataset::Dataset;
 pub use tensors::LoadError;

@@ -6,6 +6,7 @@ pub mod golden;
 pub mod inspect;
 pub mod quantize;
 pub mod synth;
+pub mod verilog;
 
 use anyhow::{Context, Result};
 use host::eval::EvalReport;

@@ -1,0 +1,1 @@
+//! The `verilator` backend (filled in once the `sim` crate lands).
