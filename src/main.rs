@@ -29,6 +29,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// The main job: quantize the trained fixture and report float vs integer accuracy and token survival.
     Demo(commands::demo::Args),
+    /// Compile a workload, run it on a backend (golden | verilator), check it bit for bit, report cycles.
+    Run(commands::run::Args),
     /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
     Verilog(commands::verilog::Args),
 }
@@ -43,6 +45,7 @@ fn main() -> Result<()> {
         Command::Bench(a) => commands::bench::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Verilog(a) => commands::verilog::run(a),
+        Command::Run(a) => commands::run::run(a),
     }
 }
 

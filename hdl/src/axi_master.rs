@@ -88,9 +88,9 @@ fn check_width(w: usize) {
 ///
 /// A command is accepted (`cmd_valid & cmd_ready`) whenever the previous one has issued all its
 /// bursts, so a new command may start while the previous one's data is still arriving; `idle`
-/// says every accepted word has been delivered. `error` is sticky on RRESP != OKAY and cleared
-/// when a command is accepted (so it covers the beats delivered since then, including late beats
-/// of an overlapped previous command). A command of 0 beats is accepted and does nothing.
+/// says every accepted word has been delivered. `error` is sticky on RRESP != OKAY until
+/// `clear_error` (pulsed by the controller on START), so the controller can check it at
+/// instruction boundaries after every transfer completed. A command of 0 beats does nothing.
 #[derive(LogicBlock)]
 pub struct AxiReader<const W: usize> {
     /// Clock.
@@ -115,6 +115,8 @@ pub struct AxiReader<const W: usize> {
     pub idle: Signal<Out, Bit>,
     /// Sticky RRESP != OKAY since the last accepted command.
     pub error: Signal<Out, Bit>,
+    /// Clear `error` (the controller pulses it on START).
+    pub clear_error: Signal<In, Bit>,
     /// AR address.
     pub m_axi_araddr: Signal<Out, Bits<40>>,
     /// AR burst length - 1.
@@ -181,6 +183,7 @@ impl<const W: usize> AxiReader<W> {
             data_ready: Signal::default(),
             idle: Signal::default(),
             error: Signal::default(),
+            clear_error: Signal::default(),
             m_axi_araddr: Signal::default(),
             m_axi_arlen: Signal::default(),
             m_axi_arsize: Signal::default(),
@@ -265,6 +268,8 @@ impl<const W: usize> Logic for AxiReader<W> {
             self.issuing.d.next = self.cmd_beats.val() != self.zero32.val();
             self.cursor.d.next = self.cmd_addr.val();
             self.remaining.d.next = self.cmd_beats.val();
+        }
+        if self.clear_error.val() {
             self.err.d.next = false;
         }
         if self.beat.val() & (self.m_axi_rresp.val() != self.okay.val()) {
@@ -344,8 +349,7 @@ impl Logic for WriterStatus {
 /// side (AW) and the data side (W) split the command independently with the same rule, so W runs
 /// without waiting for AW (as AXI allows) and without a length FIFO; WSTRB is all ones. The next
 /// command is accepted once both sides have finished the current one; `idle` additionally waits
-/// for every B response. `error` is sticky on BRESP != OKAY and cleared when a command is
-/// accepted.
+/// for every B response. `error` is sticky on BRESP != OKAY until `clear_error`.
 #[derive(LogicBlock)]
 pub struct AxiWriter<const W: usize, const S: usize> {
     /// Clock.
@@ -370,6 +374,8 @@ pub struct AxiWriter<const W: usize, const S: usize> {
     pub idle: Signal<Out, Bit>,
     /// Sticky BRESP != OKAY since the last accepted command.
     pub error: Signal<Out, Bit>,
+    /// Clear `error` (the controller pulses it on START).
+    pub clear_error: Signal<In, Bit>,
     /// AW address.
     pub m_axi_awaddr: Signal<Out, Bits<40>>,
     /// AW burst length - 1.
@@ -454,6 +460,7 @@ impl<const W: usize, const S: usize> AxiWriter<W, S> {
             data_ready: Signal::default(),
             idle: Signal::default(),
             error: Signal::default(),
+            clear_error: Signal::default(),
             m_axi_awaddr: Signal::default(),
             m_axi_awlen: Signal::default(),
             m_axi_awsize: Signal::default(),
@@ -600,6 +607,8 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
             self.w_cursor.d.next = self.cmd_addr.val();
             self.aw_remaining.d.next = self.cmd_beats.val();
             self.w_remaining.d.next = self.cmd_beats.val();
+        }
+        if self.clear_error.val() {
             self.err.d.next = false;
         }
         if self.m_axi_bvalid.val() & (self.m_axi_bresp.val() != self.okay.val()) {
@@ -709,12 +718,24 @@ mod tests {
         err: Vec<(u64, u64)>,
         /// Issue a command only when the previous one is complete (records `error` after each).
         serial: bool,
+        /// Pulse `clear_error` with every command.
+        clear: bool,
         seed: u64,
     }
 
     impl Cfg {
         fn new(cmds: Vec<(u64, u32)>) -> Self {
-            Cfg { cmds, p_addr: 100, p_data: 100, p_stream: 100, latency: (8, 8), err: vec![], serial: false, seed: 1 }
+            Cfg {
+                cmds,
+                p_addr: 100,
+                p_data: 100,
+                p_stream: 100,
+                latency: (8, 8),
+                err: vec![],
+                serial: false,
+                clear: true,
+                seed: 1,
+            }
         }
         fn bad(&self, addr: u64) -> bool {
             self.err.iter().any(|&(lo, hi)| (lo..hi).contains(&addr))
@@ -800,6 +821,7 @@ mod tests {
             loop {
                 let cmd_ok = cmd_idx < cfg.cmds.len() && (!cfg.serial || (x.idle.val() && got == accepted_beats));
                 x.cmd_valid.next = cmd_ok;
+                x.clear_error.next = cmd_ok && cfg.clear;
                 let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
                 x.cmd_addr.next = bits(ca);
                 x.cmd_beats.next = bits(cn as u64);
@@ -911,6 +933,7 @@ mod tests {
                 let cmd_ok = cmd_idx < cfg.cmds.len()
                     && (!cfg.serial || (x.idle.val() && sent == accepted_beats && b_done == aw.len()));
                 x.cmd_valid.next = cmd_ok;
+                x.clear_error.next = cmd_ok && cfg.clear;
                 let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
                 x.cmd_addr.next = bits(ca);
                 x.cmd_beats.next = bits(cn as u64);
@@ -1066,11 +1089,13 @@ mod tests {
     }
 
     #[test]
-    fn axi_reader_error_flag_is_sticky_until_next_command() {
+    fn axi_reader_error_flag_is_sticky_until_cleared() {
         let o = run_reader::<64>(errors(8));
         assert_eq!(o.err_after, [false, true, false, true, false]);
         let o = run_reader::<128>(errors(16));
         assert_eq!(o.err_after, [false, true, false, true, false]);
+        let o = run_reader::<64>(Cfg { clear: false, ..errors(8) });
+        assert_eq!(o.err_after, [false, true, true, true, true]);
     }
 
     #[test]
@@ -1096,11 +1121,13 @@ mod tests {
     }
 
     #[test]
-    fn axi_writer_error_flag_is_sticky_until_next_command() {
+    fn axi_writer_error_flag_is_sticky_until_cleared() {
         let o = run_writer::<64, 8>(errors(8));
         assert_eq!(o.err_after, [false, true, false, true, false]);
         let o = run_writer::<128, 16>(errors(16));
         assert_eq!(o.err_after, [false, true, false, true, false]);
+        let o = run_writer::<64, 8>(Cfg { clear: false, ..errors(8) });
+        assert_eq!(o.err_after, [false, true, true, true, true]);
     }
 
     #[test]

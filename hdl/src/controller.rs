@@ -133,8 +133,10 @@ pub struct Controller<const W: usize, const BE: usize> {
     pub rd_data_ready: Signal<Out, Bit>,
     /// Read engine idle.
     pub rd_idle: Signal<In, Bit>,
-    /// Read engine saw an error response.
+    /// Read engine saw an error response since its last clear.
     pub rd_error: Signal<In, Bit>,
+    /// Clear the engines' error flags (pulsed on START).
+    pub axi_clear: Signal<Out, Bit>,
     // AXI write engine.
     /// Write command valid.
     pub wr_cmd_valid: Signal<Out, Bit>,
@@ -378,6 +380,7 @@ impl<const W: usize, const BE: usize> Controller<W, BE> {
             rd_data_ready: Signal::default(),
             rd_idle: Signal::default(),
             rd_error: Signal::default(),
+            axi_clear: Signal::default(),
             wr_cmd_valid: Signal::default(),
             wr_cmd_ready: Signal::default(),
             wr_cmd_addr: Signal::default(),
@@ -629,6 +632,7 @@ impl<const W: usize, const BE: usize> Logic for Controller<W, BE> {
         self.wf_push.next = false;
         self.wf_reset.next = false;
         self.g_start.next = false;
+        self.axi_clear.next = false;
         self.g_m.next = self.gm.val();
         self.g_k.next = self.gk.val();
         self.g_n.next = self.gn.val();
@@ -649,6 +653,7 @@ impl<const W: usize, const BE: usize> Logic for Controller<W, BE> {
         if self.state.q.val() == self.st_idle.val() {
             // Idle.
             if self.start.val() {
+                self.axi_clear.next = true;
                 self.pc.d.next = 0.into();
                 self.count.d.next = self.insn_count.val();
                 self.insn_addr.d.next = self.insn_base.val();
@@ -694,7 +699,14 @@ impl<const W: usize, const BE: usize> Logic for Controller<W, BE> {
             self.st_phase.d.next = false;
             self.g_issued.d.next = false;
             self.g_finished.d.next = false;
-            if (self.opcode.val() != self.op_load.val())
+            if self.rd_error.val() {
+                // The fetch itself failed: the instruction word is not trustworthy.
+                self.error_r.d.next = true;
+                self.code_r.d.next = self.err_axi.val();
+                self.err_insn_r.d.next = self.pc.q.val();
+                self.busy_r.d.next = false;
+                self.state.d.next = self.st_idle.val();
+            } else if (self.opcode.val() != self.op_load.val())
                 && (self.opcode.val() != self.op_store.val())
                 && (self.opcode.val() != self.op_gemm.val())
             {
@@ -798,25 +810,28 @@ impl<const W: usize, const BE: usize> Logic for Controller<W, BE> {
                 self.state.d.next = self.st_next.val();
             }
         } else if self.state.q.val() == self.st_next.val() {
-            // Next instruction (also the landing state of a START with INSN_COUNT = 0).
-            if self.busy_r.q.val() && (self.count.q.val() != 0) {
-                self.insn_done_r.d.next = self.insn_done_r.q.val() + 1;
-            }
-            self.pc.d.next = self.pc.q.val() + 1;
-            self.insn_addr.d.next = self.insn_addr.q.val() + self.insn_bytes.val();
-            self.state.d.next = self.st_fetch.val();
-            if (self.pc.q.val() + 1 == self.count.q.val()) || (self.count.q.val() == 0) {
+            // Next instruction (also the landing state of a START with INSN_COUNT = 0). An error
+            // response during the instruction stops here, after its transfers completed, so
+            // nothing is left in flight on the bus.
+            if self.rd_error.val() || self.wr_error.val() {
+                self.error_r.d.next = true;
+                self.code_r.d.next = self.err_axi.val();
+                self.err_insn_r.d.next = self.pc.q.val();
                 self.busy_r.d.next = false;
-                self.done_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
+            } else {
+                if self.busy_r.q.val() && (self.count.q.val() != 0) {
+                    self.insn_done_r.d.next = self.insn_done_r.q.val() + 1;
+                }
+                self.pc.d.next = self.pc.q.val() + 1;
+                self.insn_addr.d.next = self.insn_addr.q.val() + self.insn_bytes.val();
+                self.state.d.next = self.st_fetch.val();
+                if (self.pc.q.val() + 1 == self.count.q.val()) || (self.count.q.val() == 0) {
+                    self.busy_r.d.next = false;
+                    self.done_r.d.next = true;
+                    self.state.d.next = self.st_idle.val();
+                }
             }
-        }
-        if self.busy_r.q.val() && (self.rd_error.val() || self.wr_error.val()) {
-            self.error_r.d.next = true;
-            self.code_r.d.next = self.err_axi.val();
-            self.err_insn_r.d.next = self.pc.q.val();
-            self.busy_r.d.next = false;
-            self.state.d.next = self.st_idle.val();
         }
         if self.reset.val() {
             self.state.d.next = self.st_idle.val();

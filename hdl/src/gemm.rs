@@ -203,6 +203,7 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     load_ok: Signal<Local, Bit>,
     slot_free: Signal<Local, Bit>,
     start_ok: Signal<Local, Bit>,
+    next_idx: Signal<Local, Bits<32>>,
     out_group: Signal<Local, Bits<8>>,
     out_cols: Signal<Local, Bits<16>>,
 
@@ -356,6 +357,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             load_ok: Signal::default(),
             slot_free: Signal::default(),
             start_ok: Signal::default(),
+            next_idx: Signal::default(),
             out_group: Signal::default(),
             out_cols: Signal::default(),
             l_idle: Constant::new(L_IDLE.into()),
@@ -600,9 +602,15 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         }
 
         // ---------------- streamer ----------------
-        self.start_ok.next = (self.l_done.q.val() > self.s_started.q.val())
+        // Index of the next tile to start: s_started counts started tiles, but during the first
+        // row of a tile (s_m == 0 in Run) that tile's own increment is not visible yet.
+        self.next_idx.next = self.s_started.q.val();
+        if (self.s_state.q.val() == self.s_run.val()) && (self.s_m.q.val() == 0) {
+            self.next_idx.next = self.s_started.q.val() + 1;
+        }
+        self.start_ok.next = (self.l_done.q.val() > self.next_idx.val())
             || ((self.l_state.q.val() == self.l_rows.val())
-                && (self.l_done.q.val() == self.s_started.q.val())
+                && (self.l_done.q.val() == self.next_idx.val())
                 && (self.l_row.q.val() != 0)
                 && (self.wf_count.val() >= self.c_rows.val() - self.l_row.q.val()));
         self.a_rd_addr.next = self.a_row_addr.q.val() + self.a_kt_off.q.val();
@@ -639,7 +647,11 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                 self.o_row_addr.d.next = self.o_addr.val();
                 self.a_row_addr.d.next = self.a_addr.val();
                 self.s_tag.d.next = !self.s_tag.q.val();
+                // Straight into the next tile when it is ready (no bubble between tiles).
                 self.s_state.d.next = self.s_wait.val();
+                if self.start_ok.val() {
+                    self.s_state.d.next = self.s_run.val();
+                }
                 self.s_kt.d.next = self.s_kt.q.val() + 1;
                 self.a_kt_off.d.next = self.a_kt_off.q.val() + 1;
                 if self.s_kt.q.val() + 1 == self.kt_count.q.val() {

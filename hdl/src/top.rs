@@ -252,6 +252,8 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.rd.data_ready.next = self.ctrl.rd_data_ready.val();
         self.ctrl.rd_idle.next = self.rd.idle.val();
         self.ctrl.rd_error.next = self.rd.error.val();
+        self.rd.clear_error.next = self.ctrl.axi_clear.val();
+        self.wr.clear_error.next = self.ctrl.axi_clear.val();
         self.m_axi_araddr.next = self.rd.m_axi_araddr.val();
         self.m_axi_arlen.next = self.rd.m_axi_arlen.val();
         self.m_axi_arsize.next = self.rd.m_axi_arsize.val();

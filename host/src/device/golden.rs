@@ -79,7 +79,7 @@ impl GoldenDevice {
     fn check_dma(&self, d: &Dma) -> Result<(), Fault> {
         let wb = self.cfg.word_bytes() as u64;
         self.check_bank(d.sp.bank, d.sp.addr, d.sp_stride)?;
-        if d.rows == 0 || d.words == 0 || d.dram % wb != 0 || d.dram_stride % wb != 0 {
+        if d.rows == 0 || d.words == 0 || !d.dram.is_multiple_of(wb) || !d.dram_stride.is_multiple_of(wb) {
             return Err(Fault(error_code::BAD_FIELD));
         }
         Ok(())
@@ -122,7 +122,7 @@ impl GoldenDevice {
         if g.m == 0 || g.m as usize > cfg.max_tokens || g.k == 0 || g.k as usize > cfg.max_width {
             return bad;
         }
-        if g.n == 0 || g.n as usize > cfg.max_width || g.weights % wb as u64 != 0 {
+        if g.n == 0 || g.n as usize > cfg.max_width || !g.weights.is_multiple_of(wb as u64) {
             return bad;
         }
         self.check_bank(g.a.bank, g.a.addr, g.a_stride)?;
@@ -239,13 +239,11 @@ impl Device for GoldenDevice {
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
         let r = regmap::REGISTERS.iter().find(|r| r.offset == offset).copied();
         match r {
-            Some(r) if r == regmap::CTRL => {
-                if value & 1 != 0 {
-                    for reg in [regmap::ERROR_CODE, regmap::ERROR_INSN, regmap::INSN_DONE, regmap::STATUS] {
-                        self.set(reg, 0);
-                    }
-                    self.execute();
+            Some(r) if r == regmap::CTRL && value & 1 != 0 => {
+                for reg in [regmap::ERROR_CODE, regmap::ERROR_INSN, regmap::INSN_DONE, regmap::STATUS] {
+                    self.set(reg, 0);
                 }
+                self.execute();
             }
             Some(r) if r.access == regmap::Access::RW => {
                 let v = if r == regmap::INSN_BASE_HI { value & 0xff } else { value };
