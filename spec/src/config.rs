@@ -278,3 +278,27 @@ mod tests {
         assert!(matches!(AccelConfig::load(&t), Err(ConfigError::Invalid(_))));
     }
 }
+
+#[cfg(test)]
+mod shipped_configs {
+    use super::*;
+
+    /// Every configuration shipped in `configs/` loads and validates; the named presets equal
+    /// their Rust definitions (one source of truth, the files are views of it).
+    #[test]
+    fn shipped_config_files_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let c = AccelConfig::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            match p.file_name().unwrap().to_str().unwrap() {
+                "small-8x8.toml" => assert_eq!(c, AccelConfig::small()),
+                "default-16x16.toml" => assert_eq!(c, AccelConfig::default()),
+                _ => {}
+            }
+            n += 1;
+        }
+        assert!(n >= 4);
+    }
+}

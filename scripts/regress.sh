@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The heavy tier (not run by CI): long co-simulation sweeps, lint of the large array
+# configurations, and the benchmarks, whose figures are printed and saved under out/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
+cargo test --release -p host --test cosim
+cargo test --release -p sim
+cargo build --release
+for cfg in configs/32x32.toml configs/64x32.toml; do
+    out="out/verilog-$(basename "$cfg" .toml)"
+    ./target/release/vitaccel verilog --config "$cfg" -o "$out"
+    verilator --lint-only -Wall --top-module vitaccel_top "$out/vitaccel_top.v"
+    echo "lint clean: $cfg"
+done
+./target/release/vitaccel bench gemm
+./target/release/vitaccel bench golden --shape deit-tiny
+./target/release/vitaccel bench golden --shape nvit-t --json out/bench/golden-nvit.json
