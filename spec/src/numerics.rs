@@ -27,8 +27,6 @@ pub const EXP_FRAC_BITS: u32 = 15;
 pub const PROB_FRAC_BITS: u32 = 8;
 /// The softmax reciprocal is `floor(2^SOFTMAX_RECIP_BITS / sum)`.
 pub const SOFTMAX_RECIP_BITS: u32 = 40;
-/// The LayerNorm inverse standard deviation carries this many fractional bits.
-pub const LN_INV_STD_FRAC_BITS: u32 = 24;
 /// Fractional bits of the normalised LayerNorm value `(x - mean) / std`.
 pub const LN_NORM_FRAC_BITS: u32 = 10;
 /// Largest K (reduction length) for which the int32 accumulator provably cannot overflow:
@@ -208,37 +206,62 @@ pub struct LayerNormParams {
 
 /// Integer LayerNorm of one row (int16 in, int8 out). Any input scale works: LN is scale-free.
 ///
+/// One pass of sums, then one pass of per-element work (what the vector unit does):
 /// ```text
-/// mean    = div_round(Σ x, n)                       d_i = x_i - mean
-/// ss      = Σ d_i^2                                 inv = isqrt(floor(n * 2^48 / max(ss, 1)))
-/// u_i     = shift_round(d_i * inv, 24 - 10)         (x_i - mean) / std in Q.10
-/// y_i     = requant_i8(u_i * gamma_i + beta_i, out)
+/// S1 = sum x,  S2 = sum x^2,  D = n*S2 - S1^2          exact (D = n^2 var)
+/// sd = max(isqrt(D), 1),  b = bit length of sd          sd ~ n * std
+/// r  = floor(2^(b+24) / sd)                             25 significant bits
+/// u_i = shift_round((n*x_i - S1) * r, b + 24 - 10)      (x_i - mean) / std in Q.10
+/// y_i = requant_i8(u_i * gamma_i + beta_i, out)
 /// ```
-/// (`eps` is dropped: 1e-6 is far below one residual LSB squared.)
+/// `eps` is dropped: 1e-6 is far below one residual LSB squared.
 pub fn layernorm_row(x: &[i16], p: &LayerNormParams, out: &mut [i8]) {
     let n = x.len();
     assert!(n > 0 && p.gamma.len() == n && p.beta.len() == n && out.len() == n);
-    let (mean, inv) = layernorm_stats(x);
+    let st = LnStats::of(x);
     for i in 0..n {
-        let u = layernorm_normalize(x[i], mean, inv);
-        out[i] = requant_i8(u * p.gamma[i] as i64 + p.beta[i] as i64, p.out);
+        out[i] = requant_i8(st.normalize(x[i]) * p.gamma[i] as i64 + p.beta[i] as i64, p.out);
     }
 }
 
-/// Row statistics of the integer LayerNorm: `(mean, inv_std)` as defined in [`layernorm_row`].
-pub fn layernorm_stats(x: &[i16]) -> (i64, u64) {
-    let n = x.len() as i64;
-    let sum: i64 = x.iter().map(|&v| v as i64).sum();
-    let mean = div_round(sum, n);
-    let ss: u64 = x.iter().map(|&v| (v as i64 - mean).pow(2) as u64).sum();
-    let num = (n as u128) << (2 * LN_INV_STD_FRAC_BITS);
-    let inv = ((num / ss.max(1) as u128) as u64).isqrt();
-    (mean, inv)
+/// Per-row constants of the integer LayerNorm ([`layernorm_row`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LnStats {
+    /// Channels `n`.
+    pub n: i64,
+    /// `S1 = sum x`.
+    pub s1: i64,
+    /// `r = floor(2^(b+24) / sd)`.
+    pub r: u64,
+    /// `b + 24 - 10`, the normalisation shift.
+    pub shift: u32,
 }
 
-/// Normalised value `u = shift_round((x - mean) * inv_std, 24 - 10)` of the integer LayerNorm.
-pub fn layernorm_normalize(x: i16, mean: i64, inv: u64) -> i64 {
-    shift_round((x as i64 - mean) * inv as i64, LN_INV_STD_FRAC_BITS - LN_NORM_FRAC_BITS)
+/// Fractional bits of the LayerNorm reciprocal beyond the bit length of `sd`.
+pub const LN_RECIP_BITS: u32 = 24;
+
+impl LnStats {
+    /// Sums and the reciprocal of one row.
+    pub fn of(x: &[i16]) -> LnStats {
+        let n = x.len() as i64;
+        let s1: i64 = x.iter().map(|&v| v as i64).sum();
+        let s2: i64 = x.iter().map(|&v| (v as i64) * (v as i64)).sum();
+        LnStats::from_sums(n, s1, s2)
+    }
+
+    /// The constants from `n`, `S1`, `S2` (the scalar step of the vector unit).
+    pub fn from_sums(n: i64, s1: i64, s2: i64) -> LnStats {
+        let d = (n as i128 * s2 as i128 - s1 as i128 * s1 as i128).max(0) as u64;
+        let sd = d.isqrt().max(1);
+        let b = 64 - sd.leading_zeros();
+        let r = (1u128 << (b + LN_RECIP_BITS)) as u64 / sd;
+        LnStats { n, s1, r, shift: b + LN_RECIP_BITS - LN_NORM_FRAC_BITS }
+    }
+
+    /// `u = shift_round((n*x - S1) * r, shift)`: `(x - mean) / std` with 10 fractional bits.
+    pub fn normalize(&self, x: i16) -> i64 {
+        shift_round((self.n * x as i64 - self.s1) * self.r as i64, self.shift)
+    }
 }
 
 /// Column mean over live tokens (the selector's "global" half): `div_round(Σ v, n)`.

@@ -234,3 +234,29 @@ proptest! {
         prop_assert!((got - want).abs() <= 0.5 && got - want > -0.5 - 1e-12);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Extreme rows (saturated values, constant rows, up to 4096 channels) stay within i64 and
+    /// give bounded normalised values |u| <= sqrt(n) * 2^10.
+    #[test]
+    fn layernorm_never_overflows(n in 1usize..=4096, seed in any::<u64>(), mode in 0u8..4) {
+        let mut s = seed;
+        let x: Vec<i16> = (0..n).map(|i| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            match mode {
+                0 => if (s >> 40) & 1 == 0 { i16::MIN } else { i16::MAX },
+                1 => 1234,
+                2 => if i == 0 { i16::MAX } else { i16::MIN },
+                _ => (s >> 48) as i16,
+            }
+        }).collect();
+        let st = LnStats::of(&x);
+        let bound = ((n as f64).sqrt() * 1024.0 + 1.0) as i64;
+        for &v in &x {
+            let u = st.normalize(v);
+            prop_assert!(u.abs() <= bound, "u = {} > {}", u, bound);
+        }
+    }
+}
