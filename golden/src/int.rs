@@ -144,7 +144,8 @@ impl IntModel {
         if let Some(hd) = &self.head_dist {
             let dist = hd.forward_i16(y.slice(s![1..2, ..]));
             record(&mut trace, || "head.dist".into(), || wide(&dist));
-            logits += &wide(&dist);
+            // Both heads sum in the int16 residual stream (saturating, like every residual add).
+            logits = Array2::from_shape_fn(cls.dim(), |ij| numerics::residual_add(cls[ij], dist[ij]) as i32);
         }
         record(&mut trace, || "logits".into(), || logits.clone());
         out.logits = logits.row(0).to_vec();

@@ -38,7 +38,7 @@ impl Default for AccelConfig {
             max_tokens: 256,
             max_width: 1024,
             max_heads: 16,
-            banks: 4,
+            banks: 12,
             bank_words: 16384,
             weight_fifo_words: 64,
             clock_mhz: 300.0,
@@ -75,14 +75,14 @@ pub enum ConfigError {
 }
 
 impl AccelConfig {
-    /// Check ranges: `R` a power of two in 8..=128 (the AXI data width is `8R` bits, at least
-    /// 64), `C` a power of two in 4..=R with `4C >= R`, buffers hold a full activation matrix,
+    /// Check ranges: `R` a power of two in 8..=64 (the AXI data width is `8R` bits, 64..=512),
+    /// `C` a power of two in 4..=R with `4C >= R`, buffers hold a full activation matrix,
     /// widths fit the accumulator proof.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         for (name, v, lo) in [("array_rows", self.array_rows, 8), ("array_cols", self.array_cols, 4)] {
-            if !(lo..=128).contains(&v) || !v.is_power_of_two() {
-                return bad(format!("{name} = {v} must be a power of two in {lo}..=128"));
+            if !(lo..=64).contains(&v) || !v.is_power_of_two() {
+                return bad(format!("{name} = {v} must be a power of two in {lo}..=64"));
             }
         }
         if 4 * self.array_cols < self.array_rows {
@@ -171,7 +171,7 @@ impl AccelConfig {
             max_tokens: 32,
             max_width: 4096,
             max_heads: 8,
-            banks: 4,
+            banks: 12,
             bank_words: 16384,
             weight_fifo_words: 32,
             clock_mhz: 300.0,
@@ -249,6 +249,7 @@ mod tests {
         assert!(AccelConfig { array_cols: 256, ..c.clone() }.validate().is_err());
         assert!(AccelConfig { max_tokens: 0, ..c.clone() }.validate().is_err());
         assert!(AccelConfig { array_cols: 32, ..c.clone() }.validate().is_err(), "C > R");
+        assert!(AccelConfig { array_rows: 128, array_cols: 128, ..c.clone() }.validate().is_err(), "R > 64");
         assert!(AccelConfig { bank_words: 1000, ..c.clone() }.validate().is_err());
         assert!(AccelConfig { bank_words: 1024, ..c.clone() }.validate().is_err(), "too small for a matrix");
         assert!(AccelConfig { weight_fifo_words: 16, ..c.clone() }.validate().is_err());

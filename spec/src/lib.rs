@@ -22,7 +22,7 @@ pub use numerics::Dyadic;
 
 /// Versions of the formats the CONFIG_HASH covers besides the config itself:
 /// `(numerics, instruction set, quantized-model file)`. Bump on any incompatible change.
-pub const FORMAT_VERSIONS: (u32, u32, u32) = (1, 1, 1);
+pub const FORMAT_VERSIONS: (u32, u32, u32) = (2, 2, 1);
 
 /// FNV-1a, 64-bit: a small, stable, dependency-free fingerprint (CONFIG_HASH, snapshots).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -180,16 +180,26 @@ pub fn sigmoid_f64(x: f64) -> f64 {
 /// Integer softmax of one row of int8 scores into U0F8 probabilities.
 ///
 /// `e_i = exp_lut[max - x_i]`, `sum = Σ e_i`, `r = floor(2^40 / sum)`,
-/// `p_i = min(255, (e_i * r + 2^31) >> 32)`.
+/// `p_i = min(255, (e_i * r + 2^31) >> 32)`, with `max` the row maximum
+/// ([`softmax_row_with_max`] with `max = max_i x_i`).
 pub fn softmax_row(x: &[i8], exp: &[u16; LUT_SIZE], out: &mut [u8]) {
     assert_eq!(x.len(), out.len());
     let Some(&max) = x.iter().max() else { return };
-    let sum: u64 = x.iter().map(|&v| exp[(max as i16 - v as i16) as usize] as u64).sum();
-    // exp[0] = 2^15 > 0, so sum > 0.
-    let r = (1u64 << SOFTMAX_RECIP_BITS) / sum;
+    softmax_row_with_max(x, max, exp, out);
+}
+
+/// [`softmax_row`] with the row maximum given: the vector unit's max engine takes it from a
+/// second copy of the row (`spec::isa`, SOFTMAX). The table index is `(max - x_i) mod 256` (the
+/// hardware's 8-bit subtraction), which is `max - x_i` whenever `max` is the row maximum. A zero
+/// sum (possible only when `max` is not the row maximum or the table is not an [`exp_lut`] with
+/// `exp[0] > 0`) is taken as 1; the hardware's result is unspecified there.
+pub fn softmax_row_with_max(x: &[i8], max: i8, exp: &[u16; LUT_SIZE], out: &mut [u8]) {
+    assert_eq!(x.len(), out.len());
+    let e = |v: i8| exp[max.wrapping_sub(v) as u8 as usize] as u64;
+    let sum: u64 = x.iter().map(|&v| e(v)).sum();
+    let r = (1u64 << SOFTMAX_RECIP_BITS) / sum.max(1);
     for (o, &v) in out.iter_mut().zip(x) {
-        let e = exp[(max as i16 - v as i16) as usize] as u64;
-        *o = ((e * r + (1 << 31)) >> 32).min(255) as u8;
+        *o = ((e(v) * r + (1 << 31)) >> 32).min(255) as u8;
     }
 }
 

@@ -37,21 +37,24 @@ macro_rules! registers {
 }
 
 registers! {
-    CTRL = (0x00, W1, "bit 0: START (run INSN_COUNT instructions from INSN_BASE; clears DONE/ERROR)");
+    CTRL = (0x00, W1, "bit 0: START (run INSN_COUNT instructions from INSN_BASE; clears DONE/ERROR and the counters)");
     STATUS = (0x04, RO, "bit 0: BUSY, bit 1: DONE (sticky until START), bit 2: ERROR");
-    ERROR_CODE = (0x08, RO, "0 none, 1 bad opcode, 2 bad field, 3 AXI error response");
-    ERROR_INSN = (0x0C, RO, "index of the instruction that raised ERROR");
+    ERROR_CODE = (0x08, RO, "0 none, 1 bad opcode, 2 bad field, 3 AXI error response, 4 scratchpad bank conflict");
+    ERROR_INSN = (0x0C, RO, "index of the instruction that raised ERROR (the last one dispatched for AXI errors)");
     INSN_BASE_LO = (0x10, RW, "DRAM byte address of instruction 0, bits 31:0");
     INSN_BASE_HI = (0x14, RW, "DRAM byte address of instruction 0, bits 39:32");
     INSN_COUNT = (0x18, RW, "instructions to run");
-    INSN_DONE = (0x1C, RO, "instructions completed since START");
+    INSN_DONE = (0x1C, RO, "instructions completed since START (after an error: those before the failing one)");
     CYCLES_LO = (0x20, RO, "cycles from START to DONE, bits 31:0");
     CYCLES_HI = (0x24, RO, "cycles from START to DONE, bits 63:32");
-    ACTIVE_LO = (0x28, RO, "cycles in which a row entered the systolic array, bits 31:0");
+    ACTIVE_LO = (0x28, RO, "cycles in which a row entered the systolic array, bits 31:0 (PE utilization = ACTIVE / CYCLES)");
     ACTIVE_HI = (0x2C, RO, "cycles in which a row entered the systolic array, bits 63:32");
     CONFIG_HASH = (0x30, RO, "CONFIG_HASH of the configuration the hardware was built from");
-    HW_INFO = (0x34, RO, "bits 7:0 array rows, 15:8 array cols, 19:16 banks, 31:24 ISA version");
+    HW_INFO = (0x34, RO, "bits 7:0 array rows, 15:8 array cols, 20:16 banks, 31:24 ISA version");
     SCRATCH = (0x38, RW, "free register for bus tests");
+    DMA_BUSY = (0x3C, RO, "cycles the DMA unit was executing an instruction (since START)");
+    GEMM_BUSY = (0x40, RO, "cycles the GEMM unit was executing an instruction (since START)");
+    VEC_BUSY = (0x44, RO, "cycles the vector unit was executing an instruction (since START)");
 }
 
 /// Error codes of [`ERROR_CODE`].
@@ -64,6 +67,9 @@ pub mod error_code {
     pub const BAD_FIELD: u32 = 2;
     /// The memory answered SLVERR or DECERR.
     pub const AXI_ERROR: u32 = 3;
+    /// Two units used one scratchpad bank port in the same cycle (a compiler bug: instructions
+    /// that may run concurrently must use disjoint banks; `host::device::golden` checks it).
+    pub const BANK_CONFLICT: u32 = 4;
 }
 
 /// Status bits of [`STATUS`].
