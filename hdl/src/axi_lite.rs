@@ -82,6 +82,8 @@ pub struct AxiLiteRegs {
     pub cycles: Signal<In, Bits<64>>,
     /// ACTIVE_HI ++ ACTIVE_LO.
     pub active: Signal<In, Bits<64>>,
+    /// DMA_BUSY, GEMM_BUSY, VEC_BUSY.
+    pub unit_busy: Vec<Signal<In, Bits<32>>>,
     // Write channel state.
     aw_full: DFF<Bit>,
     aw_addr: DFF<Bits<12>>,
@@ -126,6 +128,7 @@ pub struct AxiLiteRegs {
     a_config_hash: Constant<Bits<12>>,
     a_hw_info: Constant<Bits<12>>,
     a_scratch: Constant<Bits<12>>,
+    a_unit_busy: Vec<Constant<Bits<12>>>,
     config_hash: Constant<Bits<32>>,
     hw_info: Constant<Bits<32>>,
     okay: Constant<Bits<2>>,
@@ -174,6 +177,7 @@ impl AxiLiteRegs {
             insn_done: Signal::default(),
             cycles: Signal::default(),
             active: Signal::default(),
+            unit_busy: crate::array::signals(3),
             aw_full: DFF::default(),
             aw_addr: DFF::default(),
             w_full: DFF::default(),
@@ -213,6 +217,7 @@ impl AxiLiteRegs {
             a_config_hash: offset(regmap::CONFIG_HASH),
             a_hw_info: offset(regmap::HW_INFO),
             a_scratch: offset(regmap::SCRATCH),
+            a_unit_busy: [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY].into_iter().map(offset).collect(),
             config_hash: Constant::new(bits(config_hash as u64)),
             hw_info: Constant::new(bits(hw_info as u64)),
             okay: Constant::new(bits(0)),
@@ -356,6 +361,11 @@ impl Logic for AxiLiteRegs {
             }
             if self.s_axi_araddr.val() == self.a_hw_info.val() {
                 self.rdata.d.next = self.hw_info.val();
+            }
+            for u in 0..3 {
+                if self.s_axi_araddr.val() == self.a_unit_busy[u].val() {
+                    self.rdata.d.next = self.unit_busy[u].val();
+                }
             }
             if self.s_axi_araddr.val() == self.a_scratch.val() {
                 self.rdata.d.next = self.scratch.q.val();
@@ -672,6 +682,9 @@ mod tests {
                 x.insn_done.next = bits(0x0000_1234);
                 x.cycles.next = bits(cycles);
                 x.active.next = bits(active);
+                for (u, v) in [0x1111_0001u64, 0x2222_0002, 0x3333_0003].into_iter().enumerate() {
+                    x.unit_busy[u].next = bits(v);
+                }
                 let status = (busy as u32 * regmap::status::BUSY)
                     | (done as u32 * regmap::status::DONE)
                     | (error as u32 * regmap::status::ERROR);
@@ -689,6 +702,9 @@ mod tests {
                         "ACTIVE_HI" => (active >> 32) as u32,
                         "CONFIG_HASH" => HASH,
                         "HW_INFO" => INFO,
+                        "DMA_BUSY" => 0x1111_0001,
+                        "GEMM_BUSY" => 0x2222_0002,
+                        "VEC_BUSY" => 0x3333_0003,
                         other => panic!("register {other} of spec::regmap is not covered by this test"),
                     };
                     let (y, v) = tb.read(x, r.offset, 0)?;
@@ -697,7 +713,7 @@ mod tests {
                 }
             }
             // Unmapped and unaligned addresses read 0.
-            for addr in [0x3c, 0x100, 0xffc, regmap::CONFIG_HASH.offset + 2] {
+            for addr in [0x48, 0x100, 0xffc, regmap::CONFIG_HASH.offset + 2] {
                 let (y, v) = tb.read(x, addr, 1)?;
                 x = y;
                 assert_eq!(v, 0, "unmapped {addr:#x}");

@@ -1,54 +1,93 @@
-//! The GEMM engine: tile sequencer, systolic array, accumulator and requantizing output path.
+//! The GEMM engine: tile sequencer, systolic array, accumulator and output path.
 //!
-//! `out[m][n] = requant_i8(sum_k A[m][k] W[n][k] + bias[n], m_n, s_n)` for an `M x K` activation
-//! matrix in a scratchpad bank (token-major, one `R`-byte word per `R` channels) and a weight
-//! stream popped from the weight FIFO (`spec::isa::weight_stream_words`): per n-tile of `C`
-//! output channels a header (C int32 biases, C requant words), then `ceil(K/R)` tiles of `R`
-//! rows (one word each, C bytes used).
+//! `out[m][n] = f(v[m][n])`, `v = (sum_k A[m][k] B[k][n] + bias[n]) * rs[m]` for an `M x K`
+//! activation matrix A in a scratchpad bank (token-major, one `R`-byte word per `R` channels),
+//! a stationary operand B and per-n-tile parameters from the weight FIFO
+//! (`spec::isa::weight_stream_words`: the optional 256-byte LUT, then per n-tile of `C` output
+//! channels a header of C int32 biases and C requant words, then for DRAM weights `ceil(K/R)`
+//! tiles of `R` rows). B comes from the FIFO, or from the scratchpad through the B read port:
+//! by rows (tile row = C bytes of one word: `V` in `P V`) or by columns (tile column = one
+//! R-byte word: `K^T` in `Q K^T`), with reduction indices `>= K` forced to zero. `rs` is the
+//! optional int8 per-row scale (read through the B port, which is then free), `f` one of
+//! requant to int8, requant + LUT (GELU), or the int16 residual update
+//! `X = sat16(X + requant_i16(v))` on two byte planes read through the X ports.
 //!
-//! Tiles run in the order (n-tile, k-tile). The **loader** writes tile `i` row by row into weight
-//! buffer `i % 2` while tile `i - 1` streams; the **streamer** sends the `M` token rows of a tile
+//! Tiles run in the order (n-tile, k-tile). The **loader** writes tile `i` into weight buffer
+//! `i % 2` while tile `i - 1` streams; the **streamer** sends the `M` token rows of a tile
 //! through the array, one per cycle, tagged with the tile's buffer. Timing rules (derived in
 //! `docs/ARCHITECTURE.md`):
-//! * the loader may start tile `i` only [`LOAD_GATE`] cycles after tile `i - 1` started
-//!   streaming (then tile `i - 2`, the previous user of the buffer, has left every PE row it
-//!   writes);
-//! * the streamer may start tile `i` once it is fully loaded, or once at least one row is written
-//!   and the FIFO already holds the rest (rows are then written ahead of the wavefront).
+//! * the loader may start tile `i` only a gate of cycles after tile `i - 1` started streaming
+//!   ([`load_gate`]; `R` for column loads), so tile `i - 2`, the buffer's previous user, has
+//!   left every PE the loader writes;
+//! * the streamer may start tile `i` once it is fully loaded, or (FIFO weights) once at least
+//!   one row is written and the FIFO already holds the rest (rows are then written ahead of the
+//!   wavefront).
 //!
-//! So a tile costs `max(M, LOAD_GATE + 1)` cycles: work is proportional to the live token count.
-//! Partial sums of non-final k-tiles accumulate in a `2^TB x C` int32 RAM; the final k-tile's sums
-//! go straight to the requantizers and are written as int8 bytes into the output bank.
+//! So a tile costs `max(M, gate + 1)` cycles: work is proportional to the live token count.
+//! Partial sums of non-final k-tiles accumulate in a `max_tokens x C` int32 RAM; the final
+//! k-tile's sums go to the requantizers and are written into the output bank at the output
+//! channel's byte position (C bytes of an R-byte word, byte-enabled).
 
 use crate::array::{array_latency, SystolicArray};
 use crate::delay::DelayLine;
-use crate::requant::{RequantLane, REQUANT_LATENCY};
-use crate::storage::{AccLane, ACC_ADDR_BITS, FIFO_COUNT_BITS, SP_ADDR_BITS};
-use crate::widen::{Extend, Pack, PackBits};
+use crate::mul::Mul;
+use crate::requant::{RequantLane, REQUANT_IN_BITS, REQUANT_LATENCY};
+use crate::storage::{AccLane, LutRam, ACC_ADDR_BITS, FIFO_COUNT_BITS, SP_ADDR_BITS};
+use crate::widen::{Concat, Extend, Pack, PackBits};
 use rust_hdl::prelude::*;
 
 /// Extra cycles (beyond `C - 2`) between the start of tile `i - 1` and the first weight write of
 /// tile `i`; the minimum tile period is `C - 1 + LOAD_MARGIN`.
 pub const LOAD_MARGIN: usize = 2;
 
-/// Cycles from the start of tile `i - 1` to the first row load of tile `i`.
+/// Cycles from the start of tile `i - 1` to the first row load of tile `i` (row loads).
 pub fn load_gate(cols: usize) -> usize {
     cols - 2 + LOAD_MARGIN
 }
 
+/// Cycles from the start of tile `i - 1` to the first column load of tile `i` (column loads
+/// write a whole PE column, whose last PE row the previous user of the buffer leaves last).
+pub fn column_load_gate(rows: usize) -> usize {
+    rows
+}
+
 /// Cycles from a row's read address to its output write: bank read, array, accumulator stage,
-/// requantizer.
+/// requantizer, output stage (LUT and residual reads).
 pub fn gemm_row_latency(rows: usize, cols: usize) -> usize {
-    1 + array_latency(rows, cols) + REQUANT_LATENCY
+    1 + array_latency(rows, cols) + REQUANT_LATENCY + 1
+}
+
+/// Where B comes from (`b_mode`).
+pub mod b_mode {
+    /// The weight FIFO.
+    pub const FIFO: u64 = 0;
+    /// Scratchpad rows.
+    pub const ROWS: u64 = 1;
+    /// Scratchpad columns.
+    pub const COLUMNS: u64 = 2;
+}
+
+/// What the output path writes (`o_mode`).
+pub mod o_mode {
+    /// int8.
+    pub const INT8: u64 = 0;
+    /// int8 through the LUT.
+    pub const LUT: u64 = 1;
+    /// int16 residual update.
+    pub const RESID16: u64 = 2;
+    /// int8, also written to the high-plane bank (a second copy).
+    pub const DUP: u64 = 3;
 }
 
 // FSM state codes (plain bit vectors: rust-hdl's enum registers are not lint clean).
-// Loader: idle, popping the n-tile header, waiting for the tile's buffer, popping R rows, done.
+// Loader: idle, popping the LUT, popping the n-tile header, waiting for the tile's buffer,
+// loading rows/columns, done.
 const L_IDLE: u64 = 0;
 const L_HEADER: u64 = 1;
 const L_GATE: u64 = 2;
 const L_ROWS: u64 = 3;
 const L_FINISHED: u64 = 4;
+const L_LUT: u64 = 5;
 // Streamer: idle, waiting for the next tile, issuing M rows, draining the pipeline.
 const S_IDLE: u64 = 0;
 const S_WAIT: u64 = 1;
@@ -76,44 +115,87 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     pub a_stride: Signal<In, Bits<SP_ADDR_BITS>>,
     /// A holds uint8.
     pub a_unsigned: Signal<In, Bit>,
+    /// Source of B ([`b_mode`]).
+    pub b_mode: Signal<In, Bits<2>>,
+    /// On-chip B: word address of row 0.
+    pub b_addr: Signal<In, Bits<SP_ADDR_BITS>>,
+    /// On-chip B: words between rows (row loads) or output channels (column loads).
+    pub b_stride: Signal<In, Bits<SP_ADDR_BITS>>,
+    /// Row loads: C-byte group of output channel 0.
+    pub b_group: Signal<In, Bits<4>>,
+    /// Multiply each row by its int8 scale.
+    pub rs_en: Signal<In, Bit>,
+    /// Word address of the row scales (R per word).
+    pub rs_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Word address of output row 0.
     pub o_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Words between output rows.
     pub o_stride: Signal<In, Bits<SP_ADDR_BITS>>,
+    /// C-byte group of output channel 0.
+    pub o_group: Signal<In, Bits<4>>,
+    /// Output function ([`o_mode`]).
+    pub o_mode: Signal<In, Bits<2>>,
     /// One-cycle pulse when the last output row has been written.
     pub done: Signal<Out, Bit>,
-    /// A read port address (data returns the next cycle on `a_rd_data`).
+    /// The A read port is used this cycle.
+    pub a_rd_en: Signal<Out, Bit>,
+    /// A read address (data returns the next cycle).
     pub a_rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
     /// A read data.
     pub a_rd_data: Signal<In, Bits<W>>,
+    /// The B read port is used this cycle.
+    pub b_rd_en: Signal<Out, Bit>,
+    /// B read address (on-chip B or row scales).
+    pub b_rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// B read data.
+    pub b_rd_data: Signal<In, Bits<W>>,
+    /// The X read ports are used this cycle (residual update).
+    pub x_rd_en: Signal<Out, Bit>,
+    /// X read address (both byte planes).
+    pub x_rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// X low byte plane.
+    pub x_lo_data: Signal<In, Bits<W>>,
+    /// X high byte plane.
+    pub x_hi_data: Signal<In, Bits<W>>,
     /// Head of the weight FIFO.
     pub wf_data: Signal<In, Bits<W>>,
     /// Words in the weight FIFO.
     pub wf_count: Signal<In, Bits<FIFO_COUNT_BITS>>,
     /// Pop the weight FIFO.
     pub wf_pop: Signal<Out, Bit>,
-    /// Output write address.
+    /// Output write address (both planes).
     pub o_wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Output write data.
+    /// Output write data (int8, or the low byte plane).
     pub o_wr_data: Signal<Out, Bits<W>>,
-    /// Output byte enables.
+    /// High byte plane write data (residual update).
+    pub o_hi_data: Signal<Out, Bits<W>>,
+    /// Output byte enables (both planes).
     pub o_wr_be: Signal<Out, Bits<BE>>,
     /// Output write strobe.
     pub o_wr_en: Signal<Out, Bit>,
+    /// High byte plane write strobe.
+    pub o_hi_en: Signal<Out, Bit>,
     /// A row enters the array this cycle (for utilization counters).
     pub active: Signal<Out, Bit>,
-
-    // Latched operands and derived counts.
     r_m: DFF<Bits<16>>,
+    r_k: DFF<Bits<16>>,
     r_a_stride: DFF<Bits<SP_ADDR_BITS>>,
     r_o_stride: DFF<Bits<SP_ADDR_BITS>>,
     r_unsigned: DFF<Bit>,
+    r_b_mode: DFF<Bits<2>>,
+    r_b_addr: DFF<Bits<SP_ADDR_BITS>>,
+    r_b_stride: DFF<Bits<SP_ADDR_BITS>>,
+    r_b_stride_c: DFF<Bits<SP_ADDR_BITS>>,
+    r_rs_en: DFF<Bit>,
+    r_rs_addr: DFF<Bits<SP_ADDR_BITS>>,
+    r_o_mode: DFF<Bits<2>>,
+    r_gate: DFF<Bits<8>>,
     kt_count: DFF<Bits<16>>,
     nt_count: DFF<Bits<16>>,
-
-    // Loader.
     l_state: DFF<Bits<3>>,
     l_kt: DFF<Bits<16>>,
+    l_k0: DFF<Bits<16>>,
+    l_kt_sp: DFF<Bits<SP_ADDR_BITS>>,
     l_nt: DFF<Bits<16>>,
     l_row: DFF<Bits<FIFO_COUNT_BITS>>,
     l_hdr: DFF<Bits<8>>,
@@ -122,9 +204,22 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     l_done: DFF<Bits<32>>,
     n_left: DFF<Bits<16>>,
     o_word_cur: DFF<Bits<SP_ADDR_BITS>>,
-    o_group_cur: DFF<Bits<8>>,
-
-    // Per n-tile parameters, double-buffered by n-tile parity.
+    o_group_cur: DFF<Bits<4>>,
+    b_word_cur: DFF<Bits<SP_ADDR_BITS>>,
+    b_group_cur: DFF<Bits<4>>,
+    b_group_nt: DFF<Bits<4>>,
+    b_row_ptr: DFF<Bits<SP_ADDR_BITS>>,
+    b_col_base: DFF<Bits<SP_ADDR_BITS>>,
+    b_col_nt: DFF<Bits<SP_ADDR_BITS>>,
+    b_col_ptr: DFF<Bits<SP_ADDR_BITS>>,
+    lw_valid: DFF<Bit>,
+    lw_cols: DFF<Bit>,
+    lw_idx: DFF<Bits<FIFO_COUNT_BITS>>,
+    lw_zero: DFF<Bit>,
+    lw_k0: DFF<Bits<16>>,
+    lw_tag: DFF<Bit>,
+    lw_last: DFF<Bit>,
+    lw_group: DFF<Bits<4>>,
     bias0: Vec<DFF<Bits<32>>>,
     bias1: Vec<DFF<Bits<32>>>,
     mult0: Vec<DFF<Bits<16>>>,
@@ -133,12 +228,11 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     shift1: Vec<DFF<Bits<6>>>,
     o_word0: DFF<Bits<SP_ADDR_BITS>>,
     o_word1: DFF<Bits<SP_ADDR_BITS>>,
-    o_group0: DFF<Bits<8>>,
-    o_group1: DFF<Bits<8>>,
+    o_group0: DFF<Bits<4>>,
+    o_group1: DFF<Bits<4>>,
     o_cols0: DFF<Bits<16>>,
     o_cols1: DFF<Bits<16>>,
-
-    // Streamer.
+    lut: LutRam<W>,
     s_state: DFF<Bits<3>>,
     s_kt: DFF<Bits<16>>,
     s_nt: DFF<Bits<16>>,
@@ -149,13 +243,12 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     a_row_addr: DFF<Bits<SP_ADDR_BITS>>,
     a_kt_off: DFF<Bits<SP_ADDR_BITS>>,
     o_row_addr: DFF<Bits<SP_ADDR_BITS>>,
+    rs_ptr: DFF<Bits<SP_ADDR_BITS>>,
     gate: DFF<Bits<8>>,
     inflight0: DFF<Bits<16>>,
     inflight1: DFF<Bits<16>>,
     m_tb: DFF<Bits<ACC_ADDR_BITS>>,
     done_reg: DFF<Bit>,
-
-    // Array input stage (the row whose address was issued last cycle).
     sb_valid: DFF<Bit>,
     sb_first: DFF<Bit>,
     sb_last: DFF<Bit>,
@@ -166,33 +259,44 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     ext_s: Vec<Extend<16, 8>>,
     ext_u: Vec<Extend<16, 8>>,
     ext_w: Vec<Extend<16, 8>>,
+    ext_c: Vec<Extend<16, 8>>,
     array: SystolicArray,
-
-    // Sideband through the array (depth L - 1), then the accumulator stage registers.
     d_valid: DelayLine<Bit>,
     d_first: DelayLine<Bit>,
     d_last: DelayLine<Bit>,
     d_par: DelayLine<Bit>,
     d_m: DelayLine<Bits<ACC_ADDR_BITS>>,
     d_o: DelayLine<Bits<SP_ADDR_BITS>>,
+    d_rs: DelayLine<Bits<8>>,
     x_valid: DFF<Bit>,
     x_first: DFF<Bit>,
     x_last: DFF<Bit>,
     x_par: DFF<Bit>,
     x_m: DFF<Bits<ACC_ADDR_BITS>>,
     x_o: DFF<Bits<SP_ADDR_BITS>>,
+    x_rs: DFF<Bits<8>>,
     acc: Vec<AccLane>,
     sum: Vec<Signal<Local, Bits<32>>>,
+    scale: Vec<Mul<32, 8, REQUANT_IN_BITS>>,
     rq: Vec<RequantLane>,
-
-    // Output stage (after the requantizers).
     q_valid: DelayLine<Bit>,
     q_par: DelayLine<Bit>,
     q_o: DelayLine<Bits<SP_ADDR_BITS>>,
+    w_valid: DFF<Bit>,
+    w_addr: DFF<Bits<SP_ADDR_BITS>>,
+    w_group: DFF<Bits<4>>,
+    w_cols: DFF<Bits<16>>,
+    w_y: Vec<DFF<Bits<16>>>,
+    xcat: Vec<Concat<8, 8, 16>>,
+    xl: Vec<Signal<Local, Bits<8>>>,
+    xh: Vec<Signal<Local, Bits<8>>>,
+    xs: Vec<Signal<Local, Bits<16>>>,
+    xraw: Vec<Signal<Local, Bits<16>>>,
+    out_lo: Vec<Signal<Local, Bits<8>>>,
+    out_hi: Vec<Signal<Local, Bits<8>>>,
     pack: Pack<W>,
+    pack_hi: Pack<W>,
     pack_be: PackBits<BE>,
-
-    // Locals.
     inc0: Signal<Local, Bits<16>>,
     inc1: Signal<Local, Bits<16>>,
     dec0: Signal<Local, Bits<16>>,
@@ -204,33 +308,56 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     slot_free: Signal<Local, Bit>,
     start_ok: Signal<Local, Bit>,
     next_idx: Signal<Local, Bits<32>>,
-    out_group: Signal<Local, Bits<8>>,
-    out_cols: Signal<Local, Bits<16>>,
-
-    // Constants.
+    p_group: Signal<Local, Bits<4>>,
+    p_cols: Signal<Local, Bits<16>>,
+    p_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
+    onchip: Signal<Local, Bit>,
+    l_last: Signal<Local, Bit>,
+    k_rem: Signal<Local, Bits<16>>,
+    rs_byte: Signal<Local, Bits<8>>,
+    byte_group: Vec<Constant<Bits<4>>>,
+    byte_col: Vec<Constant<Bits<16>>>,
+    byte_idx16: Vec<Constant<Bits<16>>>,
+    byte_idx_m: Vec<Constant<Bits<ACC_ADDR_BITS>>>,
     l_idle: Constant<Bits<3>>,
     l_header: Constant<Bits<3>>,
     l_gate: Constant<Bits<3>>,
     l_rows: Constant<Bits<3>>,
     l_finished: Constant<Bits<3>>,
+    l_lut: Constant<Bits<3>>,
     s_idle: Constant<Bits<3>>,
     s_wait: Constant<Bits<3>>,
     s_run: Constant<Bits<3>>,
     s_drain: Constant<Bits<3>>,
+    bm_fifo: Constant<Bits<2>>,
+    bm_cols: Constant<Bits<2>>,
+    om_lut: Constant<Bits<2>>,
+    om_resid: Constant<Bits<2>>,
+    om_dup: Constant<Bits<2>>,
     k_round: Constant<Bits<16>>,
     k_shift: Constant<Bits<16>>,
     n_round: Constant<Bits<16>>,
     n_shift: Constant<Bits<16>>,
     c_cols: Constant<Bits<16>>,
+    c_rows16: Constant<Bits<16>>,
     c_rows: Constant<Bits<FIFO_COUNT_BITS>>,
+    c_cols_f: Constant<Bits<FIFO_COUNT_BITS>>,
     c_hdr_last: Constant<Bits<8>>,
-    c_gate: Constant<Bits<8>>,
-    c_group_last: Constant<Bits<8>>,
+    c_lut_last: Constant<Bits<8>>,
+    c_gate_rows: Constant<Bits<8>>,
+    c_gate_cols: Constant<Bits<8>>,
+    c_group_last: Constant<Bits<4>>,
+    c_log_c: Constant<Bits<SP_ADDR_BITS>>,
+    c_rs_mask: Constant<Bits<ACC_ADDR_BITS>>,
+    c_rs_last: Constant<Bits<16>>,
     one16: Constant<Bits<16>>,
     zero_s16: Constant<Signed<16>>,
     zero16: Constant<Bits<16>>,
-    byte_group: Vec<Constant<Bits<8>>>,
-    byte_col: Vec<Constant<Bits<16>>>,
+    zero8: Constant<Bits<8>>,
+    one8: Constant<Bits<8>>,
+    lut_flip: Constant<Bits<8>>,
+    i16_max: Constant<Bits<16>>,
+    i16_min: Constant<Bits<16>>,
     _rows: usize,
     _cols: usize,
 }
@@ -243,6 +370,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
         assert_eq!(BE, rows);
         assert!(rows.is_multiple_of(cols) && cols >= 4, "C must divide R");
         assert!(4 * cols >= rows, "a header word holds R/4 lanes, at most C");
+        assert!(rows <= 128, "the gate counters are 8 bits");
         assert!(fifo_words >= 2 * rows, "the weight FIFO holds at least two tiles");
         let hdr_words = 8 * cols / rows;
         assert!(hdr_words >= 1, "the header must fill whole words");
@@ -259,27 +387,56 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             a_addr: Signal::default(),
             a_stride: Signal::default(),
             a_unsigned: Signal::default(),
+            b_mode: Signal::default(),
+            b_addr: Signal::default(),
+            b_stride: Signal::default(),
+            b_group: Signal::default(),
+            rs_en: Signal::default(),
+            rs_addr: Signal::default(),
             o_addr: Signal::default(),
             o_stride: Signal::default(),
+            o_group: Signal::default(),
+            o_mode: Signal::default(),
             done: Signal::default(),
+            a_rd_en: Signal::default(),
             a_rd_addr: Signal::default(),
             a_rd_data: Signal::default(),
+            b_rd_en: Signal::default(),
+            b_rd_addr: Signal::default(),
+            b_rd_data: Signal::default(),
+            x_rd_en: Signal::default(),
+            x_rd_addr: Signal::default(),
+            x_lo_data: Signal::default(),
+            x_hi_data: Signal::default(),
             wf_data: Signal::default(),
             wf_count: Signal::default(),
             wf_pop: Signal::default(),
             o_wr_addr: Signal::default(),
             o_wr_data: Signal::default(),
+            o_hi_data: Signal::default(),
             o_wr_be: Signal::default(),
             o_wr_en: Signal::default(),
+            o_hi_en: Signal::default(),
             active: Signal::default(),
             r_m: DFF::default(),
+            r_k: DFF::default(),
             r_a_stride: DFF::default(),
             r_o_stride: DFF::default(),
             r_unsigned: DFF::default(),
+            r_b_mode: DFF::default(),
+            r_b_addr: DFF::default(),
+            r_b_stride: DFF::default(),
+            r_b_stride_c: DFF::default(),
+            r_rs_en: DFF::default(),
+            r_rs_addr: DFF::default(),
+            r_o_mode: DFF::default(),
+            r_gate: DFF::default(),
             kt_count: DFF::default(),
             nt_count: DFF::default(),
             l_state: DFF::default(),
             l_kt: DFF::default(),
+            l_k0: DFF::default(),
+            l_kt_sp: DFF::default(),
             l_nt: DFF::default(),
             l_row: DFF::default(),
             l_hdr: DFF::default(),
@@ -289,6 +446,21 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             n_left: DFF::default(),
             o_word_cur: DFF::default(),
             o_group_cur: DFF::default(),
+            b_word_cur: DFF::default(),
+            b_group_cur: DFF::default(),
+            b_group_nt: DFF::default(),
+            b_row_ptr: DFF::default(),
+            b_col_base: DFF::default(),
+            b_col_nt: DFF::default(),
+            b_col_ptr: DFF::default(),
+            lw_valid: DFF::default(),
+            lw_cols: DFF::default(),
+            lw_idx: DFF::default(),
+            lw_zero: DFF::default(),
+            lw_k0: DFF::default(),
+            lw_tag: DFF::default(),
+            lw_last: DFF::default(),
+            lw_group: DFF::default(),
             bias0: (0..cols).map(|_| DFF::default()).collect(),
             bias1: (0..cols).map(|_| DFF::default()).collect(),
             mult0: (0..cols).map(|_| DFF::default()).collect(),
@@ -301,6 +473,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             o_group1: DFF::default(),
             o_cols0: DFF::default(),
             o_cols1: DFF::default(),
+            lut: LutRam::new(cols),
             s_state: DFF::default(),
             s_kt: DFF::default(),
             s_nt: DFF::default(),
@@ -311,6 +484,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             a_row_addr: DFF::default(),
             a_kt_off: DFF::default(),
             o_row_addr: DFF::default(),
+            rs_ptr: DFF::default(),
             gate: DFF::default(),
             inflight0: DFF::default(),
             inflight1: DFF::default(),
@@ -326,6 +500,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             ext_s: (0..rows).map(|_| Extend::new(true)).collect(),
             ext_u: (0..rows).map(|_| Extend::new(false)).collect(),
             ext_w: (0..cols).map(|_| Extend::new(true)).collect(),
+            ext_c: (0..rows).map(|_| Extend::new(true)).collect(),
             array: SystolicArray::new(rows, cols),
             d_valid: DelayLine::new(lat - 1),
             d_first: DelayLine::new(lat - 1),
@@ -333,19 +508,35 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             d_par: DelayLine::new(lat - 1),
             d_m: DelayLine::new(lat - 1),
             d_o: DelayLine::new(lat - 1),
+            d_rs: DelayLine::new(lat - 1),
             x_valid: DFF::default(),
             x_first: DFF::default(),
             x_last: DFF::default(),
             x_par: DFF::default(),
             x_m: DFF::default(),
             x_o: DFF::default(),
+            x_rs: DFF::default(),
             acc: (0..cols).map(|_| AccLane::new(acc_rows)).collect(),
             sum: (0..cols).map(|_| Signal::default()).collect(),
+            scale: (0..cols).map(|_| Mul::new(true, true)).collect(),
             rq: (0..cols).map(|_| RequantLane::default()).collect(),
             q_valid: DelayLine::new(REQUANT_LATENCY),
             q_par: DelayLine::new(REQUANT_LATENCY),
             q_o: DelayLine::new(REQUANT_LATENCY),
+            w_valid: DFF::default(),
+            w_addr: DFF::default(),
+            w_group: DFF::default(),
+            w_cols: DFF::default(),
+            w_y: (0..cols).map(|_| DFF::default()).collect(),
+            xcat: (0..cols).map(|_| Concat::default()).collect(),
+            xl: (0..cols).map(|_| Signal::default()).collect(),
+            xh: (0..cols).map(|_| Signal::default()).collect(),
+            xs: (0..cols).map(|_| Signal::default()).collect(),
+            xraw: (0..cols).map(|_| Signal::default()).collect(),
+            out_lo: (0..cols).map(|_| Signal::default()).collect(),
+            out_hi: (0..cols).map(|_| Signal::default()).collect(),
             pack: Pack::default(),
+            pack_hi: Pack::default(),
             pack_be: PackBits::default(),
             inc0: Signal::default(),
             inc1: Signal::default(),
@@ -358,31 +549,56 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             slot_free: Signal::default(),
             start_ok: Signal::default(),
             next_idx: Signal::default(),
-            out_group: Signal::default(),
-            out_cols: Signal::default(),
+            p_group: Signal::default(),
+            p_cols: Signal::default(),
+            p_addr: Signal::default(),
+            onchip: Signal::default(),
+            l_last: Signal::default(),
+            k_rem: Signal::default(),
+            rs_byte: Signal::default(),
+            byte_group: (0..rows).map(|b| Constant::new(Bits::<4>::from((b / cols) as u64))).collect(),
+            byte_col: (0..rows).map(|b| c16(b % cols)).collect(),
+            byte_idx16: (0..rows).map(c16).collect(),
+            byte_idx_m: (0..rows).map(|b| Constant::new(Bits::<ACC_ADDR_BITS>::from(b as u64))).collect(),
             l_idle: Constant::new(L_IDLE.into()),
             l_header: Constant::new(L_HEADER.into()),
             l_gate: Constant::new(L_GATE.into()),
             l_rows: Constant::new(L_ROWS.into()),
             l_finished: Constant::new(L_FINISHED.into()),
+            l_lut: Constant::new(L_LUT.into()),
             s_idle: Constant::new(S_IDLE.into()),
             s_wait: Constant::new(S_WAIT.into()),
             s_run: Constant::new(S_RUN.into()),
             s_drain: Constant::new(S_DRAIN.into()),
+            bm_fifo: Constant::new(b_mode::FIFO.into()),
+            bm_cols: Constant::new(b_mode::COLUMNS.into()),
+            om_lut: Constant::new(o_mode::LUT.into()),
+            om_resid: Constant::new(o_mode::RESID16.into()),
+            om_dup: Constant::new(o_mode::DUP.into()),
             k_round: c16(rows - 1),
             k_shift: c16(rows.trailing_zeros() as usize),
             n_round: c16(cols - 1),
             n_shift: c16(cols.trailing_zeros() as usize),
             c_cols: c16(cols),
+            c_rows16: c16(rows),
             c_rows: Constant::new(Bits::<FIFO_COUNT_BITS>::from(rows as u64)),
+            c_cols_f: Constant::new(Bits::<FIFO_COUNT_BITS>::from(cols as u64)),
             c_hdr_last: c8(hdr_words - 1),
-            c_gate: c8(load_gate(cols)),
-            c_group_last: c8(rows / cols - 1),
+            c_lut_last: c8(2048 / (8 * rows) - 1),
+            c_gate_rows: c8(load_gate(cols)),
+            c_gate_cols: c8(column_load_gate(rows)),
+            c_group_last: Constant::new(Bits::<4>::from((rows / cols - 1) as u64)),
+            c_log_c: Constant::new(Bits::<SP_ADDR_BITS>::from(cols.trailing_zeros() as u64)),
+            c_rs_mask: Constant::new(Bits::<ACC_ADDR_BITS>::from(rows as u64 - 1)),
+            c_rs_last: c16(rows - 1),
             one16: c16(1),
             zero_s16: Constant::new(Signed::from(0)),
             zero16: c16(0),
-            byte_group: (0..rows).map(|b| c8(b / cols)).collect(),
-            byte_col: (0..rows).map(|b| c16(b % cols)).collect(),
+            zero8: c8(0),
+            one8: c8(1),
+            lut_flip: c8(0x80),
+            i16_max: c16(0x7fff),
+            i16_min: c16(0x8000),
             _rows: rows,
             _cols: cols,
         }
@@ -396,13 +612,24 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self,
             clock,
             r_m,
+            r_k,
             r_a_stride,
             r_o_stride,
             r_unsigned,
+            r_b_mode,
+            r_b_addr,
+            r_b_stride,
+            r_b_stride_c,
+            r_rs_en,
+            r_rs_addr,
+            r_o_mode,
+            r_gate,
             kt_count,
             nt_count,
             l_state,
             l_kt,
+            l_k0,
+            l_kt_sp,
             l_nt,
             l_row,
             l_hdr,
@@ -412,6 +639,21 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             n_left,
             o_word_cur,
             o_group_cur,
+            b_word_cur,
+            b_group_cur,
+            b_group_nt,
+            b_row_ptr,
+            b_col_base,
+            b_col_nt,
+            b_col_ptr,
+            lw_valid,
+            lw_cols,
+            lw_idx,
+            lw_zero,
+            lw_k0,
+            lw_tag,
+            lw_last,
+            lw_group,
             o_word0,
             o_word1,
             o_group0,
@@ -428,6 +670,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             a_row_addr,
             a_kt_off,
             o_row_addr,
+            rs_ptr,
             gate,
             inflight0,
             inflight1,
@@ -445,7 +688,12 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             x_last,
             x_par,
             x_m,
-            x_o
+            x_o,
+            x_rs,
+            w_valid,
+            w_addr,
+            w_group,
+            w_cols
         );
         for c in 0..self._cols {
             self.bias0[c].clock.next = self.clock.val();
@@ -454,6 +702,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.mult1[c].clock.next = self.clock.val();
             self.shift0[c].clock.next = self.clock.val();
             self.shift1[c].clock.next = self.clock.val();
+            self.w_y[c].clock.next = self.clock.val();
             self.bias0[c].d.next = self.bias0[c].q.val();
             self.bias1[c].d.next = self.bias1[c].q.val();
             self.mult0[c].d.next = self.mult0[c].q.val();
@@ -463,6 +712,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.acc[c].clock.next = self.clock.val();
             self.rq[c].clock.next = self.clock.val();
         }
+        self.lut.clock.next = self.clock.val();
         self.array.clock.next = self.clock.val();
         self.d_valid.clock.next = self.clock.val();
         self.d_first.clock.next = self.clock.val();
@@ -470,6 +720,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.d_par.clock.next = self.clock.val();
         self.d_m.clock.next = self.clock.val();
         self.d_o.clock.next = self.clock.val();
+        self.d_rs.clock.next = self.clock.val();
         self.q_valid.clock.next = self.clock.val();
         self.q_par.clock.next = self.clock.val();
         self.q_o.clock.next = self.clock.val();
@@ -484,14 +735,22 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.ret1.next = self.zero16.val();
         self.done_reg.d.next = false;
         self.sb_valid.d.next = false;
+        self.lw_valid.d.next = false;
+        self.lw_last.d.next = false;
+        self.l_last.next = false;
+        self.a_rd_en.next = false;
+        self.b_rd_en.next = false;
+        self.b_rd_addr.next = self.b_row_ptr.q.val();
+        self.lut.we.next = false;
+        self.lut.waddr.next = self.l_hdr.q.val();
+        self.lut.wdata.next = self.wf_data.val();
+        self.onchip.next = self.r_b_mode.q.val() != self.bm_fifo.val();
         for r in 0..self._rows {
             self.array.w_row_we[r].next = false;
+            self.array.w_col_data[r].next = self.zero_s16.val();
         }
         for c in 0..self._cols {
             self.array.w_col_we[c].next = false;
-        }
-        for r in 0..self._rows {
-            self.array.w_col_data[r].next = self.zero_s16.val();
         }
         if self.gate.q.val() != 0 {
             self.gate.d.next = self.gate.q.val() - 1;
@@ -500,9 +759,21 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         // ---------------- loader ----------------
         self.slot_free.next = (!self.l_par.q.val() && (self.inflight0.q.val() == 0))
             || (self.l_par.q.val() && (self.inflight1.q.val() == 0));
-        self.load_ok.next =
-            (self.l_done.q.val() == 0) || ((self.s_started.q.val() == self.l_done.q.val()) && (self.gate.q.val() == 0));
-        if self.l_state.q.val() == self.l_header.val() {
+        self.load_ok.next = ((self.l_done.q.val() == 0)
+            || ((self.s_started.q.val() == self.l_done.q.val()) && (self.gate.q.val() == 0)))
+            && !self.lw_valid.q.val();
+        if self.l_state.q.val() == self.l_lut.val() {
+            // The 256-byte LUT at the head of the stream.
+            if self.wf_count.val() != 0 {
+                self.pop.next = true;
+                self.lut.we.next = true;
+                self.l_hdr.d.next = self.l_hdr.q.val() + 1;
+                if self.l_hdr.q.val() == self.c_lut_last.val() {
+                    self.l_hdr.d.next = 0.into();
+                    self.l_state.d.next = self.l_header.val();
+                }
+            }
+        } else if self.l_state.q.val() == self.l_header.val() {
             if self.slot_free.val() && (self.wf_count.val() != 0) {
                 self.pop.next = true;
                 if self.l_hdr.q.val() == 0 {
@@ -528,6 +799,16 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                         self.o_group_cur.d.next = 0.into();
                         self.o_word_cur.d.next = self.o_word_cur.q.val() + 1;
                     }
+                    // Placement of this n-tile's columns of an on-chip B.
+                    self.b_group_nt.d.next = self.b_group_cur.q.val();
+                    self.b_row_ptr.d.next = self.r_b_addr.q.val() + self.b_word_cur.q.val();
+                    self.b_group_cur.d.next = self.b_group_cur.q.val() + 1;
+                    if self.b_group_cur.q.val() == self.c_group_last.val() {
+                        self.b_group_cur.d.next = 0.into();
+                        self.b_word_cur.d.next = self.b_word_cur.q.val() + 1;
+                    }
+                    self.b_col_nt.d.next = self.b_col_base.q.val();
+                    self.b_col_base.d.next = self.b_col_base.q.val() + self.r_b_stride_c.q.val();
                 }
                 // Header word j holds R/4 lanes: biases in words 0..4C/R, then the
                 // requantization words (m in bits 15:0, s in bits 21:16 of each 32-bit lane).
@@ -566,39 +847,118 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         } else if self.l_state.q.val() == self.l_gate.val() {
             if self.load_ok.val() {
                 self.l_state.d.next = self.l_rows.val();
+                self.b_col_ptr.d.next = self.b_col_nt.q.val() + self.l_kt_sp.q.val();
             }
         } else if self.l_state.q.val() == self.l_rows.val() {
-            if self.wf_count.val() != 0 {
-                self.pop.next = true;
-                for r in 0..self._rows {
-                    self.array.w_row_we[r].next = self.l_row.q.val().index() == r;
+            if !self.onchip.val() {
+                // One FIFO word per tile row, written as it is popped.
+                if self.wf_count.val() != 0 {
+                    self.pop.next = true;
+                    for r in 0..self._rows {
+                        self.array.w_row_we[r].next = self.l_row.q.val().index() == r;
+                    }
+                    self.l_row.d.next = self.l_row.q.val() + 1;
+                    if self.l_row.q.val() + 1 == self.c_rows.val() {
+                        self.l_row.d.next = 0.into();
+                        self.l_done.d.next = self.l_done.q.val() + 1;
+                        self.l_tag.d.next = !self.l_tag.q.val();
+                        self.l_last.next = true;
+                    }
                 }
+            } else {
+                // One scratchpad read per tile row (or column), written the next cycle.
+                self.b_rd_en.next = true;
+                if self.r_b_mode.q.val() == self.bm_cols.val() {
+                    self.b_rd_addr.next = self.b_col_ptr.q.val();
+                    self.b_col_ptr.d.next = self.b_col_ptr.q.val() + self.r_b_stride.q.val();
+                } else {
+                    self.b_rd_addr.next = self.b_row_ptr.q.val();
+                    self.b_row_ptr.d.next = self.b_row_ptr.q.val() + self.r_b_stride.q.val();
+                }
+                self.lw_valid.d.next = true;
+                self.lw_cols.d.next = self.r_b_mode.q.val() == self.bm_cols.val();
+                self.lw_idx.d.next = self.l_row.q.val();
+                self.lw_zero.d.next = (self.l_k0.q.val() + self.l_row.q.val()) >= self.r_k.q.val();
+                self.lw_k0.d.next = self.l_k0.q.val();
+                self.lw_tag.d.next = self.l_tag.q.val();
+                self.lw_group.d.next = self.b_group_nt.q.val();
                 self.l_row.d.next = self.l_row.q.val() + 1;
-                if self.l_row.q.val() + 1 == self.c_rows.val() {
-                    // Tile complete.
+                if ((self.r_b_mode.q.val() == self.bm_cols.val()) && (self.l_row.q.val() + 1 == self.c_cols_f.val()))
+                    || ((self.r_b_mode.q.val() != self.bm_cols.val()) && (self.l_row.q.val() + 1 == self.c_rows.val()))
+                {
                     self.l_row.d.next = 0.into();
-                    self.l_done.d.next = self.l_done.q.val() + 1;
                     self.l_tag.d.next = !self.l_tag.q.val();
-                    self.l_state.d.next = self.l_gate.val();
-                    self.l_kt.d.next = self.l_kt.q.val() + 1;
-                    if self.l_kt.q.val() + 1 == self.kt_count.q.val() {
-                        self.l_kt.d.next = 0.into();
-                        self.l_nt.d.next = self.l_nt.q.val() + 1;
-                        self.l_par.d.next = !self.l_par.q.val();
-                        if self.l_nt.q.val() + 1 == self.nt_count.q.val() {
-                            self.l_state.d.next = self.l_finished.val();
-                        } else {
-                            self.l_state.d.next = self.l_header.val();
-                        }
+                    self.lw_last.d.next = true;
+                    self.l_last.next = true;
+                }
+            }
+            if self.l_last.val() {
+                // Tile issued: next k-tile, or next n-tile.
+                self.l_state.d.next = self.l_gate.val();
+                self.l_kt.d.next = self.l_kt.q.val() + 1;
+                self.l_k0.d.next = self.l_k0.q.val() + self.c_rows16.val();
+                self.l_kt_sp.d.next = self.l_kt_sp.q.val() + 1;
+                if self.l_kt.q.val() + 1 == self.kt_count.q.val() {
+                    self.l_kt.d.next = 0.into();
+                    self.l_k0.d.next = 0.into();
+                    self.l_kt_sp.d.next = 0.into();
+                    self.l_nt.d.next = self.l_nt.q.val() + 1;
+                    self.l_par.d.next = !self.l_par.q.val();
+                    if self.l_nt.q.val() + 1 == self.nt_count.q.val() {
+                        self.l_state.d.next = self.l_finished.val();
+                    } else {
+                        self.l_state.d.next = self.l_header.val();
                     }
                 }
             }
         }
         self.wf_pop.next = self.pop.val();
+
+        // ---------------- weight write stage ----------------
         self.array.w_sel.next = self.l_tag.q.val();
+        if self.onchip.val() {
+            self.array.w_sel.next = self.lw_tag.q.val();
+        }
         for c in 0..self._cols {
             self.ext_w[c].din.next = self.wf_data.val().get_bits::<8>(8 * c);
+        }
+        if self.lw_valid.q.val() && !self.lw_cols.q.val() {
+            for cc in self._cols..(self._cols + 1) {
+                for b in 0..self._rows {
+                    if self.lw_group.q.val() == self.byte_group[b].val() {
+                        self.ext_w[b % cc].din.next = self.b_rd_data.val().get_bits::<8>(8 * b);
+                    }
+                }
+            }
+        }
+        for c in 0..self._cols {
             self.array.w_row_data[c].next = signed_cast(self.ext_w[c].dout.val());
+            if self.lw_valid.q.val() && self.lw_zero.q.val() {
+                self.array.w_row_data[c].next = self.zero_s16.val();
+            }
+        }
+        self.k_rem.next = self.r_k.q.val() - self.lw_k0.q.val();
+        for r in 0..self._rows {
+            self.ext_c[r].din.next = self.b_rd_data.val().get_bits::<8>(8 * r);
+        }
+        if self.lw_valid.q.val() {
+            if self.lw_last.q.val() {
+                self.l_done.d.next = self.l_done.q.val() + 1;
+            }
+            if self.lw_cols.q.val() {
+                for c in 0..self._cols {
+                    self.array.w_col_we[c].next = self.lw_idx.q.val().index() == c;
+                }
+                for r in 0..self._rows {
+                    if self.byte_idx16[r].val() < self.k_rem.val() {
+                        self.array.w_col_data[r].next = signed_cast(self.ext_c[r].dout.val());
+                    }
+                }
+            } else {
+                for r in 0..self._rows {
+                    self.array.w_row_we[r].next = self.lw_idx.q.val().index() == r;
+                }
+            }
         }
 
         // ---------------- streamer ----------------
@@ -609,7 +969,8 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.next_idx.next = self.s_started.q.val() + 1;
         }
         self.start_ok.next = (self.l_done.q.val() > self.next_idx.val())
-            || ((self.l_state.q.val() == self.l_rows.val())
+            || (!self.onchip.val()
+                && (self.l_state.q.val() == self.l_rows.val())
                 && (self.l_done.q.val() == self.next_idx.val())
                 && (self.l_row.q.val() != 0)
                 && (self.wf_count.val() >= self.c_rows.val() - self.l_row.q.val()));
@@ -619,7 +980,15 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                 self.s_state.d.next = self.s_run.val();
             }
         } else if self.s_state.q.val() == self.s_run.val() {
-            // Issue row s_m of tile (s_nt, s_kt).
+            // Issue row s_m of tile (s_nt, s_kt), and read its row scale.
+            self.a_rd_en.next = true;
+            if self.r_rs_en.q.val() {
+                self.b_rd_en.next = true;
+                self.b_rd_addr.next = self.rs_ptr.q.val();
+                if (self.s_m.q.val() & self.c_rs_last.val()) == self.c_rs_last.val() {
+                    self.rs_ptr.d.next = self.rs_ptr.q.val() + 1;
+                }
+            }
             self.sb_valid.d.next = true;
             self.sb_first.d.next = self.s_kt.q.val() == 0;
             self.sb_last.d.next = self.s_kt.q.val() + 1 == self.kt_count.q.val();
@@ -634,7 +1003,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             }
             if self.s_m.q.val() == 0 {
                 self.s_started.d.next = self.s_started.q.val() + 1;
-                self.gate.d.next = self.c_gate.val();
+                self.gate.d.next = self.r_gate.q.val();
             }
             self.s_m.d.next = self.s_m.q.val() + 1;
             self.m_tb.d.next = self.m_tb.q.val() + 1;
@@ -646,6 +1015,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                 self.m_tb.d.next = 0.into();
                 self.o_row_addr.d.next = self.o_addr.val();
                 self.a_row_addr.d.next = self.a_addr.val();
+                self.rs_ptr.d.next = self.r_rs_addr.q.val();
                 self.s_tag.d.next = !self.s_tag.q.val();
                 // Straight into the next tile when it is ready (no bubble between tiles).
                 self.s_state.d.next = self.s_wait.val();
@@ -675,13 +1045,30 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         // ---------------- start ----------------
         if self.start.val() && (self.s_state.q.val() == self.s_idle.val()) {
             self.r_m.d.next = self.m.val();
+            self.r_k.d.next = self.k.val();
             self.r_a_stride.d.next = self.a_stride.val();
             self.r_o_stride.d.next = self.o_stride.val();
             self.r_unsigned.d.next = self.a_unsigned.val();
+            self.r_b_mode.d.next = self.b_mode.val();
+            self.r_b_addr.d.next = self.b_addr.val();
+            self.r_b_stride.d.next = self.b_stride.val();
+            self.r_b_stride_c.d.next = self.b_stride.val() << self.c_log_c.val();
+            self.r_rs_en.d.next = self.rs_en.val();
+            self.r_rs_addr.d.next = self.rs_addr.val();
+            self.r_o_mode.d.next = self.o_mode.val();
+            self.r_gate.d.next = self.c_gate_rows.val();
+            if self.b_mode.val() == self.bm_cols.val() {
+                self.r_gate.d.next = self.c_gate_cols.val();
+            }
             self.kt_count.d.next = (self.k.val() + self.k_round.val()) >> self.k_shift.val();
             self.nt_count.d.next = (self.n.val() + self.n_round.val()) >> self.n_shift.val();
             self.l_state.d.next = self.l_header.val();
+            if self.o_mode.val() == self.om_lut.val() {
+                self.l_state.d.next = self.l_lut.val();
+            }
             self.l_kt.d.next = 0.into();
+            self.l_k0.d.next = 0.into();
+            self.l_kt_sp.d.next = 0.into();
             self.l_nt.d.next = 0.into();
             self.l_row.d.next = 0.into();
             self.l_hdr.d.next = 0.into();
@@ -699,10 +1086,14 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.a_row_addr.d.next = self.a_addr.val();
             self.a_kt_off.d.next = 0.into();
             self.o_row_addr.d.next = self.o_addr.val();
+            self.rs_ptr.d.next = self.rs_addr.val();
             self.gate.d.next = 0.into();
             self.n_left.d.next = self.n.val();
-            self.o_group_cur.d.next = 0.into();
+            self.o_group_cur.d.next = self.o_group.val();
             self.o_word_cur.d.next = 0.into();
+            self.b_group_cur.d.next = self.b_group.val();
+            self.b_word_cur.d.next = 0.into();
+            self.b_col_base.d.next = self.b_addr.val();
         }
         self.done.next = self.done_reg.q.val();
 
@@ -718,12 +1109,21 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                 self.array.a_row[r].next = signed_cast(self.ext_s[r].dout.val());
             }
         }
+        self.rs_byte.next = self.one8.val();
+        if self.r_rs_en.q.val() {
+            for b in 0..self._rows {
+                if (self.sb_m.q.val() & self.c_rs_mask.val()) == self.byte_idx_m[b].val() {
+                    self.rs_byte.next = self.b_rd_data.val().get_bits::<8>(8 * b);
+                }
+            }
+        }
         self.d_valid.din.next = self.sb_valid.q.val();
         self.d_first.din.next = self.sb_first.q.val();
         self.d_last.din.next = self.sb_last.q.val();
         self.d_par.din.next = self.sb_par.q.val();
         self.d_m.din.next = self.sb_m.q.val();
         self.d_o.din.next = self.sb_o.q.val();
+        self.d_rs.din.next = self.rs_byte.val();
 
         // ---------------- accumulator stage ----------------
         self.x_valid.d.next = self.d_valid.dout.val();
@@ -732,6 +1132,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.x_par.d.next = self.d_par.dout.val();
         self.x_m.d.next = self.d_m.dout.val();
         self.x_o.d.next = self.d_o.dout.val();
+        self.x_rs.d.next = self.d_rs.dout.val();
         for c in 0..self._cols {
             self.acc[c].rd_addr.next = self.d_m.dout.val();
             if self.x_first.q.val() {
@@ -746,7 +1147,10 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.acc[c].wr_addr.next = self.x_m.q.val();
             self.acc[c].wr_data.next = self.sum[c].val();
             self.acc[c].wr_en.next = self.x_valid.q.val() && !self.x_last.q.val();
-            self.rq[c].acc.next = self.sum[c].val();
+            self.scale[c].a.next = self.sum[c].val();
+            self.scale[c].b.next = self.x_rs.q.val();
+            self.rq[c].acc.next = self.scale[c].p.val();
+            self.rq[c].wide.next = self.r_o_mode.q.val() == self.om_resid.val();
             if self.x_par.q.val() {
                 self.rq[c].mult.next = self.mult1[c].q.val();
                 self.rq[c].shift.next = self.shift1[c].q.val();
@@ -766,26 +1170,26 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.q_par.din.next = self.x_par.q.val();
         self.q_o.din.next = self.x_o.q.val();
 
-        // ---------------- output stage ----------------
+        // ---------------- placement stage (requantizer output) ----------------
         if self.q_par.dout.val() {
-            self.o_wr_addr.next = self.q_o.dout.val() + self.o_word1.q.val();
-            self.out_group.next = self.o_group1.q.val();
-            self.out_cols.next = self.o_cols1.q.val();
+            self.p_addr.next = self.q_o.dout.val() + self.o_word1.q.val();
+            self.p_group.next = self.o_group1.q.val();
+            self.p_cols.next = self.o_cols1.q.val();
         } else {
-            self.o_wr_addr.next = self.q_o.dout.val() + self.o_word0.q.val();
-            self.out_group.next = self.o_group0.q.val();
-            self.out_cols.next = self.o_cols0.q.val();
+            self.p_addr.next = self.q_o.dout.val() + self.o_word0.q.val();
+            self.p_group.next = self.o_group0.q.val();
+            self.p_cols.next = self.o_cols0.q.val();
         }
-        for cc in self._cols..(self._cols + 1) {
-            for b in 0..self._rows {
-                self.pack.lanes[b].next = self.rq[b % cc].y.val();
-                self.pack_be.lanes[b].next = (self.out_group.val() == self.byte_group[b].val())
-                    && (self.byte_col[b].val() < self.out_cols.val());
-            }
+        self.x_rd_addr.next = self.p_addr.val();
+        self.x_rd_en.next = self.q_valid.dout.val() && (self.r_o_mode.q.val() == self.om_resid.val());
+        self.w_valid.d.next = self.q_valid.dout.val();
+        self.w_addr.d.next = self.p_addr.val();
+        self.w_group.d.next = self.p_group.val();
+        self.w_cols.d.next = self.p_cols.val();
+        for c in 0..self._cols {
+            self.w_y[c].d.next = self.rq[c].y.val();
+            self.lut.raddr[c].next = self.rq[c].y.val().get_bits::<8>(0) ^ self.lut_flip.val();
         }
-        self.o_wr_data.next = self.pack.dout.val();
-        self.o_wr_be.next = self.pack_be.dout.val();
-        self.o_wr_en.next = self.q_valid.dout.val();
         if self.q_valid.dout.val() {
             if self.q_par.dout.val() {
                 self.ret1.next = self.one16.val();
@@ -794,9 +1198,67 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             }
         }
         // Rows in flight per n-tile parity: issued, minus those retired at the accumulator stage
-        // (non-final k-tiles) and at the output write (final k-tile).
+        // (non-final k-tiles) and at the placement stage (final k-tile; the parameters of the
+        // n-tile are not used after it).
         self.inflight0.d.next = self.inflight0.q.val() + self.inc0.val() - self.dec0.val() - self.ret0.val();
         self.inflight1.d.next = self.inflight1.q.val() + self.inc1.val() - self.dec1.val() - self.ret1.val();
+
+        // ---------------- write stage ----------------
+        for c in 0..self._cols {
+            self.xl[c].next = self.zero8.val();
+            self.xh[c].next = self.zero8.val();
+        }
+        for cc in self._cols..(self._cols + 1) {
+            for b in 0..self._rows {
+                if self.w_group.q.val() == self.byte_group[b].val() {
+                    self.xl[b % cc].next = self.x_lo_data.val().get_bits::<8>(8 * b);
+                    self.xh[b % cc].next = self.x_hi_data.val().get_bits::<8>(8 * b);
+                }
+            }
+        }
+        for c in 0..self._cols {
+            self.xcat[c].hi.next = self.xh[c].val();
+            self.xcat[c].lo.next = self.xl[c].val();
+            self.xraw[c].next = self.xcat[c].dout.val() + self.w_y[c].q.val();
+            // Saturating int16 add: overflow iff both operands share a sign the sum lacks.
+            self.xs[c].next = self.xraw[c].val();
+            if (self.xcat[c].dout.val().get_bit(15) == self.w_y[c].q.val().get_bit(15))
+                && (self.xraw[c].val().get_bit(15) != self.xcat[c].dout.val().get_bit(15))
+            {
+                if self.xcat[c].dout.val().get_bit(15) {
+                    self.xs[c].next = self.i16_min.val();
+                } else {
+                    self.xs[c].next = self.i16_max.val();
+                }
+            }
+            self.out_lo[c].next = self.w_y[c].q.val().get_bits::<8>(0);
+            self.out_hi[c].next = self.zero8.val();
+            if self.r_o_mode.q.val() == self.om_lut.val() {
+                self.out_lo[c].next = self.lut.rdata[c].val();
+            }
+            if self.r_o_mode.q.val() == self.om_resid.val() {
+                self.out_lo[c].next = self.xs[c].val().get_bits::<8>(0);
+                self.out_hi[c].next = self.xs[c].val().get_bits::<8>(8);
+            }
+            if self.r_o_mode.q.val() == self.om_dup.val() {
+                self.out_hi[c].next = self.w_y[c].q.val().get_bits::<8>(0);
+            }
+        }
+        for cc in self._cols..(self._cols + 1) {
+            for b in 0..self._rows {
+                self.pack.lanes[b].next = self.out_lo[b % cc].val();
+                self.pack_hi.lanes[b].next = self.out_hi[b % cc].val();
+                self.pack_be.lanes[b].next = (self.w_group.q.val() == self.byte_group[b].val())
+                    && (self.byte_col[b].val() < self.w_cols.q.val());
+            }
+        }
+        self.o_wr_addr.next = self.w_addr.q.val();
+        self.o_wr_data.next = self.pack.dout.val();
+        self.o_hi_data.next = self.pack_hi.dout.val();
+        self.o_wr_be.next = self.pack_be.dout.val();
+        self.o_wr_en.next = self.w_valid.q.val();
+        self.o_hi_en.next = self.w_valid.q.val()
+            && ((self.r_o_mode.q.val() == self.om_resid.val()) || (self.r_o_mode.q.val() == self.om_dup.val()));
 
         // ---------------- reset ----------------
         if self.reset.val() {
@@ -805,6 +1267,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.inflight0.d.next = 0.into();
             self.inflight1.d.next = 0.into();
             self.sb_valid.d.next = false;
+            self.lw_valid.d.next = false;
             self.done_reg.d.next = false;
         }
     }

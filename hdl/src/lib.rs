@@ -1,26 +1,37 @@
 //! `hdl`: the accelerator's hardware as Rust-HDL modules, and Verilog generation.
 //!
-//! One module per file, each with its tests: [`pe`] (processing element), [`array`] (the
-//! weight-stationary systolic array), [`delay`] (shift registers), [`verilog`] (generation, lint).
+//! One module per file, each with its tests. Datapath: [`pe`], [`array`] (the weight-stationary
+//! systolic array), [`gemm`] (tile sequencer, accumulator, output path), [`requant`], [`vec`]
+//! (LayerNorm/softmax row engine). Units: [`dma`], [`gemm_unit`], [`vector_unit`], dispatched by
+//! the [`controller`]. Memory: [`scratchpad`] (banks + crossbar), [`storage`] (RAM/FIFO leaves),
+//! [`rdarb`], [`axi_master`], [`axi_lite`]. Primitives: [`widen`], [`mul`], [`delay`]. [`top`]
+//! only wires; [`verilog`] generates and lints.
 
 #![warn(missing_docs)]
 // State machines read best as one branch per state, each with its own condition inside.
 #![allow(clippy::collapsible_if, clippy::collapsible_else_if)]
 
+pub mod arith;
 pub mod array;
 pub mod axi_lite;
 pub mod axi_master;
 pub mod controller;
 pub mod delay;
+pub mod dma;
 pub mod gemm;
+pub mod gemm_unit;
+pub mod mul;
 pub mod pe;
+pub mod rdarb;
 pub mod requant;
 pub mod scratchpad;
 pub mod storage;
 pub mod top;
+
+pub mod vec;
+pub mod vector_unit;
 pub mod verilog;
 pub mod widen;
-
 use spec::AccelConfig;
 
 /// Name of the generated top-level Verilog module.
@@ -41,7 +52,6 @@ pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
         16 => gen::<128, 16>(cfg),
         32 => gen::<256, 32>(cfg),
         64 => gen::<512, 64>(cfg),
-        128 => gen::<1024, 128>(cfg),
-        r => unreachable!("validate() admits powers of two in 8..=128, got {r}"),
+        r => unreachable!("validate() admits powers of two in 8..=64, got {r}"),
     })
 }

@@ -174,6 +174,97 @@ end",
     }
 }
 
+/// A 256-entry byte table (the GELU LUT of the output path): written one `W`-bit word (`W/8`
+/// entries) at a time, read through `ports` synchronous read ports (1-cycle latency).
+#[derive(LogicBlock)]
+pub struct LutRam<const W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Word index of the write (entries `8 * waddr / W ..`).
+    pub waddr: Signal<In, Bits<8>>,
+    /// Entries to write, entry `i` in bits `8i+7:8i`.
+    pub wdata: Signal<In, Bits<W>>,
+    /// Write strobe.
+    pub we: Signal<In, Bit>,
+    /// Read addresses.
+    pub raddr: Vec<Signal<In, Bits<8>>>,
+    /// Entries at the read addresses of the previous cycle.
+    pub rdata: Vec<Signal<Out, Bits<8>>>,
+    _mem: Vec<u8>,
+}
+
+impl<const W: usize> LutRam<W> {
+    /// A table with `ports` read ports (`W` divides 2048).
+    pub fn new(ports: usize) -> Self {
+        assert!(W.is_multiple_of(8) && 2048 % W == 0);
+        LutRam {
+            clock: Signal::default(),
+            waddr: Signal::default(),
+            wdata: Signal::default(),
+            we: Signal::default(),
+            raddr: (0..ports).map(|_| Signal::default()).collect(),
+            rdata: (0..ports).map(|_| Signal::default()).collect(),
+            _mem: vec![0; 256],
+        }
+    }
+}
+
+impl<const W: usize> Logic for LutRam<W> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            for (a, d) in self.raddr.iter().zip(self.rdata.iter_mut()) {
+                d.next = (self._mem[a.val().index()] as u64).into();
+            }
+            if self.we.val() {
+                let per = W / 8;
+                let base = (self.waddr.val().index() * per) % 256;
+                for i in 0..per {
+                    self._mem[base + i] = self.wdata.val().get_bits::<8>(8 * i).index() as u8;
+                }
+            }
+        }
+    }
+    fn connect(&mut self) {
+        for d in &mut self.rdata {
+            d.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        let per = W / 8;
+        let wbits = per.trailing_zeros() as usize; // log2 entries per word
+        let idx_bits = 8 - wbits;
+        let mut reads = String::new();
+        for p in 0..self.raddr.len() {
+            reads += &format!("    rdata${p} <= mem[raddr${p}];\n");
+        }
+        let waddr = if idx_bits == 0 {
+            "wire _unused_waddr = ^waddr;\n".to_string()
+        } else if idx_bits < 8 {
+            format!("wire _unused_waddr = ^waddr[7:{idx_bits}];\n")
+        } else {
+            String::new()
+        };
+        let mut writes = String::new();
+        for i in 0..per {
+            let at = if idx_bits == 0 {
+                format!("8'd{i}")
+            } else if wbits == 0 {
+                format!("waddr[{}:0]", idx_bits - 1)
+            } else {
+                format!("{{waddr[{}:0], {wbits}'d{i}}}", idx_bits - 1)
+            };
+            writes += &format!("        mem[{at}] <= wdata[{}:{}];\n", 8 * i + 7, 8 * i);
+        }
+        Verilog::Custom(format!(
+            "{waddr}reg [7:0] mem [0:255];
+always @(posedge clock) begin
+{reads}    if (we) begin
+{writes}    end
+end"
+        ))
+    }
+}
+
 /// A first-word-fall-through FIFO of `depth` (a power of two) words of `W` bits. Pushing when
 /// full or popping when empty is ignored.
 #[derive(LogicBlock)]

@@ -1,14 +1,17 @@
-//! The accelerator top level: AXI4-Lite control slave, AXI4 master (read and write engines),
-//! controller, scratchpad, weight FIFO and GEMM engine. Port names follow Vivado's AXI
+//! The accelerator top level: AXI4-Lite control slave, AXI4 master (read and write engines,
+//! the read engine shared through an arbiter), controller, the three execution units (DMA,
+//! GEMM, vector) and the banked scratchpad with its crossbar. Port names follow Vivado's AXI
 //! conventions (`aclk`, `aresetn`, `s_axi_*`, `m_axi_*`), so the IP packager infers both
 //! interfaces. The top only wires; every behaviour lives in a submodule.
 
 use crate::axi_lite::AxiLiteRegs;
 use crate::axi_master::{AxiReader, AxiWriter};
 use crate::controller::Controller;
-use crate::gemm::GemmEngine;
-use crate::scratchpad::Scratchpad;
-use crate::storage::WordFifo;
+use crate::dma::DmaUnit;
+use crate::gemm_unit::GemmUnit;
+use crate::rdarb::ReadArbiter;
+use crate::scratchpad::{read_client as rc, write_client as wc, Scratchpad};
+use crate::vector_unit::VectorUnit;
 use rust_hdl::prelude::*;
 use spec::AccelConfig;
 
@@ -114,17 +117,26 @@ pub struct Top<const W: usize, const BE: usize> {
     regs: AxiLiteRegs,
     rd: AxiReader<W>,
     wr: AxiWriter<W, BE>,
-    ctrl: Controller<W, BE>,
+    arb: ReadArbiter,
+    ctrl: Controller<W>,
+    dma: DmaUnit<W, BE>,
+    gemm: GemmUnit<W, BE>,
+    vecu: VectorUnit<W, BE>,
     sp: Scratchpad<W, BE>,
-    fifo: WordFifo<W>,
-    gemm: GemmEngine<W, BE>,
     rst: DFF<Bit>,
+    /// The GEMM unit tracks its own reads; the read engine's idle flag is not needed.
+    unused_rd_idle: Signal<Local, Bit>,
 }
 
 impl<const W: usize, const BE: usize> Top<W, BE> {
     /// The accelerator for `cfg` (`cfg.axi_data_bits() == W`).
     pub fn new(cfg: &AccelConfig) -> Self {
         assert_eq!(W, cfg.axi_data_bits());
+        assert_eq!(
+            [rc::DMA, rc::GEMM_A, rc::GEMM_B, rc::GEMM_XLO, rc::GEMM_XHI, rc::VEC0, rc::VEC1, rc::COUNT],
+            [0, 1, 2, 3, 4, 5, 6, 7]
+        );
+        assert_eq!([wc::DMA, wc::GEMM_LO, wc::GEMM_HI, wc::VEC, wc::COUNT], [0, 1, 2, 3, 4]);
         Top {
             aclk: Signal::default(),
             aresetn: Signal::default(),
@@ -177,16 +189,14 @@ impl<const W: usize, const BE: usize> Top<W, BE> {
             regs: AxiLiteRegs::new(cfg.hash(), spec::regmap::hw_info(cfg)),
             rd: AxiReader::new(),
             wr: AxiWriter::new(),
-            ctrl: Controller::new(cfg),
+            arb: ReadArbiter::default(),
+            ctrl: Controller::new(),
+            dma: DmaUnit::new(cfg),
+            gemm: GemmUnit::new(cfg),
+            vecu: VectorUnit::new(cfg),
             sp: Scratchpad::new(cfg.banks, cfg.bank_words),
-            fifo: WordFifo::new(cfg.weight_fifo_words),
-            gemm: GemmEngine::new(
-                cfg.array_rows,
-                cfg.array_cols,
-                cfg.max_tokens.next_power_of_two(),
-                cfg.weight_fifo_words,
-            ),
             rst: DFF::default(),
+            unused_rd_idle: Signal::default(),
         }
     }
 }
@@ -199,16 +209,20 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.regs.clock.next = self.aclk.val();
         self.rd.clock.next = self.aclk.val();
         self.wr.clock.next = self.aclk.val();
+        self.arb.clock.next = self.aclk.val();
         self.ctrl.clock.next = self.aclk.val();
-        self.sp.clock.next = self.aclk.val();
-        self.fifo.clock.next = self.aclk.val();
+        self.dma.clock.next = self.aclk.val();
         self.gemm.clock.next = self.aclk.val();
+        self.vecu.clock.next = self.aclk.val();
+        self.sp.clock.next = self.aclk.val();
         self.regs.reset.next = self.rst.q.val();
         self.rd.reset.next = self.rst.q.val();
         self.wr.reset.next = self.rst.q.val();
+        self.arb.reset.next = self.rst.q.val();
         self.ctrl.reset.next = self.rst.q.val();
+        self.dma.reset.next = self.rst.q.val();
         self.gemm.reset.next = self.rst.q.val();
-        self.fifo.reset.next = self.rst.q.val() || self.ctrl.wf_reset.val();
+        self.vecu.reset.next = self.rst.q.val();
 
         // AXI4-Lite slave.
         self.regs.s_axi_awaddr.next = self.s_axi_awaddr.val();
@@ -241,19 +255,76 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.regs.insn_done.next = self.ctrl.insn_done.val();
         self.regs.cycles.next = self.ctrl.cycles.val();
         self.regs.active.next = self.ctrl.active.val();
-
-        // AXI4 read engine.
-        self.rd.cmd_valid.next = self.ctrl.rd_cmd_valid.val();
-        self.ctrl.rd_cmd_ready.next = self.rd.cmd_ready.val();
-        self.rd.cmd_addr.next = self.ctrl.rd_cmd_addr.val();
-        self.rd.cmd_beats.next = self.ctrl.rd_cmd_beats.val();
-        self.ctrl.rd_data.next = self.rd.data.val();
-        self.ctrl.rd_data_valid.next = self.rd.data_valid.val();
-        self.rd.data_ready.next = self.ctrl.rd_data_ready.val();
-        self.ctrl.rd_idle.next = self.rd.idle.val();
+        for u in 0..3 {
+            self.regs.unit_busy[u].next = self.ctrl.unit_busy_cycles[u].val();
+        }
+        self.ctrl.gemm_active.next = self.gemm.active.val();
         self.ctrl.rd_error.next = self.rd.error.val();
+        self.ctrl.wr_error.next = self.wr.error.val();
+        self.ctrl.bank_conflict.next = self.sp.conflict.val();
         self.rd.clear_error.next = self.ctrl.axi_clear.val();
+        self.unused_rd_idle.next = self.rd.idle.val();
         self.wr.clear_error.next = self.ctrl.axi_clear.val();
+
+        // Dispatch: the controller's instruction bus goes to every unit; u_valid picks one.
+        self.dma.insn.next = self.ctrl.u_insn.val();
+        self.gemm.insn.next = self.ctrl.u_insn.val();
+        self.vecu.insn.next = self.ctrl.u_insn.val();
+        self.dma.index.next = self.ctrl.u_index.val();
+        self.gemm.index.next = self.ctrl.u_index.val();
+        self.vecu.index.next = self.ctrl.u_index.val();
+        self.dma.valid.next = self.ctrl.u_valid[0].val();
+        self.gemm.valid.next = self.ctrl.u_valid[1].val();
+        self.vecu.valid.next = self.ctrl.u_valid[2].val();
+        self.ctrl.u_ready[0].next = self.dma.ready.val();
+        self.ctrl.u_ready[1].next = self.gemm.ready.val();
+        self.ctrl.u_ready[2].next = self.vecu.ready.val();
+        self.ctrl.u_idle[0].next = self.dma.idle.val();
+        self.ctrl.u_idle[1].next = self.gemm.idle.val();
+        self.ctrl.u_idle[2].next = self.vecu.idle.val();
+        self.ctrl.u_done[0].next = self.dma.done.val();
+        self.ctrl.u_done[1].next = self.gemm.done.val();
+        self.ctrl.u_done[2].next = self.vecu.done.val();
+        self.ctrl.u_error[0].next = self.dma.error.val();
+        self.ctrl.u_error[1].next = self.gemm.error.val();
+        self.ctrl.u_error[2].next = self.vecu.error.val();
+        self.ctrl.u_error_code[0].next = self.dma.error_code.val();
+        self.ctrl.u_error_code[1].next = self.gemm.error_code.val();
+        self.ctrl.u_error_code[2].next = self.vecu.error_code.val();
+        self.ctrl.u_error_index[0].next = self.dma.error_index.val();
+        self.ctrl.u_error_index[1].next = self.gemm.error_index.val();
+        self.ctrl.u_error_index[2].next = self.vecu.error_index.val();
+
+        // Read arbiter: client 0 fetch, 1 DMA, 2 GEMM weight stream. Its grant is combinational
+        // in the requests, so these wires are separate Verilog statements (join), which keeps
+        // Verilator from seeing a loop through this block.
+        Signal::<In, Bit>::join(&mut self.arb.c_cmd_valid[0], &mut self.ctrl.rd_cmd_valid);
+        Signal::<In, Bits<40>>::join(&mut self.arb.c_cmd_addr[0], &mut self.ctrl.rd_cmd_addr);
+        Signal::<In, Bits<32>>::join(&mut self.arb.c_cmd_beats[0], &mut self.ctrl.rd_cmd_beats);
+        Signal::<In, Bit>::join(&mut self.ctrl.rd_cmd_ready, &mut self.arb.c_cmd_ready[0]);
+        Signal::<In, Bit>::join(&mut self.arb.c_cmd_valid[1], &mut self.dma.rd_cmd_valid);
+        Signal::<In, Bits<40>>::join(&mut self.arb.c_cmd_addr[1], &mut self.dma.rd_cmd_addr);
+        Signal::<In, Bits<32>>::join(&mut self.arb.c_cmd_beats[1], &mut self.dma.rd_cmd_beats);
+        Signal::<In, Bit>::join(&mut self.dma.rd_cmd_ready, &mut self.arb.c_cmd_ready[1]);
+        Signal::<In, Bit>::join(&mut self.arb.c_cmd_valid[2], &mut self.gemm.rd_cmd_valid);
+        Signal::<In, Bits<40>>::join(&mut self.arb.c_cmd_addr[2], &mut self.gemm.rd_cmd_addr);
+        Signal::<In, Bits<32>>::join(&mut self.arb.c_cmd_beats[2], &mut self.gemm.rd_cmd_beats);
+        Signal::<In, Bit>::join(&mut self.gemm.rd_cmd_ready, &mut self.arb.c_cmd_ready[2]);
+        self.ctrl.rd_data.next = self.rd.data.val();
+        self.dma.rd_data.next = self.rd.data.val();
+        self.gemm.rd_data.next = self.rd.data.val();
+        Signal::<In, Bit>::join(&mut self.ctrl.rd_data_valid, &mut self.arb.c_data_valid[0]);
+        Signal::<In, Bit>::join(&mut self.dma.rd_data_valid, &mut self.arb.c_data_valid[1]);
+        Signal::<In, Bit>::join(&mut self.gemm.rd_data_valid, &mut self.arb.c_data_valid[2]);
+        Signal::<In, Bit>::join(&mut self.arb.c_data_ready[0], &mut self.ctrl.rd_data_ready);
+        Signal::<In, Bit>::join(&mut self.arb.c_data_ready[1], &mut self.dma.rd_data_ready);
+        Signal::<In, Bit>::join(&mut self.arb.c_data_ready[2], &mut self.gemm.rd_data_ready);
+        Signal::<In, Bit>::join(&mut self.rd.cmd_valid, &mut self.arb.cmd_valid);
+        Signal::<In, Bit>::join(&mut self.arb.cmd_ready, &mut self.rd.cmd_ready);
+        Signal::<In, Bits<40>>::join(&mut self.rd.cmd_addr, &mut self.arb.cmd_addr);
+        Signal::<In, Bits<32>>::join(&mut self.rd.cmd_beats, &mut self.arb.cmd_beats);
+        Signal::<In, Bit>::join(&mut self.arb.data_valid, &mut self.rd.data_valid);
+        Signal::<In, Bit>::join(&mut self.rd.data_ready, &mut self.arb.data_ready);
         self.m_axi_araddr.next = self.rd.m_axi_araddr.val();
         self.m_axi_arlen.next = self.rd.m_axi_arlen.val();
         self.m_axi_arsize.next = self.rd.m_axi_arsize.val();
@@ -268,16 +339,15 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.rd.m_axi_rvalid.next = self.m_axi_rvalid.val();
         self.m_axi_rready.next = self.rd.m_axi_rready.val();
 
-        // AXI4 write engine.
-        self.wr.cmd_valid.next = self.ctrl.wr_cmd_valid.val();
-        self.ctrl.wr_cmd_ready.next = self.wr.cmd_ready.val();
-        self.wr.cmd_addr.next = self.ctrl.wr_cmd_addr.val();
-        self.wr.cmd_beats.next = self.ctrl.wr_cmd_beats.val();
-        self.wr.data.next = self.ctrl.wr_data.val();
-        self.wr.data_valid.next = self.ctrl.wr_data_valid.val();
-        self.ctrl.wr_data_ready.next = self.wr.data_ready.val();
-        self.ctrl.wr_idle.next = self.wr.idle.val();
-        self.ctrl.wr_error.next = self.wr.error.val();
+        // AXI4 write engine (DMA STORE only).
+        self.wr.cmd_valid.next = self.dma.wr_cmd_valid.val();
+        self.dma.wr_cmd_ready.next = self.wr.cmd_ready.val();
+        self.wr.cmd_addr.next = self.dma.wr_cmd_addr.val();
+        self.wr.cmd_beats.next = self.dma.wr_cmd_beats.val();
+        self.wr.data.next = self.dma.wr_data.val();
+        self.wr.data_valid.next = self.dma.wr_data_valid.val();
+        self.dma.wr_data_ready.next = self.wr.data_ready.val();
+        self.dma.wr_idle.next = self.wr.idle.val();
         self.m_axi_awaddr.next = self.wr.m_axi_awaddr.val();
         self.m_axi_awlen.next = self.wr.m_axi_awlen.val();
         self.m_axi_awsize.next = self.wr.m_axi_awsize.val();
@@ -295,40 +365,56 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.wr.m_axi_bvalid.next = self.m_axi_bvalid.val();
         self.m_axi_bready.next = self.wr.m_axi_bready.val();
 
-        // Scratchpad and FIFO.
-        self.sp.rd_bank.next = self.ctrl.sp_rd_bank.val();
-        self.sp.rd_addr.next = self.ctrl.sp_rd_addr.val();
-        self.ctrl.sp_rd_data.next = self.sp.rd_data.val();
-        self.sp.wr_bank.next = self.ctrl.sp_wr_bank.val();
-        self.sp.wr_addr.next = self.ctrl.sp_wr_addr.val();
-        self.sp.wr_data.next = self.ctrl.sp_wr_data.val();
-        self.sp.wr_be.next = self.ctrl.sp_wr_be.val();
-        self.sp.wr_en.next = self.ctrl.sp_wr_en.val();
-        self.fifo.din.next = self.ctrl.wf_din.val();
-        self.fifo.push.next = self.ctrl.wf_push.val();
-        self.ctrl.wf_count.next = self.fifo.count.val();
-
-        // GEMM engine.
-        self.gemm.start.next = self.ctrl.g_start.val();
-        self.gemm.m.next = self.ctrl.g_m.val();
-        self.gemm.k.next = self.ctrl.g_k.val();
-        self.gemm.n.next = self.ctrl.g_n.val();
-        self.gemm.a_addr.next = self.ctrl.g_a_addr.val();
-        self.gemm.a_stride.next = self.ctrl.g_a_stride.val();
-        self.gemm.a_unsigned.next = self.ctrl.g_a_unsigned.val();
-        self.gemm.o_addr.next = self.ctrl.g_o_addr.val();
-        self.gemm.o_stride.next = self.ctrl.g_o_stride.val();
-        self.ctrl.g_done.next = self.gemm.done.val();
-        self.ctrl.g_active.next = self.gemm.active.val();
-        self.ctrl.g_a_rd_addr.next = self.gemm.a_rd_addr.val();
-        self.gemm.a_rd_data.next = self.sp.rd_data.val();
-        self.gemm.wf_data.next = self.fifo.dout.val();
-        self.gemm.wf_count.next = self.fifo.count.val();
-        self.fifo.pop.next = self.gemm.wf_pop.val();
-        self.ctrl.g_o_wr_addr.next = self.gemm.o_wr_addr.val();
-        self.ctrl.g_o_wr_data.next = self.gemm.o_wr_data.val();
-        self.ctrl.g_o_wr_be.next = self.gemm.o_wr_be.val();
-        self.ctrl.g_o_wr_en.next = self.gemm.o_wr_en.val();
+        // Scratchpad crossbar (client numbers of `scratchpad::read_client`/`write_client`; the
+        // HDL macro needs literal indices, `new` checks they agree).
+        self.sp.rd_en[0].next = self.dma.sp_rd_en.val();
+        self.sp.rd_bank[0].next = self.dma.sp_rd_bank.val();
+        self.sp.rd_addr[0].next = self.dma.sp_rd_addr.val();
+        self.dma.sp_rd_data.next = self.sp.rd_data[0].val();
+        self.sp.rd_en[1].next = self.gemm.a_en.val();
+        self.sp.rd_bank[1].next = self.gemm.a_bank.val();
+        self.sp.rd_addr[1].next = self.gemm.a_addr.val();
+        self.gemm.a_data.next = self.sp.rd_data[1].val();
+        self.sp.rd_en[2].next = self.gemm.b_en.val();
+        self.sp.rd_bank[2].next = self.gemm.b_bank.val();
+        self.sp.rd_addr[2].next = self.gemm.b_addr.val();
+        self.gemm.b_data.next = self.sp.rd_data[2].val();
+        self.sp.rd_en[3].next = self.gemm.x_en.val();
+        self.sp.rd_bank[3].next = self.gemm.x_lo_bank.val();
+        self.sp.rd_addr[3].next = self.gemm.x_addr.val();
+        self.gemm.x_lo_data.next = self.sp.rd_data[3].val();
+        self.sp.rd_en[4].next = self.gemm.x_en.val();
+        self.sp.rd_bank[4].next = self.gemm.x_hi_bank.val();
+        self.sp.rd_addr[4].next = self.gemm.x_addr.val();
+        self.gemm.x_hi_data.next = self.sp.rd_data[4].val();
+        self.sp.rd_en[5].next = self.vecu.rd0_en.val();
+        self.sp.rd_bank[5].next = self.vecu.rd0_bank.val();
+        self.sp.rd_addr[5].next = self.vecu.rd0_addr.val();
+        self.vecu.rd0_data.next = self.sp.rd_data[5].val();
+        self.sp.rd_en[6].next = self.vecu.rd1_en.val();
+        self.sp.rd_bank[6].next = self.vecu.rd1_bank.val();
+        self.sp.rd_addr[6].next = self.vecu.rd1_addr.val();
+        self.vecu.rd1_data.next = self.sp.rd_data[6].val();
+        self.sp.wr_en[0].next = self.dma.sp_wr_en.val();
+        self.sp.wr_bank[0].next = self.dma.sp_wr_bank.val();
+        self.sp.wr_addr[0].next = self.dma.sp_wr_addr.val();
+        self.sp.wr_data[0].next = self.dma.sp_wr_data.val();
+        self.sp.wr_be[0].next = self.dma.sp_wr_be.val();
+        self.sp.wr_en[1].next = self.gemm.o_en.val();
+        self.sp.wr_bank[1].next = self.gemm.o_bank.val();
+        self.sp.wr_addr[1].next = self.gemm.o_addr.val();
+        self.sp.wr_data[1].next = self.gemm.o_data.val();
+        self.sp.wr_be[1].next = self.gemm.o_be.val();
+        self.sp.wr_en[2].next = self.gemm.o_hi_en.val();
+        self.sp.wr_bank[2].next = self.gemm.o_hi_bank.val();
+        self.sp.wr_addr[2].next = self.gemm.o_addr.val();
+        self.sp.wr_data[2].next = self.gemm.o_hi_data.val();
+        self.sp.wr_be[2].next = self.gemm.o_be.val();
+        self.sp.wr_en[3].next = self.vecu.wr_en.val();
+        self.sp.wr_bank[3].next = self.vecu.wr_bank.val();
+        self.sp.wr_addr[3].next = self.vecu.wr_addr.val();
+        self.sp.wr_data[3].next = self.vecu.wr_data.val();
+        self.sp.wr_be[3].next = self.vecu.wr_be.val();
     }
 }
 
@@ -337,7 +423,7 @@ mod tests {
     #[test]
     fn small_top_is_lint_clean() {
         let v = crate::top_verilog(&spec::AccelConfig::small()).unwrap();
-        std::fs::write("/tmp/top8.v", &v).unwrap();
+        std::fs::write(std::env::temp_dir().join("vitaccel_top_small.v"), &v).unwrap();
         crate::verilog::lint(&v, crate::TOP_MODULE).unwrap();
     }
 }

@@ -1,0 +1,584 @@
+//! Arithmetic primitives of the vector unit ([`crate::vec`]).
+//!
+//! * [`MulS`]: a signed `A x B -> P`-bit multiplier (rust-hdl's own `*` stops at 16 x 16). A leaf
+//!   with a Verilog text body, like [`crate::widen::Extend`]; its Rust model is exact (i128).
+//! * [`Slice`]: `din[off +: M]` with the other bits of `din` marked intentionally unused, so a
+//!   value whose high bits are provably zero can be narrowed lint-clean.
+//! * [`RoundShift`]: round-half-up arithmetic right shift `shift_round(v, s)` of a 64-bit value
+//!   held in offset binary (`v + 2^62`), the trick of [`crate::requant`] (Verilog `>>` is logical).
+//! * [`IsqrtPipe`]: pipelined `floor(sqrt(d))` (restoring digit-by-digit, `S` result bits per
+//!   stage), one radicand per cycle.
+//! * [`RecipPipe`]: pipelined `floor(num * 2^Q / den)` for `num < den` (restoring, `S` quotient
+//!   bits per stage), one division per cycle.
+//!
+//! The two pipes have fixed latencies ([`IsqrtPipe::latency`], [`RecipPipe::latency`]) and no
+//! handshake; their outputs are register outputs wired by `link`, so no output depends (even as
+//! Verilator sees it) on an input of the same cycle.
+
+use rust_hdl::prelude::*;
+
+fn mask(bits: usize) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// Two's complement value of the low `bits` bits of `x`.
+fn sext(x: u64, bits: usize) -> i128 {
+    let v = (x as u128) & mask(bits);
+    if bits < 128 && (v >> (bits - 1)) & 1 == 1 {
+        v as i128 - (1i128 << bits)
+    } else {
+        v as i128
+    }
+}
+
+/// `p = a * b` for two's complement `a` (`A` bits) and `b` (`B` bits), truncated to `P` bits
+/// (`max(A, B) <= P <= 64`; exact when `P >= A + B` or when the product is known to fit).
+#[derive(LogicBlock)]
+pub struct MulS<const A: usize, const B: usize, const P: usize> {
+    /// Signed operand.
+    pub a: Signal<In, Bits<A>>,
+    /// Signed operand.
+    pub b: Signal<In, Bits<B>>,
+    /// Low `P` bits of the signed product.
+    pub p: Signal<Out, Bits<P>>,
+}
+
+impl<const A: usize, const B: usize, const P: usize> Default for MulS<A, B, P> {
+    fn default() -> Self {
+        assert!(A <= P && B <= P && P <= 64, "MulS<{A}, {B}, {P}>: need max(A, B) <= P <= 64");
+        MulS { a: Signal::default(), b: Signal::default(), p: Signal::default() }
+    }
+}
+
+impl<const A: usize, const B: usize, const P: usize> Logic for MulS<A, B, P> {
+    fn update(&mut self) {
+        let a = sext(self.a.val().to_u64(), A);
+        let b = sext(self.b.val().to_u64(), B);
+        let p = ((a * b) as u128 & mask(P)) as u64;
+        self.p.next = p.into();
+    }
+    fn connect(&mut self) {
+        self.p.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        // Sign-extend both operands to P bits; a P x P multiply keeps the low P bits of the
+        // signed product (two's complement), with every width explicit for Verilator.
+        let ext = |name: &str, n: usize| {
+            if n == P {
+                format!("wire [{m}:0] {name}_x = {name};\n", m = P - 1)
+            } else {
+                format!(
+                    "wire [{m}:0] {name}_x = {{{{{f}{{{name}[{s}]}}}}, {name}}};\n",
+                    m = P - 1,
+                    f = P - n,
+                    s = n - 1
+                )
+            }
+        };
+        Verilog::Custom(format!("{}{}always @(*) p = a_x * b_x;", ext("a", A), ext("b", B)))
+    }
+}
+
+/// `dout = din[offset +: M]`; the other bits of `din` are marked unused (Verilator's `*unused*`
+/// idiom). Use it only where those bits are known to carry nothing (zero or sign copies).
+#[derive(LogicBlock)]
+pub struct Slice<const N: usize, const M: usize> {
+    /// Wide input.
+    pub din: Signal<In, Bits<N>>,
+    /// The selected bits.
+    pub dout: Signal<Out, Bits<M>>,
+    _offset: usize,
+}
+
+impl<const N: usize, const M: usize> Slice<N, M> {
+    /// Bits `offset .. offset + M` of `din`.
+    pub fn new(offset: usize) -> Self {
+        assert!(M < N && offset + M <= N, "Slice<{N}, {M}> at {offset}");
+        Slice { din: Signal::default(), dout: Signal::default(), _offset: offset }
+    }
+}
+
+impl<const N: usize, const M: usize> Logic for Slice<N, M> {
+    fn update(&mut self) {
+        self.dout.next = self.din.val().get_bits::<M>(self._offset);
+    }
+    fn connect(&mut self) {
+        self.dout.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        let off = self._offset;
+        let mut rest = Vec::new();
+        if off + M < N {
+            rest.push(format!("din[{}:{}]", N - 1, off + M));
+        }
+        if off > 0 {
+            rest.push(format!("din[{}:0]", off - 1));
+        }
+        Verilog::Custom(format!(
+            "wire _unused_slice_bits = ^{{{}}};\nalways @(*) dout = din[{} +: {}];",
+            rest.join(", "),
+            off,
+            M
+        ))
+    }
+}
+
+/// `y = shift_round(v, s)` (round half up, arithmetic) for `x = v + 2^62` (offset binary),
+/// `|v| < 2^62`, `s <= 62`: `((x + (2^s >> 1)) >> s) - (2^62 >> s)`, exact because `2^s`
+/// divides `2^62`. Combinational.
+#[derive(LogicBlock)]
+pub struct RoundShift {
+    /// `v + 2^62`.
+    pub x: Signal<In, Bits<64>>,
+    /// Shift, `0..=62`.
+    pub s: Signal<In, Bits<8>>,
+    /// `shift_round(v, s)`, two's complement.
+    pub y: Signal<Out, Bits<64>>,
+    one: Constant<Bits<64>>,
+    offset: Constant<Bits<64>>,
+}
+
+impl Default for RoundShift {
+    fn default() -> Self {
+        RoundShift {
+            x: Signal::default(),
+            s: Signal::default(),
+            y: Signal::default(),
+            one: Constant::new(1u64.into()),
+            offset: Constant::new((1u64 << 62).into()),
+        }
+    }
+}
+
+impl Logic for RoundShift {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.y.next = ((self.x.val() + ((self.one.val() << self.s.val()) >> 1)) >> self.s.val())
+            - (self.offset.val() >> self.s.val());
+    }
+}
+
+/// Pipelined integer square root: `root = floor(sqrt(d))` for `d < 2^(2K)`, one radicand per
+/// cycle, [`IsqrtPipe::latency`] cycles. Restoring digit-by-digit: each of the `K` steps brings
+/// down two bits of `d` and tries `4 root + 1`; a stage does `S` steps (`K` is rounded up to a
+/// multiple of `S`; leading zero steps change nothing).
+#[derive(LogicBlock)]
+pub struct IsqrtPipe {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Radicand, `< 2^(2K)`, sampled every cycle.
+    pub d: Signal<In, Bits<64>>,
+    /// `floor(sqrt(d))` of the radicand of `latency` cycles earlier.
+    pub root: Signal<Out, Bits<64>>,
+    rem: Vec<DFF<Bits<64>>>,
+    acc: Vec<DFF<Bits<64>>>,
+    dr: Vec<DFF<Bits<64>>>,
+    x_rem: Vec<Signal<Local, Bits<64>>>,
+    x_root: Vec<Signal<Local, Bits<64>>>,
+    x_dr: Vec<Signal<Local, Bits<64>>>,
+    bring: Vec<Signal<Local, Bits<64>>>,
+    trial: Vec<Signal<Local, Bits<64>>>,
+    tail_unused: Signal<Local, Bits<64>>,
+    align: Constant<Bits<64>>,
+    zero: Constant<Bits<64>>,
+    _steps: usize,
+    _stages: usize,
+}
+
+impl IsqrtPipe {
+    /// A pipe for radicands below `2^(2 * result_bits)`, `steps` result bits per stage.
+    pub fn new(result_bits: usize, steps: usize) -> Self {
+        assert!(steps >= 1 && (1..=32).contains(&result_bits));
+        let k = result_bits.div_ceil(steps) * steps;
+        assert!(k <= 32);
+        let stages = k / steps;
+        let v = |n: usize| (0..n).map(|_| Signal::default()).collect::<Vec<_>>();
+        let f = |n: usize| (0..n).map(|_| DFF::default()).collect::<Vec<_>>();
+        IsqrtPipe {
+            clock: Signal::default(),
+            d: Signal::default(),
+            root: Signal::default(),
+            rem: f(stages - 1),
+            acc: f(stages),
+            dr: f(stages - 1),
+            x_rem: v(stages * (steps + 1)),
+            x_root: v(stages * (steps + 1)),
+            x_dr: v(stages * (steps + 1)),
+            bring: v(stages * steps),
+            trial: v(stages * steps),
+            tail_unused: Signal::default(),
+            align: Constant::new(((64 - 2 * k) as u64).into()),
+            zero: Constant::new(0u64.into()),
+            _steps: steps,
+            _stages: stages,
+        }
+    }
+
+    /// Cycles from `d` to `root` for `result_bits` bits at `steps` per stage.
+    pub fn latency(result_bits: usize, steps: usize) -> usize {
+        result_bits.div_ceil(steps)
+    }
+}
+
+impl Logic for IsqrtPipe {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for st in 0..self._stages {
+            self.acc[st].clock.next = self.clock.val();
+        }
+        for st in 0..(self._stages - 1) {
+            self.rem[st].clock.next = self.clock.val();
+            self.dr[st].clock.next = self.clock.val();
+        }
+        for last in (self._stages - 1)..(self._stages) {
+            Signal::<Out, Bits<64>>::link(&mut self.root, &mut self.acc[last].q);
+        }
+        // Stage st works on x_*[st * (S + 1) + 0 ..= S]: entry 0 is its input.
+        self.x_rem[0].next = self.zero.val();
+        self.x_root[0].next = self.zero.val();
+        self.x_dr[0].next = self.d.val() << self.align.val();
+        for sp in (self._steps + 1)..(self._steps + 2) {
+            for st in 1..self._stages {
+                self.x_rem[st * sp].next = self.rem[st - 1].q.val();
+                self.x_root[st * sp].next = self.acc[st - 1].q.val();
+                self.x_dr[st * sp].next = self.dr[st - 1].q.val();
+            }
+            for s in (self._steps)..(self._steps + 1) {
+                for st in 0..self._stages {
+                    for j in 0..self._steps {
+                        self.bring[st * s + j].next =
+                            (self.x_rem[st * sp + j].val() << 2) + (self.x_dr[st * sp + j].val() >> 62);
+                        self.trial[st * s + j].next = (self.x_root[st * sp + j].val() << 2) + 1;
+                        self.x_dr[st * sp + j + 1].next = self.x_dr[st * sp + j].val() << 2;
+                        if self.bring[st * s + j].val() >= self.trial[st * s + j].val() {
+                            self.x_rem[st * sp + j + 1].next =
+                                self.bring[st * s + j].val() - self.trial[st * s + j].val();
+                            self.x_root[st * sp + j + 1].next = (self.x_root[st * sp + j].val() << 1) + 1;
+                        } else {
+                            self.x_rem[st * sp + j + 1].next = self.bring[st * s + j].val();
+                            self.x_root[st * sp + j + 1].next = self.x_root[st * sp + j].val() << 1;
+                        }
+                    }
+                    self.acc[st].d.next = self.x_root[st * sp + s].val();
+                }
+                // The last stage's remainder is not needed.
+                for st in 0..(self._stages - 1) {
+                    self.rem[st].d.next = self.x_rem[st * sp + s].val();
+                    self.dr[st].d.next = self.x_dr[st * sp + s].val();
+                }
+                for st in (self._stages - 1)..(self._stages) {
+                    self.tail_unused.next = self.x_rem[st * sp + s].val() ^ self.x_dr[st * sp + s].val();
+                }
+            }
+        }
+    }
+}
+
+/// Pipelined reciprocal-style divider: `q = floor(num * 2^Q / den)` for `num < den < 2^62`, one
+/// division per cycle, [`RecipPipe::latency`] cycles. Restoring: each of the `Q` steps doubles
+/// the remainder and subtracts `den` when it fits; a stage does `S` steps.
+#[derive(LogicBlock)]
+pub struct RecipPipe {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Numerator, `< den`, sampled every cycle.
+    pub num: Signal<In, Bits<64>>,
+    /// Denominator, `< 2^62`.
+    pub den: Signal<In, Bits<64>>,
+    /// `floor(num * 2^Q / den)` (`< 2^Q`) of the operands of `latency` cycles earlier.
+    pub q: Signal<Out, Bits<64>>,
+    rem: Vec<DFF<Bits<64>>>,
+    dreg: Vec<DFF<Bits<64>>>,
+    quo: Vec<DFF<Bits<64>>>,
+    x_rem: Vec<Signal<Local, Bits<64>>>,
+    x_quo: Vec<Signal<Local, Bits<64>>>,
+    x_den: Vec<Signal<Local, Bits<64>>>,
+    dbl: Vec<Signal<Local, Bits<64>>>,
+    tail_unused: Signal<Local, Bits<64>>,
+    zero: Constant<Bits<64>>,
+    _steps: usize,
+    _stages: usize,
+}
+
+impl RecipPipe {
+    /// A divider producing `quotient_bits` bits (a multiple of `steps`), `steps` per stage.
+    pub fn new(quotient_bits: usize, steps: usize) -> Self {
+        assert!(steps >= 1 && quotient_bits.is_multiple_of(steps) && (1..=62).contains(&quotient_bits));
+        let stages = quotient_bits / steps;
+        let v = |n: usize| (0..n).map(|_| Signal::default()).collect::<Vec<_>>();
+        let f = |n: usize| (0..n).map(|_| DFF::default()).collect::<Vec<_>>();
+        RecipPipe {
+            clock: Signal::default(),
+            num: Signal::default(),
+            den: Signal::default(),
+            q: Signal::default(),
+            rem: f(stages - 1),
+            dreg: f(stages - 1),
+            quo: f(stages),
+            x_rem: v(stages * (steps + 1)),
+            x_quo: v(stages * (steps + 1)),
+            x_den: v(stages),
+            dbl: v(stages * steps),
+            tail_unused: Signal::default(),
+            zero: Constant::new(0u64.into()),
+            _steps: steps,
+            _stages: stages,
+        }
+    }
+
+    /// Cycles from the operands to `q`.
+    pub fn latency(quotient_bits: usize, steps: usize) -> usize {
+        quotient_bits / steps
+    }
+}
+
+impl Logic for RecipPipe {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for st in 0..self._stages {
+            self.quo[st].clock.next = self.clock.val();
+        }
+        for st in 0..(self._stages - 1) {
+            self.rem[st].clock.next = self.clock.val();
+            self.dreg[st].clock.next = self.clock.val();
+        }
+        for last in (self._stages - 1)..(self._stages) {
+            Signal::<Out, Bits<64>>::link(&mut self.q, &mut self.quo[last].q);
+        }
+        self.x_rem[0].next = self.num.val();
+        self.x_quo[0].next = self.zero.val();
+        self.x_den[0].next = self.den.val();
+        for sp in (self._steps + 1)..(self._steps + 2) {
+            for st in 1..self._stages {
+                self.x_rem[st * sp].next = self.rem[st - 1].q.val();
+                self.x_quo[st * sp].next = self.quo[st - 1].q.val();
+                self.x_den[st].next = self.dreg[st - 1].q.val();
+            }
+            for s in (self._steps)..(self._steps + 1) {
+                for st in 0..self._stages {
+                    for j in 0..self._steps {
+                        self.dbl[st * s + j].next = self.x_rem[st * sp + j].val() << 1;
+                        if self.dbl[st * s + j].val() >= self.x_den[st].val() {
+                            self.x_rem[st * sp + j + 1].next = self.dbl[st * s + j].val() - self.x_den[st].val();
+                            self.x_quo[st * sp + j + 1].next = (self.x_quo[st * sp + j].val() << 1) + 1;
+                        } else {
+                            self.x_rem[st * sp + j + 1].next = self.dbl[st * s + j].val();
+                            self.x_quo[st * sp + j + 1].next = self.x_quo[st * sp + j].val() << 1;
+                        }
+                    }
+                    self.quo[st].d.next = self.x_quo[st * sp + s].val();
+                }
+                for st in 0..(self._stages - 1) {
+                    self.rem[st].d.next = self.x_rem[st * sp + s].val();
+                    self.dreg[st].d.next = self.x_den[st].val();
+                }
+                for st in (self._stages - 1)..(self._stages) {
+                    self.tail_unused.next = self.x_rem[st * sp + s].val();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verilog::{generate, lint};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn check_mul<const A: usize, const B: usize, const P: usize>(pairs: &[(i64, i64)]) {
+        let mut uut = MulS::<A, B, P>::default();
+        uut.connect_all();
+        for &(a, b) in pairs {
+            uut.a.next = ((a as u64) & (mask(A) as u64)).into();
+            uut.b.next = ((b as u64) & (mask(B) as u64)).into();
+            assert!(simulate(&mut uut, 10));
+            let want = ((a as i128 * b as i128) as u128 & mask(P)) as u64;
+            assert_eq!(uut.p.val().to_u64(), want, "MulS<{A},{B},{P}> {a} * {b}");
+        }
+    }
+
+    fn range(bits: usize) -> std::ops::RangeInclusive<i64> {
+        -(1i64 << (bits - 1))..=(1i64 << (bits - 1)) - 1
+    }
+
+    /// Exhaustive at small widths (full and truncated products), random and extreme at the
+    /// widths the vector unit instantiates.
+    #[test]
+    fn muls_matches_integer_product() {
+        let small: Vec<(i64, i64)> = range(5).flat_map(|a| range(6).map(move |b| (a, b))).collect();
+        check_mul::<5, 6, 11>(&small);
+        check_mul::<5, 6, 8>(&small);
+        check_mul::<5, 6, 6>(&small);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        fn wide<const A: usize, const B: usize, const P: usize>(rng: &mut Rng) {
+            let ext = |bits: usize| [-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 0, -1, 1];
+            let mut pairs: Vec<(i64, i64)> =
+                ext(A).iter().flat_map(|&a| ext(B).into_iter().map(move |b| (a, b))).collect();
+            for _ in 0..400 {
+                let a = sext(rng.next(), A) as i64;
+                let b = sext(rng.next(), B) as i64;
+                pairs.push((a, b));
+            }
+            check_mul::<A, B, P>(&pairs);
+        }
+        wide::<17, 16, 33>(&mut rng);
+        wide::<34, 27, 64>(&mut rng);
+        wide::<24, 16, 40>(&mut rng);
+        wide::<40, 17, 57>(&mut rng);
+        wide::<17, 48, 64>(&mut rng);
+        wide::<40, 40, 64>(&mut rng);
+    }
+
+    #[test]
+    fn slice_and_round_shift_match_spec() {
+        let mut s = Slice::<64, 27>::new(3);
+        s.connect_all();
+        s.din.next = 0xfedc_ba98_7654_3210u64.into();
+        assert!(simulate(&mut s, 10));
+        assert_eq!(s.dout.val().to_u64(), (0xfedc_ba98_7654_3210u64 >> 3) & ((1 << 27) - 1));
+        let mut uut = RoundShift::default();
+        uut.connect_all();
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut cases: Vec<(i64, u32)> =
+            vec![(-1, 1), (1, 1), (-3, 1), (-5, 2), (0, 0), (-(1 << 61), 62), ((1 << 61) - 1, 62)];
+        for _ in 0..2000 {
+            let v = (rng.next() as i64) >> (2 + rng.next() % 60);
+            cases.push((v, (rng.next() % 63) as u32));
+        }
+        for (v, sh) in cases {
+            uut.x.next = ((v as u64).wrapping_add(1 << 62)).into();
+            uut.s.next = (sh as u64).into();
+            assert!(simulate(&mut uut, 10));
+            assert_eq!(uut.y.val().to_u64() as i64, spec::numerics::shift_round(v, sh), "{v} >> {sh}");
+        }
+    }
+
+    /// Feeds one operand pair per cycle and checks each result `lat` cycles later.
+    macro_rules! run_pipe {
+        ($uut:expr, $ty:ty, $lat:expr, $cases:expr, |$x:ident, $a:ident, $b:ident| $set:block, $out:ident) => {{
+            let mut uut = $uut;
+            uut.connect_all();
+            let lat: usize = $lat;
+            let cases: Vec<(u64, u64, u64)> = $cases;
+            let mut sim = Simulation::new();
+            sim.add_clock(5, |x: &mut Box<$ty>| x.clock.next = !x.clock.val());
+            sim.add_testbench(move |mut ep: Sim<$ty>| {
+                let mut $x = ep.init()?;
+                for t in 0..cases.len() + lat - 1 {
+                    if let Some(&($a, $b, _)) = cases.get(t) {
+                        $set
+                    }
+                    wait_clock_cycle!(ep, clock, $x);
+                    if t + 1 >= lat {
+                        let want = cases[t + 1 - lat].2;
+                        sim_assert_eq!(ep, $x.$out.val().to_u64(), want, $x);
+                    }
+                }
+                ep.done($x)
+            });
+            sim.run(Box::new(uut), 100_000_000).unwrap();
+        }};
+    }
+
+    /// Exhaustive below 2^12 (6 result bits), then random and boundary radicands at 28 result
+    /// bits (rows of up to 8192 channels), 2 and 3 bits per stage.
+    #[test]
+    fn isqrt_pipe_matches_integer_sqrt() {
+        macro_rules! isq {
+            ($k:expr, $s:expr, $cases:expr) => {
+                run_pipe!(
+                    IsqrtPipe::new($k, $s),
+                    IsqrtPipe,
+                    IsqrtPipe::latency($k, $s),
+                    $cases,
+                    |x, a, _b| {
+                        x.d.next = a.into();
+                    },
+                    root
+                )
+            };
+        }
+        let exhaustive: Vec<(u64, u64, u64)> = (0..1u64 << 12).map(|d| (d, 0, d.isqrt())).collect();
+        isq!(6, 2, exhaustive);
+        let mut rng = Rng(0xdead_beef_1234_5678);
+        let mut cases: Vec<u64> = vec![0, 1, 2, 3, (1 << 56) - 1, 1 << 54, (1 << 55) + 12345];
+        for k in 1..28u64 {
+            cases.extend([(k * k) - 1, k * k, (1 << (2 * k)) - 1, 1 << (2 * k)]);
+        }
+        for _ in 0..1000 {
+            cases.push(rng.next() >> (8 + rng.next() % 56));
+        }
+        let cases: Vec<(u64, u64, u64)> = cases.into_iter().map(|d| (d, 0, d.isqrt())).collect();
+        isq!(28, 2, cases.clone());
+        isq!(28, 3, cases);
+    }
+
+    /// Exhaustive for 6-bit denominators, random and boundary cases at the vector unit's size
+    /// (26 quotient bits, 2 per stage): both of its uses, `2^40 / sum` and `2^(b+24) / sd`.
+    #[test]
+    fn recip_pipe_matches_integer_division() {
+        macro_rules! div {
+            ($q:expr, $s:expr, $cases:expr) => {
+                run_pipe!(
+                    RecipPipe::new($q, $s),
+                    RecipPipe,
+                    RecipPipe::latency($q, $s),
+                    $cases,
+                    |x, a, b| {
+                        x.num.next = a.into();
+                        x.den.next = b.into();
+                    },
+                    q
+                )
+            };
+        }
+        let small: Vec<(u64, u64, u64)> = (1..64u64).flat_map(|d| (0..d).map(move |n| (n, d, (n << 6) / d))).collect();
+        div!(6, 2, small);
+        let mut rng = Rng(0x0bad_cafe_f00d_1234);
+        let mut cases = Vec::new();
+        let mut soft = |sum: u64| cases.push((1u64 << 14, sum, (1u64 << 40) / sum));
+        for s in [1u64 << 15, (1 << 15) + 1, (1 << 31) - 1, 255 * 32768 + 1] {
+            soft(s);
+        }
+        for _ in 0..500 {
+            soft((1 << 15) + rng.next() % ((1 << 31) - (1 << 15)));
+        }
+        let mut ln = |sd: u64| {
+            let b = 64 - sd.leading_zeros() as u64;
+            cases.push((1u64 << b, 4 * sd, (1u64 << (b + 24)) / sd));
+        };
+        for sd in [1u64, 2, 3, 4, 5, 7, 8, (1 << 28) - 1, 1 << 27, (1 << 30) - 1] {
+            ln(sd);
+        }
+        for _ in 0..500 {
+            ln(1 + (rng.next() >> (34 + rng.next() % 30)));
+        }
+        div!(26, 2, cases);
+    }
+
+    #[test]
+    fn arith_verilog_is_lint_clean() {
+        lint(&generate(&mut MulS::<34, 27, 64>::default(), "mul"), "mul").unwrap();
+        lint(&generate(&mut MulS::<17, 17, 17>::default(), "mul"), "mul").unwrap();
+        lint(&generate(&mut Slice::<64, 27>::new(0), "sl"), "sl").unwrap();
+        lint(&generate(&mut Slice::<64, 27>::new(3), "sl"), "sl").unwrap();
+        lint(&generate(&mut Slice::<64, 27>::new(37), "sl"), "sl").unwrap();
+        lint(&generate(&mut RoundShift::default(), "rs"), "rs").unwrap();
+        lint(&generate(&mut IsqrtPipe::new(28, 2), "isq"), "isq").unwrap();
+        lint(&generate(&mut RecipPipe::new(26, 2), "div"), "div").unwrap();
+    }
+}

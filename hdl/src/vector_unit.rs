@@ -1,0 +1,331 @@
+//! The vector unit's front end: takes LAYERNORM and SOFTMAX instructions from the controller
+//! (one running, one waiting in a slot), checks their fields and runs the row engine
+//! ([`VecUnit`]) on the scratchpad through two read ports and one write port.
+
+use crate::storage::SP_ADDR_BITS;
+use crate::vec::{VecUnit, OP_LAYERNORM, OP_SOFTMAX};
+use rust_hdl::prelude::*;
+use spec::regmap::error_code;
+use spec::{isa, numerics};
+
+const V_IDLE: u64 = 0;
+const V_CHECK: u64 = 1;
+const V_RUN: u64 = 2;
+
+/// The vector unit front end for `W = 8R`-bit words with `BE = R` byte enables.
+#[derive(LogicBlock)]
+pub struct VectorUnit<const W: usize, const BE: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Instruction being dispatched.
+    pub insn: Signal<In, Bits<512>>,
+    /// Its index.
+    pub index: Signal<In, Bits<32>>,
+    /// Dispatch strobe.
+    pub valid: Signal<In, Bit>,
+    /// The slot is free.
+    pub ready: Signal<Out, Bit>,
+    /// Nothing running or waiting.
+    pub idle: Signal<Out, Bit>,
+    /// An instruction completed (pulse).
+    pub done: Signal<Out, Bit>,
+    /// An instruction was rejected (pulse).
+    pub error: Signal<Out, Bit>,
+    /// Why.
+    pub error_code: Signal<Out, Bits<8>>,
+    /// Which.
+    pub error_index: Signal<Out, Bits<32>>,
+    /// Read port 0 used.
+    pub rd0_en: Signal<Out, Bit>,
+    /// Read port 0 bank.
+    pub rd0_bank: Signal<Out, Bits<4>>,
+    /// Read port 0 address.
+    pub rd0_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Read port 0 data.
+    pub rd0_data: Signal<In, Bits<W>>,
+    /// Read port 1 used.
+    pub rd1_en: Signal<Out, Bit>,
+    /// Read port 1 bank.
+    pub rd1_bank: Signal<Out, Bits<4>>,
+    /// Read port 1 address.
+    pub rd1_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Read port 1 data.
+    pub rd1_data: Signal<In, Bits<W>>,
+    /// Write strobe.
+    pub wr_en: Signal<Out, Bit>,
+    /// Write bank.
+    pub wr_bank: Signal<Out, Bits<4>>,
+    /// Write address.
+    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Write data.
+    pub wr_data: Signal<Out, Bits<W>>,
+    /// Byte enables.
+    pub wr_be: Signal<Out, Bits<BE>>,
+    engine: VecUnit<W, BE>,
+    pend_valid: DFF<Bit>,
+    pend_insn: DFF<Bits<512>>,
+    pend_index: DFF<Bits<32>>,
+    act: DFF<Bits<512>>,
+    act_index: DFF<Bits<32>>,
+    state: DFF<Bits<2>>,
+    done_r: DFF<Bit>,
+    err_r: DFF<Bit>,
+    unused_insn_bits: Signal<Local, Bit>,
+    is_ln: Signal<Local, Bit>,
+    rows: Signal<Local, Bits<16>>,
+    n: Signal<Local, Bits<16>>,
+    in_lo: Signal<Local, Bits<4>>,
+    in_hi: Signal<Local, Bits<4>>,
+    in_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
+    in_stride: Signal<Local, Bits<SP_ADDR_BITS>>,
+    out_bank: Signal<Local, Bits<4>>,
+    out_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
+    out_stride: Signal<Local, Bits<SP_ADDR_BITS>>,
+    par_bank: Signal<Local, Bits<4>>,
+    par_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
+    out_m: Signal<Local, Bits<16>>,
+    out_s: Signal<Local, Bits<8>>,
+    bad: Signal<Local, Bit>,
+    st_idle: Constant<Bits<2>>,
+    st_check: Constant<Bits<2>>,
+    st_run: Constant<Bits<2>>,
+    n_banks: Constant<Bits<4>>,
+    addr_max: Constant<Bits<SP_ADDR_BITS>>,
+    code_field: Constant<Bits<8>>,
+    max_rows: Constant<Bits<16>>,
+    max_n: Constant<Bits<16>>,
+    m_limit: Constant<Bits<16>>,
+    s_limit: Constant<Bits<8>>,
+    op_ln: Constant<Bits<8>>,
+    eop_ln: Constant<Bits<4>>,
+    eop_sm: Constant<Bits<4>>,
+    f_opcode: Constant<Bits<9>>,
+    f_rows: Constant<Bits<9>>,
+    f_n: Constant<Bits<9>>,
+    f_in_lo: Constant<Bits<9>>,
+    f_in_hi: Constant<Bits<9>>,
+    f_in_addr: Constant<Bits<9>>,
+    f_in_stride: Constant<Bits<9>>,
+    f_out_bank: Constant<Bits<9>>,
+    f_out_addr: Constant<Bits<9>>,
+    f_out_stride: Constant<Bits<9>>,
+    f_par_bank: Constant<Bits<9>>,
+    f_par_addr: Constant<Bits<9>>,
+    f_out_m: Constant<Bits<9>>,
+    f_out_s: Constant<Bits<9>>,
+}
+
+impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
+    /// A vector unit for `cfg`.
+    pub fn new(cfg: &spec::AccelConfig) -> Self {
+        assert_eq!(W, cfg.axi_data_bits());
+        for (fld, w) in
+            [(isa::VEC_ROWS, 16), (isa::VEC_N, 16), (isa::VEC_IN_ADDR, 20), (isa::VEC_OUT_M, 16), (isa::VEC_OUT_S, 8)]
+        {
+            assert_eq!(fld.width, w, "spec field {} changed width: update the vector unit", fld.name);
+        }
+        let f = |x: isa::Field| Constant::new(Bits::<9>::from(x.lsb as u64));
+        let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
+        VectorUnit {
+            clock: Signal::default(),
+            reset: Signal::default(),
+            insn: Signal::default(),
+            index: Signal::default(),
+            valid: Signal::default(),
+            ready: Signal::default(),
+            idle: Signal::default(),
+            done: Signal::default(),
+            error: Signal::default(),
+            error_code: Signal::default(),
+            error_index: Signal::default(),
+            rd0_en: Signal::default(),
+            rd0_bank: Signal::default(),
+            rd0_addr: Signal::default(),
+            rd0_data: Signal::default(),
+            rd1_en: Signal::default(),
+            rd1_bank: Signal::default(),
+            rd1_addr: Signal::default(),
+            rd1_data: Signal::default(),
+            wr_en: Signal::default(),
+            wr_bank: Signal::default(),
+            wr_addr: Signal::default(),
+            wr_data: Signal::default(),
+            wr_be: Signal::default(),
+            engine: VecUnit::new(cfg.array_rows, cfg.max_width),
+            pend_valid: DFF::default(),
+            pend_insn: DFF::default(),
+            pend_index: DFF::default(),
+            act: DFF::default(),
+            act_index: DFF::default(),
+            state: DFF::default(),
+            done_r: DFF::default(),
+            err_r: DFF::default(),
+            unused_insn_bits: Signal::default(),
+            is_ln: Signal::default(),
+            rows: Signal::default(),
+            n: Signal::default(),
+            in_lo: Signal::default(),
+            in_hi: Signal::default(),
+            in_addr: Signal::default(),
+            in_stride: Signal::default(),
+            out_bank: Signal::default(),
+            out_addr: Signal::default(),
+            out_stride: Signal::default(),
+            par_bank: Signal::default(),
+            par_addr: Signal::default(),
+            out_m: Signal::default(),
+            out_s: Signal::default(),
+            bad: Signal::default(),
+            st_idle: Constant::new(V_IDLE.into()),
+            st_check: Constant::new(V_CHECK.into()),
+            st_run: Constant::new(V_RUN.into()),
+            n_banks: Constant::new(Bits::<4>::from(cfg.banks as u64 - 1)),
+            addr_max: Constant::new(Bits::<SP_ADDR_BITS>::from(cfg.bank_words as u64 - 1)),
+            code_field: Constant::new(Bits::<8>::from(error_code::BAD_FIELD as u64)),
+            max_rows: c16(cfg.max_tokens as u64),
+            max_n: c16(cfg.max_width.min(0xffff) as u64),
+            m_limit: c16(1 << numerics::MULT_FRAC_BITS),
+            s_limit: Constant::new(Bits::<8>::from(numerics::MAX_SHIFT as u64)),
+            op_ln: Constant::new(Bits::<8>::from(isa::Opcode::LayerNorm as u64)),
+            eop_ln: Constant::new(Bits::<4>::from(OP_LAYERNORM)),
+            eop_sm: Constant::new(Bits::<4>::from(OP_SOFTMAX)),
+            f_opcode: f(isa::OPCODE),
+            f_rows: f(isa::VEC_ROWS),
+            f_n: f(isa::VEC_N),
+            f_in_lo: f(isa::VEC_IN_LO_BANK),
+            f_in_hi: f(isa::VEC_IN_HI_BANK),
+            f_in_addr: f(isa::VEC_IN_ADDR),
+            f_in_stride: f(isa::VEC_IN_STRIDE),
+            f_out_bank: f(isa::VEC_OUT_BANK),
+            f_out_addr: f(isa::VEC_OUT_ADDR),
+            f_out_stride: f(isa::VEC_OUT_STRIDE),
+            f_par_bank: f(isa::VEC_PAR_BANK),
+            f_par_addr: f(isa::VEC_PAR_ADDR),
+            f_out_m: f(isa::VEC_OUT_M),
+            f_out_s: f(isa::VEC_OUT_S),
+        }
+    }
+}
+
+impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, pend_valid, pend_insn, pend_index, act, act_index, state, done_r, err_r);
+        self.engine.clock.next = self.clock.val();
+        self.engine.reset.next = self.reset.val();
+        self.unused_insn_bits.next = self.act.q.val().xor();
+
+        // ---------------- decode ----------------
+        self.is_ln.next = self.act.q.val().get_bits::<8>(self.f_opcode.val().index()) == self.op_ln.val();
+        self.rows.next = self.act.q.val().get_bits::<16>(self.f_rows.val().index());
+        self.n.next = self.act.q.val().get_bits::<16>(self.f_n.val().index());
+        self.in_lo.next = self.act.q.val().get_bits::<4>(self.f_in_lo.val().index());
+        self.in_hi.next = self.act.q.val().get_bits::<4>(self.f_in_hi.val().index());
+        self.in_addr.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_in_addr.val().index());
+        self.in_stride.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_in_stride.val().index());
+        self.out_bank.next = self.act.q.val().get_bits::<4>(self.f_out_bank.val().index());
+        self.out_addr.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_out_addr.val().index());
+        self.out_stride.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_out_stride.val().index());
+        self.par_bank.next = self.act.q.val().get_bits::<4>(self.f_par_bank.val().index());
+        self.par_addr.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_par_addr.val().index());
+        self.out_m.next = self.act.q.val().get_bits::<16>(self.f_out_m.val().index());
+        self.out_s.next = self.act.q.val().get_bits::<8>(self.f_out_s.val().index());
+        // Field checks (the golden backend applies the same rules): sizes, banks, addresses, the
+        // read ports on distinct banks, a LayerNorm output multiplier inside the numerics contract.
+        self.bad.next = (self.rows.val() == 0)
+            || (self.rows.val() > self.max_rows.val())
+            || (self.n.val() == 0)
+            || (self.n.val() > self.max_n.val())
+            || (self.in_lo.val() > self.n_banks.val())
+            || (self.out_bank.val() > self.n_banks.val())
+            || (self.par_bank.val() > self.n_banks.val())
+            || (self.in_addr.val() > self.addr_max.val())
+            || (self.in_stride.val() > self.addr_max.val())
+            || (self.out_addr.val() > self.addr_max.val())
+            || (self.out_stride.val() > self.addr_max.val())
+            || (self.par_addr.val() > self.addr_max.val())
+            || (self.par_bank.val() == self.in_lo.val())
+            || (self.in_hi.val() > self.n_banks.val())
+            || (self.in_hi.val() == self.in_lo.val())
+            || (self.in_hi.val() == self.par_bank.val())
+            || (self.is_ln.val()
+                && ((self.out_m.val() >= self.m_limit.val()) || (self.out_s.val() > self.s_limit.val())));
+
+        // ---------------- engine ----------------
+        self.engine.start.next = false;
+        self.engine.op.next = self.eop_sm.val();
+        if self.is_ln.val() {
+            self.engine.op.next = self.eop_ln.val();
+        }
+        self.engine.rows.next = self.rows.val();
+        self.engine.n.next = self.n.val();
+        self.engine.in_lo_bank.next = self.in_lo.val();
+        self.engine.in_hi_bank.next = self.in_hi.val();
+        self.engine.in_addr.next = self.in_addr.val();
+        self.engine.in_stride.next = self.in_stride.val();
+        self.engine.out_bank.next = self.out_bank.val();
+        self.engine.out_addr.next = self.out_addr.val();
+        self.engine.out_stride.next = self.out_stride.val();
+        self.engine.par_bank.next = self.par_bank.val();
+        self.engine.par_addr.next = self.par_addr.val();
+        self.engine.out_m.next = self.out_m.val();
+        self.engine.out_s.next = self.out_s.val();
+
+        // ---------------- slot and state machine ----------------
+        self.done_r.d.next = false;
+        self.err_r.d.next = false;
+        if self.valid.val() {
+            self.pend_valid.d.next = true;
+            self.pend_insn.d.next = self.insn.val();
+            self.pend_index.d.next = self.index.val();
+        }
+        if self.state.q.val() == self.st_idle.val() {
+            if self.pend_valid.q.val() {
+                self.act.d.next = self.pend_insn.q.val();
+                self.act_index.d.next = self.pend_index.q.val();
+                self.pend_valid.d.next = self.valid.val();
+                self.state.d.next = self.st_check.val();
+            }
+        } else if self.state.q.val() == self.st_check.val() {
+            if self.bad.val() {
+                self.err_r.d.next = true;
+                self.state.d.next = self.st_idle.val();
+            } else {
+                self.engine.start.next = true;
+                self.state.d.next = self.st_run.val();
+            }
+        } else if self.state.q.val() == self.st_run.val() {
+            if self.engine.done.val() {
+                self.done_r.d.next = true;
+                self.state.d.next = self.st_idle.val();
+            }
+        }
+        if self.reset.val() {
+            self.state.d.next = self.st_idle.val();
+            self.pend_valid.d.next = false;
+        }
+        self.ready.next = !self.pend_valid.q.val();
+        self.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
+        self.done.next = self.done_r.q.val();
+        self.error.next = self.err_r.q.val();
+        self.error_code.next = self.code_field.val();
+        self.error_index.next = self.act_index.q.val();
+
+        // ---------------- scratchpad ports ----------------
+        self.rd0_en.next = self.engine.busy.val();
+        self.rd0_bank.next = self.engine.rd0_bank.val();
+        self.rd0_addr.next = self.engine.rd0_addr.val();
+        self.engine.rd0_data.next = self.rd0_data.val();
+        self.rd1_en.next = self.engine.busy.val();
+        self.rd1_bank.next = self.engine.rd1_bank.val();
+        self.rd1_addr.next = self.engine.rd1_addr.val();
+        self.engine.rd1_data.next = self.rd1_data.val();
+        self.wr_en.next = self.engine.wr_en.val();
+        self.wr_bank.next = self.engine.wr_bank.val();
+        self.wr_addr.next = self.engine.wr_addr.val();
+        self.wr_data.next = self.engine.wr_data.val();
+        self.wr_be.next = self.engine.wr_be.val();
+    }
+}
