@@ -5,7 +5,7 @@
 //! affects this driver).
 
 use sim::{built_models, Sim};
-use spec::isa::{BankAddr, Dma, Insn, INSN_BYTES};
+use spec::isa::{BankAddr, Dma, Insn, Op, INSN_BYTES};
 use spec::regmap;
 use std::time::Instant;
 
@@ -31,7 +31,7 @@ fn main() -> Result<(), sim::SimError> {
             dram: 0x10_0000,
             dram_stride: 512 * wb,
         };
-        let insns = [Insn::Load(dma), Insn::Store(Dma { dram: 0x40_0000, ..dma })];
+        let insns = [Insn::new(Op::Load(dma)), Insn::new(Op::Store(Dma { dram: 0x40_0000, ..dma }))];
         for (i, insn) in insns.iter().enumerate() {
             sim.mem_mut()[i * INSN_BYTES..(i + 1) * INSN_BYTES].copy_from_slice(&insn.encode());
         }

@@ -6,7 +6,7 @@ mod common;
 use common::{configs, pattern, run, Outcome};
 use proptest::prelude::*;
 use sim::Sim;
-use spec::isa::{BankAddr, Dma, Insn};
+use spec::isa::{BankAddr, Dma, Insn, Op, INSN_BYTES};
 use spec::AccelConfig;
 
 const MEM: usize = 1 << 20;
@@ -62,9 +62,9 @@ fn check_copies(sim: &mut Sim, copies: &[Copy], interleave: bool, seed: u64) -> 
     let wb = sim.config().word_bytes() as u64;
     let dmas: Vec<(Dma, Dma)> = copies.iter().enumerate().map(|(i, c)| c.insns(i, wb)).collect();
     let insns: Vec<Insn> = if interleave {
-        dmas.iter().map(|d| Insn::Load(d.0)).chain(dmas.iter().map(|d| Insn::Store(d.1))).collect()
+        dmas.iter().map(|d| Insn::new(Op::Load(d.0))).chain(dmas.iter().map(|d| Insn::new(Op::Store(d.1)))).collect()
     } else {
-        dmas.iter().flat_map(|d| [Insn::Load(d.0), Insn::Store(d.1)]).collect()
+        dmas.iter().flat_map(|d| [Insn::new(Op::Load(d.0)), Insn::new(Op::Store(d.1))]).collect()
     };
 
     sim.mem_mut().fill(FILL);
@@ -75,8 +75,8 @@ fn check_copies(sim: &mut Sim, copies: &[Copy], interleave: bool, seed: u64) -> 
     }
     let mut want = sim.mem().to_vec();
     for (i, insn) in insns.iter().enumerate() {
-        let a = INSN_BASE as usize + 32 * i;
-        want[a..a + 32].copy_from_slice(&insn.encode());
+        let a = INSN_BASE as usize + INSN_BYTES * i;
+        want[a..a + INSN_BYTES].copy_from_slice(&insn.encode());
     }
     for (load, store) in &dmas {
         let row_bytes = (load.words as u64 * wb) as usize;
@@ -241,8 +241,8 @@ fn long_program_across_a_4k_boundary() {
                 dram: SRC + i * 3 * wb,
                 dram_stride: 0,
             };
-            insns.push(Insn::Load(load));
-            insns.push(Insn::Store(Dma { dram: DST + i * 3 * wb, ..load }));
+            insns.push(Insn::new(Op::Load(load)));
+            insns.push(Insn::new(Op::Store(Dma { dram: DST + i * 3 * wb, ..load })));
         }
         let base = 0x1000 - 3 * 32 - wb;
         assert_eq!(run(&mut sim, base, &insns, 1_000_000), Outcome::done(100), "{name}");

@@ -6,7 +6,7 @@ mod common;
 
 use common::{configs, run, run_words, Outcome};
 use sim::Sim;
-use spec::isa::{self, BankAddr, Dma, Insn, INSN_BYTES};
+use spec::isa::{self, BankAddr, Dma, Insn, Op, INSN_BYTES};
 use spec::regmap::error_code;
 
 const MEM: usize = 64 * 1024;
@@ -32,7 +32,7 @@ fn sim_for(cfg: &spec::AccelConfig) -> Sim {
 
 /// A good program runs from scratch (DONE, counters restarted).
 fn recovers(sim: &mut Sim, name: &str) {
-    let got = run(sim, 0x800, &[Insn::Load(load(0, DATA)), Insn::Store(store_to(0x3000))], 100_000);
+    let got = run(sim, 0x800, &[Insn::new(Op::Load(load(0, DATA))), Insn::new(Op::Store(store_to(0x3000)))], 100_000);
     assert_eq!(got, Outcome::done(2), "{name}: a good program");
     let wb = sim.config().word_bytes();
     for r in 0..2 {
@@ -44,13 +44,16 @@ fn recovers(sim: &mut Sim, name: &str) {
 #[test]
 fn unknown_opcode_is_bad_opcode_at_its_index() {
     for (name, cfg) in configs() {
-        for (op, at) in [(0x7fu8, 1u32), (0, 0), (0xff, 2), (4, 1)] {
+        for (op, at) in [(0x7fu8, 1u32), (0, 0), (0xff, 2), (6, 1)] {
             let mut sim = sim_for(&cfg);
-            let mut words: Vec<[u8; INSN_BYTES]> =
-                [Insn::Load(load(0, DATA)), Insn::Store(store_to(0x3000)), Insn::Load(load(1, DATA))]
-                    .iter()
-                    .map(Insn::encode)
-                    .collect();
+            let mut words: Vec<[u8; INSN_BYTES]> = [
+                Insn::new(Op::Load(load(0, DATA))),
+                Insn::new(Op::Store(store_to(0x3000))),
+                Insn::new(Op::Load(load(1, DATA))),
+            ]
+            .iter()
+            .map(Insn::encode)
+            .collect();
             words[at as usize] = [0; INSN_BYTES];
             isa::OPCODE.set(&mut words[at as usize], op as u64);
             let got = run_words(&mut sim, INSN_BASE, &words, 100_000);
@@ -66,7 +69,12 @@ fn load_outside_dram_is_axi_error() {
     for (name, cfg) in configs() {
         let mut sim = sim_for(&cfg);
         let outside = MEM as u64; // first byte past the buffer: SLVERR
-        let got = run(&mut sim, INSN_BASE, &[Insn::Load(load(0, DATA)), Insn::Load(load(1, outside))], 100_000);
+        let got = run(
+            &mut sim,
+            INSN_BASE,
+            &[Insn::new(Op::Load(load(0, DATA))), Insn::new(Op::Load(load(1, outside)))],
+            100_000,
+        );
         assert_eq!(got, Outcome::error(error_code::AXI_ERROR, 1, 1), "{name}");
         assert!(sim.mem_stats().read_errors > 0, "{name}");
         sim.reset();
@@ -75,7 +83,7 @@ fn load_outside_dram_is_axi_error() {
         // A LOAD whose second row leaves the buffer.
         let mut sim = sim_for(&cfg);
         let last_row = MEM as u64 - 256;
-        let got = run(&mut sim, INSN_BASE, &[Insn::Load(load(2, last_row))], 100_000);
+        let got = run(&mut sim, INSN_BASE, &[Insn::new(Op::Load(load(2, last_row)))], 100_000);
         assert_eq!(got, Outcome::error(error_code::AXI_ERROR, 0, 0), "{name}: second row outside");
         assert_eq!(sim.protocol_violations(), None);
         sim.reset();
@@ -89,11 +97,19 @@ fn store_outside_dram_is_axi_error_and_writes_nothing() {
         let mut sim = sim_for(&cfg);
         let before = sim.mem().to_vec();
         let outside = (MEM as u64 + 4096) & !0xfff;
-        let got = run(&mut sim, INSN_BASE, &[Insn::Load(load(0, DATA)), Insn::Store(store_to(outside))], 100_000);
+        let got = run(
+            &mut sim,
+            INSN_BASE,
+            &[Insn::new(Op::Load(load(0, DATA))), Insn::new(Op::Store(store_to(outside)))],
+            100_000,
+        );
         assert_eq!(got, Outcome::error(error_code::AXI_ERROR, 1, 1), "{name}");
         assert!(sim.mem_stats().write_errors > 0, "{name}");
-        let changed =
-            before.iter().zip(sim.mem()).enumerate().filter(|(i, (a, b))| a != b && !(0x200..0x240).contains(i));
+        let changed = before
+            .iter()
+            .zip(sim.mem())
+            .enumerate()
+            .filter(|(i, (a, b))| a != b && !(0x200..0x200 + 2 * INSN_BYTES).contains(i));
         assert_eq!(changed.count(), 0, "{name}: only the instructions were placed");
         sim.reset();
         recovers(&mut sim, name);
@@ -117,25 +133,25 @@ fn out_of_range_fields_are_bad_field() {
         let wb = cfg.word_bytes() as u64;
         let good = load(0, DATA);
         let cases: Vec<(&str, Insn)> = vec![
-            ("bank = banks", Insn::Load(load(cfg.banks as u8, DATA))),
-            ("bank = 15", Insn::Store(Dma { sp: BankAddr { bank: 15, addr: 0 }, ..good })),
-            ("rows = 0", Insn::Load(Dma { rows: 0, ..good })),
-            ("words = 0", Insn::Store(Dma { words: 0, ..good })),
-            ("unaligned DRAM address", Insn::Load(Dma { dram: DATA + wb / 2, ..good })),
-            ("unaligned DRAM stride", Insn::Load(Dma { dram_stride: 256 + 4, ..good })),
+            ("bank = banks", Insn::new(Op::Load(load(cfg.banks as u8, DATA)))),
+            ("bank = 15", Insn::new(Op::Store(Dma { sp: BankAddr { bank: 15, addr: 0 }, ..good }))),
+            ("rows = 0", Insn::new(Op::Load(Dma { rows: 0, ..good }))),
+            ("words = 0", Insn::new(Op::Store(Dma { words: 0, ..good }))),
+            ("unaligned DRAM address", Insn::new(Op::Load(Dma { dram: DATA + wb / 2, ..good }))),
+            ("unaligned DRAM stride", Insn::new(Op::Load(Dma { dram_stride: 256 + 4, ..good }))),
             (
                 "address past the bank",
-                Insn::Load(Dma { sp: BankAddr { bank: 0, addr: cfg.bank_words as u32 }, ..good }),
+                Insn::new(Op::Load(Dma { sp: BankAddr { bank: 0, addr: cfg.bank_words as u32 }, ..good })),
             ),
         ];
         for (what, bad) in cases {
             let mut sim = sim_for(&cfg);
-            let got = run(&mut sim, INSN_BASE, &[Insn::Load(good), bad, Insn::Load(good)], 100_000);
+            let got = run(&mut sim, INSN_BASE, &[Insn::new(Op::Load(good)), bad, Insn::new(Op::Load(good))], 100_000);
             assert_eq!(got, Outcome::error(error_code::BAD_FIELD, 1, 1), "{name}: {what}");
         }
         // RESERVED bits set on an otherwise good instruction.
         let mut sim = sim_for(&cfg);
-        let mut w = Insn::Load(good).encode();
+        let mut w = Insn::new(Op::Load(good)).encode();
         isa::RESERVED.set(&mut w, 1);
         let got = run_words(&mut sim, INSN_BASE, &[w], 100_000);
         assert_eq!(got, Outcome::error(error_code::BAD_FIELD, 0, 0), "{name}: RESERVED");
@@ -154,11 +170,18 @@ fn start_after_axi_error_runs_the_next_program() {
     for (name, cfg) in configs() {
         // Read error (LOAD from outside the buffer), then write error (STORE outside).
         let outside = (MEM as u64 + 4096) & !0xfff;
-        for (what, bad) in [("LOAD", Insn::Load(load(1, outside))), ("STORE", Insn::Store(store_to(outside)))] {
+        for (what, bad) in
+            [("LOAD", Insn::new(Op::Load(load(1, outside)))), ("STORE", Insn::new(Op::Store(store_to(outside))))]
+        {
             let mut sim = sim_for(&cfg);
-            let got = run(&mut sim, INSN_BASE, &[Insn::Load(load(0, DATA)), bad], 100_000);
+            let got = run(&mut sim, INSN_BASE, &[Insn::new(Op::Load(load(0, DATA))), bad], 100_000);
             assert_eq!(got, Outcome::error(error_code::AXI_ERROR, 1, 1), "{name}: {what}");
-            let next = run(&mut sim, 0x800, &[Insn::Load(load(0, DATA)), Insn::Store(store_to(0x3000))], 100_000);
+            let next = run(
+                &mut sim,
+                0x800,
+                &[Insn::new(Op::Load(load(0, DATA))), Insn::new(Op::Store(store_to(0x3000)))],
+                100_000,
+            );
             if next != Outcome::done(2) {
                 failures.push(format!("{name}, LOAD+STORE after a {what} AXI error: {next:?}"));
             }
