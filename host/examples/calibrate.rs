@@ -1,56 +1,121 @@
-//! Measure per-instruction RTL cycles (Verilator) against the analytic cycle model over a sweep of
-//! shapes: `cargo run --release -p host --example calibrate -- [small|default]`.
+//! Measure RTL cycles (Verilator) against the cycle model, instruction by instruction: every
+//! instruction of single-layer programs over a sweep of shapes and of the fixture model's
+//! program runs alone (after the ones before it, so the data are the real ones), and its unit's
+//! busy counter is compared with `CycleModel::unit_cycles`.
+//!
+//! `cargo run --release -p host --example calibrate -- [small|default] [--all]`
+//! (`--all` prints every instruction, not only the worst of each kind).
 
 use golden::synth::Rng;
 use host::compile::compile_chain;
 use host::cycle_model::CycleModel;
 use host::device::verilator::VerilatorDevice;
 use host::device::{run, Device};
+use host::model_compile::{compile_model, ModelOptions};
 use host::program::Program;
 use host::testkit::{random_i8, random_linear};
-use spec::AccelConfig;
+use spec::isa::{Insn, Op};
+use spec::{regmap, AccelConfig};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Per instruction: (kind, description, RTL unit busy, model).
+type Row = (String, String, u64, u64);
+
+/// Run `prog`'s instructions one at a time on `dev` (which holds its segments).
+fn measure(dev: &mut VerilatorDevice, cfg: &AccelConfig, prog: &Program, out: &mut Vec<Row>) {
+    let model = CycleModel::new(cfg);
+    for insn in &prog.insns {
+        let single = Program { insns: vec![Insn::new(insn.op)], segments: vec![], ..prog.clone() };
+        run(dev as &mut dyn Device, &single, Duration::from_secs(120)).expect("runs");
+        let busy = [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY]
+            .iter()
+            .map(|r| dev.read_reg(r.offset).expect("reads") as u64)
+            .max()
+            .unwrap_or(0);
+        let (kind, desc) = match &insn.op {
+            Op::Load(d) => ("LOAD".to_string(), format!("{} rows x {} words", d.rows, d.words)),
+            Op::Store(d) => ("STORE".to_string(), format!("{} rows x {} words", d.rows, d.words)),
+            Op::Gemm(g) => (
+                format!("GEMM {:?}", host::cycle_model::GemmShape::of(g).b),
+                format!("{}x{}x{} {:?}", g.m, g.k, g.n, g.out.mode),
+            ),
+            Op::LayerNorm(v) => ("LAYERNORM".to_string(), format!("{} rows x {}", v.rows, v.n)),
+            Op::Softmax(v) => ("SOFTMAX".to_string(), format!("{} rows x {}", v.rows, v.n)),
+        };
+        out.push((kind, desc, busy, model.unit_cycles(insn).0));
+    }
+}
+
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "small".into());
-    let cfg = if which == "default" { AccelConfig::default() } else { AccelConfig::small() };
-    let model = CycleModel::new(&cfg);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = if args.iter().any(|a| a == "default") { AccelConfig::default() } else { AccelConfig::small() };
+    let all = args.iter().any(|a| a == "--all");
+    let mut rows: Vec<Row> = Vec::new();
     let mut rng = Rng::new(7);
     let mut shapes = vec![(1, 1, 1), (1, 8, 8), (2, 9, 3), (5, 20, 12), (8, 64, 64), (16, 32, 8), (31, 100, 70)];
-    shapes.extend([(32, 4096, 8), (3, 300, 1), (20, 16, 200), (17, 33, 17), (64, 64, 64), (197, 192, 768)]);
-    println!(
-        "{:>5} {:>5} {:>5} | {:>8} {:>8} {:>7} | {:>6} {:>6} | {:>6} {:>6}",
-        "M", "K", "N", "gemm", "model", "err%", "load", "model", "store", "model"
-    );
+    shapes.extend([
+        (32, 4096, 8),
+        (1, 4096, 64),
+        (3, 300, 1),
+        (20, 16, 200),
+        (17, 33, 17),
+        (64, 64, 64),
+        (197, 192, 768),
+    ]);
     for (m, k, n) in shapes {
         if m > cfg.max_tokens || k > cfg.max_width || n > cfg.max_width {
             continue;
         }
         let l = random_linear(&mut rng, k, n);
         let x = random_i8(&mut rng, m, k);
-        let prog = compile_chain(&[l], &x, &cfg).unwrap();
-        let mut dev = VerilatorDevice::new(&cfg, prog.dram_bytes as usize).unwrap();
-        // Run each instruction as its own program to read its cycles.
-        let mut per = Vec::new();
-        for (i, insn) in prog.insns.iter().enumerate() {
-            let single = Program {
-                insns: vec![*insn],
-                segments: if i == 0 { prog.segments.clone() } else { vec![] },
-                ..prog.clone()
-            };
-            let st = run(&mut dev as &mut dyn Device, &single, Duration::from_secs(60)).unwrap();
-            per.push((st.cycles, model.insn(insn).0));
-        }
-        let (g, l, s) = (per[1], per[0], per[2]);
-        println!(
-            "{m:>5} {k:>5} {n:>5} | {:>8} {:>8} {:>+7.2} | {:>6} {:>6} | {:>6} {:>6}",
-            g.0,
-            g.1,
-            100.0 * (g.0 as f64 - g.1 as f64) / g.1 as f64,
-            l.0,
-            l.1,
-            s.0,
-            s.1
-        );
+        let prog = compile_chain(&[l], &x, &cfg).expect("fits");
+        let mut dev = VerilatorDevice::new(&cfg, prog.dram_bytes as usize).expect("builds");
+        host::device::load(&mut dev, &prog).expect("loads");
+        measure(&mut dev, &cfg, &prog, &mut rows);
     }
+    // The fixture model: attention (on-chip B), LUT GEMMs, LayerNorm, softmax.
+    let (im, test) = host::testkit::fixture_int_model();
+    let cm = compile_model(&im, &cfg, ModelOptions::default()).expect("fits");
+    let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize).expect("builds");
+    host::device::load(&mut dev, &cm.program).expect("loads");
+    dev.write_mem(cm.patch_addr, &cm.patch_bytes(&im.input_patches(&test.images[0]))).expect("writes");
+    measure(&mut dev, &cfg, &cm.program, &mut rows);
+    // The whole program at once (on a fresh device): units overlap, the schedule predicts CYCLES.
+    let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize).expect("builds");
+    host::device::load(&mut dev, &cm.program).expect("loads");
+    let whole = cm.run_image(&mut dev, &im.input_patches(&test.images[0]), Duration::from_secs(600)).expect("runs");
+    let sched = host::device::golden::schedule(&CycleModel::new(&cfg), &cm.program.insns);
+    let busy: Vec<u64> = [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY]
+        .iter()
+        .map(|r| dev.read_reg(r.offset).expect("reads") as u64)
+        .collect();
+
+    println!("{}x{} array: unit busy cycles, RTL vs model", cfg.array_rows, cfg.array_cols);
+    let err = |r: &Row| (r.2 as f64 - r.3 as f64) / r.3 as f64 * 100.0;
+    let mut worst: BTreeMap<String, (usize, &Row)> = BTreeMap::new();
+    for r in &rows {
+        let e = worst.entry(r.0.clone()).or_insert((0, r));
+        e.0 += 1;
+        if err(r).abs() > err(e.1).abs() {
+            e.1 = r;
+        }
+        if all {
+            println!("{:<14} {:<28} {:>8} {:>8} {:>+7.2}%", r.0, r.1, r.2, r.3, err(r));
+        }
+    }
+    println!("{:<14} {:>5}  worst: {:<28} {:>8} {:>8} {:>8}", "kind", "count", "shape", "RTL", "model", "error");
+    for (kind, (n, r)) in &worst {
+        println!("{kind:<14} {n:>5}  {:<35} {:>8} {:>8} {:>+7.2}%", r.1, r.2, r.3, err(r));
+    }
+    let pct = |a: u64, b: u64| (a as f64 - b as f64) / b as f64 * 100.0;
+    println!(
+        "fixture program ({} instructions): CYCLES RTL {} model {} ({:+.2}%); busy DMA/GEMM/VEC RTL {:?} model {:?}",
+        cm.program.insns.len(),
+        whole.stats.cycles,
+        sched.cycles,
+        pct(whole.stats.cycles, sched.cycles),
+        busy,
+        sched.busy
+    );
 }

@@ -7,7 +7,7 @@
 use crate::program::{pack_rows, pack_weights, row_words, DramAlloc, OutputRegion, Program, Segment};
 use golden::kernels::QLinear;
 use ndarray::Array2;
-use spec::isa::{BankAddr, Dma, Gemm, Insn, OutMode};
+use spec::isa::{BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, WeightSource};
 use spec::AccelConfig;
 
 /// A model that does not fit the hardware or is inconsistent; the message names the limit.
@@ -58,42 +58,54 @@ pub fn compile_chain(layers: &[QLinear], input: &Array2<i8>, cfg: &AccelConfig) 
     let in_bytes = pack_rows(&input.mapv(|v| v as u8), cfg);
     let in_addr = dram.alloc(in_bytes.len());
     prog.segments.push(Segment { name: "input".into(), addr: in_addr, bytes: in_bytes });
-    prog.insns.push(Insn::Load(Dma {
+    prog.insns.push(Insn::new(Op::Load(Dma {
         sp: BankAddr { bank: 0, addr: 0 },
         sp_stride: k0 as u32,
         rows: m as u16,
         words: k0 as u32,
         dram: in_addr,
         dram_stride: k0 as u64 * wb,
-    }));
+    })));
     for (i, l) in layers.iter().enumerate() {
         let w = pack_weights(l, cfg);
         let w_addr = dram.alloc(w.len());
         prog.segments.push(Segment { name: format!("layer{i}.weights"), addr: w_addr, bytes: w });
-        prog.insns.push(Insn::Gemm(Gemm {
-            m: m as u16,
-            k: l.in_dim() as u16,
-            n: l.out_dim() as u16,
-            a: BankAddr { bank: (i % 2) as u8, addr: 0 },
-            a_stride: row_words(l.in_dim(), cfg) as u32,
-            a_unsigned: false,
-            out: BankAddr { bank: ((i + 1) % 2) as u8, addr: 0 },
-            out_stride: row_words(l.out_dim(), cfg) as u32,
-            mode: OutMode::Int8,
-            weights: w_addr,
-        }));
+        // Each GEMM waits for the input LOAD; GEMMs run in order on their unit.
+        prog.insns.push(Insn {
+            deps: Deps { dma: 1, ..Deps::default() },
+            op: Op::Gemm(Gemm {
+                m: m as u16,
+                k: l.in_dim() as u16,
+                n: l.out_dim() as u16,
+                a: BankAddr { bank: (i % 2) as u8, addr: 0 },
+                a_stride: row_words(l.in_dim(), cfg) as u32,
+                a_unsigned: false,
+                b: WeightSource::Dram,
+                out: GemmOut {
+                    at: BankAddr { bank: ((i + 1) % 2) as u8, addr: 0 },
+                    stride: row_words(l.out_dim(), cfg) as u32,
+                    group: 0,
+                    mode: OutMode::Int8,
+                },
+                row_scale: None,
+                weights: w_addr,
+            }),
+        });
     }
     let n_last = layers.last().expect("non-empty").out_dim();
     let kw = row_words(n_last, cfg);
     let out_addr = dram.alloc(m * kw * wb as usize);
-    prog.insns.push(Insn::Store(Dma {
-        sp: BankAddr { bank: (layers.len() % 2) as u8, addr: 0 },
-        sp_stride: kw as u32,
-        rows: m as u16,
-        words: kw as u32,
-        dram: out_addr,
-        dram_stride: kw as u64 * wb,
-    }));
+    prog.insns.push(Insn {
+        deps: Deps { dma: 1, gemm: layers.len() as u16, vec: 0 },
+        op: Op::Store(Dma {
+            sp: BankAddr { bank: (layers.len() % 2) as u8, addr: 0 },
+            sp_stride: kw as u32,
+            rows: m as u16,
+            words: kw as u32,
+            dram: out_addr,
+            dram_stride: kw as u64 * wb,
+        }),
+    });
     prog.outputs.push(OutputRegion {
         name: "output".into(),
         addr: out_addr,

@@ -15,6 +15,7 @@ pub mod cycle_model;
 pub mod dataset;
 pub mod device;
 pub mod eval;
+pub mod model_compile;
 pub mod model_file;
 pub mod program;
 pub mod qmodel_file;

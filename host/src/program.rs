@@ -105,34 +105,55 @@ pub fn unpack_rows(bytes: &[u8], rows: usize, row_bytes: usize, cols: usize) -> 
 }
 
 /// The packed weight stream of a quantized linear layer for the GEMM instruction
-/// (`spec::isa::weight_stream_words`): per n-tile of `C` channels a header (C little-endian
-/// int32 biases, then C requantization words `m | s << 16`), then `ceil(K/R)` tiles of `R` rows,
-/// row `r` of tile `t` holding `W[n0 + c][t*R + r]` at byte `c`. Padding is zero.
+/// (`spec::isa::weight_stream_words`): the 256-byte LUT if any, then per n-tile of `C` channels
+/// a header (C little-endian int32 biases, then C requantization words `m | s << 16`), then
+/// `ceil(K/R)` tiles of `R` rows, row `r` of tile `t` holding `W[n0 + c][t*R + r]` at byte `c`.
+/// Padding is zero.
 pub fn pack_weights(l: &QLinear, cfg: &AccelConfig) -> Vec<u8> {
+    pack_stream(&l.bias, &l.requant, Some(&l.w), None, cfg)
+}
+
+/// A weight stream from its parts: per-channel biases and requantization (`N` each), the
+/// weights `[N, K]` (DRAM weights) or none (the GEMM's B is on chip: headers only), and an
+/// optional LUT (the output table of `OutMode::Int8Lut`).
+pub fn pack_stream(
+    bias: &[i32],
+    requant: &[spec::Dyadic],
+    w: Option<&Array2<i8>>,
+    lut: Option<&[i8; 256]>,
+    cfg: &AccelConfig,
+) -> Vec<u8> {
     let (r, c) = (cfg.array_rows, cfg.array_cols);
-    let (n, k) = (l.out_dim(), l.in_dim());
-    let words = isa::weight_stream_words(k, n, r, c);
+    let n = bias.len();
+    assert_eq!(requant.len(), n);
+    let k = w.map_or(0, |w| w.ncols());
+    let words = isa::weight_stream_words(k, n, r, c, w.is_some(), lut.is_some());
     let mut out = Vec::with_capacity(words * cfg.word_bytes());
+    if let Some(lut) = lut {
+        out.extend(lut.iter().map(|&v| v as u8));
+    }
     for nt in 0..n.div_ceil(c) {
         let ch = |i: usize| nt * c + i;
         for i in 0..c {
-            let b = if ch(i) < n { l.bias[ch(i)] } else { 0 };
+            let b = if ch(i) < n { bias[ch(i)] } else { 0 };
             out.extend_from_slice(&b.to_le_bytes());
         }
         for i in 0..c {
-            let w = if ch(i) < n { isa::requant_word(l.requant[ch(i)]) } else { 0 };
-            out.extend_from_slice(&w.to_le_bytes());
+            let q = if ch(i) < n { isa::requant_word(requant[ch(i)]) } else { 0 };
+            out.extend_from_slice(&q.to_le_bytes());
         }
-        for kt in 0..k.div_ceil(r) {
-            for row in 0..r {
-                let kk = kt * r + row;
-                let mut word = vec![0u8; cfg.word_bytes()];
-                for (i, byte) in word.iter_mut().enumerate().take(c) {
-                    if ch(i) < n && kk < k {
-                        *byte = l.w[[ch(i), kk]] as u8;
+        if let Some(w) = w {
+            for kt in 0..k.div_ceil(r) {
+                for row in 0..r {
+                    let kk = kt * r + row;
+                    let mut word = vec![0u8; cfg.word_bytes()];
+                    for (i, byte) in word.iter_mut().enumerate().take(c) {
+                        if ch(i) < n && kk < k {
+                            *byte = w[[ch(i), kk]] as u8;
+                        }
                     }
+                    out.extend_from_slice(&word);
                 }
-                out.extend_from_slice(&word);
             }
         }
     }

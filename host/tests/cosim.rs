@@ -1,8 +1,9 @@
 //! RTL == golden, exactly: random GEMM chains (M, K, N not multiples of the array, K up to 4096,
 //! N = 1) compiled and run on the Verilator model of the generated Verilog, compared with the
 //! golden model bit for bit, under random DRAM latency and AXI back-pressure. Every instruction
-//! runs as its own program, so its cycle count is checked against the cycle model: GEMM and
-//! STORE within 5 % (without back-pressure, which the model does not describe).
+//! runs as its own program (its dependency counts dropped: everything before it has completed),
+//! so its cycle count is checked against the cycle model (without back-pressure, which the
+//! model does not describe): GEMM and STORE exactly, LOAD within 5 %.
 
 use golden::synth::Rng;
 use host::compile::{chain_reference, compile_chain};
@@ -10,9 +11,9 @@ use host::cycle_model::CycleModel;
 use host::device::verilator::VerilatorDevice;
 use host::device::{read_outputs, run};
 use host::program::Program;
-use host::testkit::{random_i8, random_linear};
+use host::testkit::{proptest_cases, random_i8, random_linear};
 use proptest::prelude::*;
-use spec::isa::Insn;
+use spec::isa::{Insn, Op};
 use spec::AccelConfig;
 use std::time::Duration;
 
@@ -28,17 +29,28 @@ fn cosim(cfg: &AccelConfig, seed: u64, m: usize, dims: &[usize], latency: u32, b
     let model = CycleModel { read_latency: latency as u64, ..CycleModel::new(cfg) };
     let mut cycles = 0;
     for (i, insn) in prog.insns.iter().enumerate() {
+        // Run alone, after everything before it has completed: its dependency counts (which
+        // count instructions since START) no longer apply.
         let single = Program {
-            insns: vec![*insn],
+            insns: vec![Insn::new(insn.op)],
             segments: if i == 0 { prog.segments.clone() } else { vec![] },
             ..prog.clone()
         };
         let st = run(&mut dev, &single, Duration::from_secs(120)).unwrap();
         cycles += st.cycles;
         let predicted = model.insn(insn).0;
-        let err = (st.cycles as f64 - predicted as f64).abs() / predicted as f64;
-        if backpressure == 0 && !matches!(insn, Insn::Load(_)) {
-            assert!(err <= 0.05, "{insn:?}: RTL {} cycles, model {predicted}", st.cycles);
+        if backpressure == 0 {
+            if matches!(insn.op, Op::Load(_)) {
+                // The LOAD model is fitted at the default latency; within 5 % at any other.
+                let err = (st.cycles as f64 - predicted as f64).abs() / predicted as f64;
+                assert!(
+                    err <= 0.05,
+                    "{insn:?} with read latency {latency}: RTL {} cycles, model {predicted}",
+                    st.cycles
+                );
+            } else {
+                assert_eq!(st.cycles, predicted, "{insn:?} with read latency {latency}: RTL vs model");
+            }
         }
     }
     assert_eq!(dev.sim().protocol_violations(), None, "AXI protocol");
@@ -51,7 +63,7 @@ fn reduction() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(500)))]
 
     /// The 8x8 configuration, single GEMMs and two-layer chains (500 cases).
     #[test]
@@ -64,7 +76,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(40)))]
 
     /// The default 16x16 configuration.
     #[test]

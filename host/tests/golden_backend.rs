@@ -8,7 +8,7 @@ use host::device::golden::GoldenDevice;
 use host::device::{read_outputs, run, DeviceError};
 use host::testkit::{random_i8, random_linear};
 use proptest::prelude::*;
-use spec::isa::{BankAddr, Dma, Insn};
+use spec::isa::{BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, WeightSource};
 use spec::regmap::error_code;
 use spec::AccelConfig;
 use std::time::Duration;
@@ -73,11 +73,36 @@ fn run_raw(insns: Vec<Insn>) -> Result<(), DeviceError> {
 #[test]
 fn bad_programs_stop_with_the_hardware_error_codes() {
     let dma = Dma { sp: BankAddr { bank: 0, addr: 0 }, sp_stride: 1, rows: 1, words: 1, dram: 0x2000, dram_stride: 8 };
-    assert!(run_raw(vec![Insn::Load(dma)]).is_ok());
-    let bad_bank = Dma { sp: BankAddr { bank: 9, addr: 0 }, ..dma };
-    let err = run_raw(vec![Insn::Load(dma), Insn::Load(bad_bank)]).unwrap_err();
+    assert!(run_raw(vec![Insn::new(Op::Load(dma))]).is_ok());
+    let bad_bank = Dma { sp: BankAddr { bank: 12, addr: 0 }, ..dma };
+    let err = run_raw(vec![Insn::new(Op::Load(dma)), Insn::new(Op::Load(bad_bank))]).unwrap_err();
     assert!(matches!(err, DeviceError::Execution { code: error_code::BAD_FIELD, insn: 1, .. }), "{err}");
     let outside = Dma { dram: 0x1_0000, ..dma };
-    let err = run_raw(vec![Insn::Store(outside)]).unwrap_err();
+    let err = run_raw(vec![Insn::new(Op::Store(outside))]).unwrap_err();
     assert!(matches!(err, DeviceError::Execution { code: error_code::AXI_ERROR, insn: 0, .. }), "{err}");
+}
+
+#[test]
+fn unordered_use_of_one_bank_is_a_bank_conflict() {
+    let dma = Dma { sp: BankAddr { bank: 0, addr: 0 }, sp_stride: 1, rows: 1, words: 1, dram: 0x2000, dram_stride: 8 };
+    // A GEMM reading bank 0 while the LOAD may still be writing it, then the same GEMM waiting for
+    // the LOAD (its weight stream, all zero, is a valid header: m = s = 0).
+    let gemm = |deps| Insn {
+        deps,
+        op: Op::Gemm(Gemm {
+            m: 1,
+            k: 8,
+            n: 8,
+            a: BankAddr { bank: 0, addr: 0 },
+            a_stride: 1,
+            a_unsigned: false,
+            b: WeightSource::Dram,
+            out: GemmOut { at: BankAddr { bank: 1, addr: 0 }, stride: 1, group: 0, mode: OutMode::Int8 },
+            row_scale: None,
+            weights: 0x3000,
+        }),
+    };
+    let err = run_raw(vec![Insn::new(Op::Load(dma)), gemm(Deps::default())]).unwrap_err();
+    assert!(matches!(err, DeviceError::Execution { code: error_code::BANK_CONFLICT, insn: 1, .. }), "{err}");
+    assert!(run_raw(vec![Insn::new(Op::Load(dma)), gemm(Deps { dma: 1, ..Deps::default() })]).is_ok());
 }

@@ -87,6 +87,7 @@ pub fn error_name(code: u32) -> &'static str {
         error_code::BAD_OPCODE => "bad opcode",
         error_code::BAD_FIELD => "bad field",
         error_code::AXI_ERROR => "AXI error response",
+        error_code::BANK_CONFLICT => "scratchpad bank conflict",
         _ => "unknown",
     }
 }
@@ -104,12 +105,25 @@ pub fn check_config(dev: &mut dyn Device) -> Result<(), DeviceError> {
 /// Load `prog` into `dev`, run it to completion and return the counters. Checks CONFIG_HASH
 /// first and turns STATUS.ERROR into [`DeviceError::Execution`].
 pub fn run(dev: &mut dyn Device, prog: &Program, timeout: Duration) -> Result<RunStats, DeviceError> {
-    check_config(dev)?;
     let t0 = std::time::Instant::now();
+    load(dev, prog)?;
+    let mut st = execute(dev, prog, timeout)?;
+    st.wall_seconds = t0.elapsed().as_secs_f64();
+    Ok(st)
+}
+
+/// Check CONFIG_HASH and write `prog`'s segments and instructions into device memory.
+pub fn load(dev: &mut dyn Device, prog: &Program) -> Result<(), DeviceError> {
+    check_config(dev)?;
     for s in &prog.segments {
         dev.write_mem(s.addr, &s.bytes)?;
     }
-    dev.write_mem(prog.insn_base, &prog.insn_bytes())?;
+    dev.write_mem(prog.insn_base, &prog.insn_bytes())
+}
+
+/// Start an already [`load`]ed `prog` and wait for it (its inputs may have been rewritten since).
+pub fn execute(dev: &mut dyn Device, prog: &Program, timeout: Duration) -> Result<RunStats, DeviceError> {
+    let t0 = std::time::Instant::now();
     dev.write_reg(regmap::INSN_BASE_LO.offset, prog.insn_base as u32)?;
     dev.write_reg(regmap::INSN_BASE_HI.offset, (prog.insn_base >> 32) as u32)?;
     dev.write_reg(regmap::INSN_COUNT.offset, prog.insns.len() as u32)?;
