@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The main job (README): set-up, release build, then the end-to-end demo on the trained fixture.
+# The main job (README): set-up, release build, then the trained fixture end to end: float vs
+# integer accuracy and token survival (golden), then the whole model on the RTL in Verilator,
+# every image's logits checked bit for bit against the golden model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo run --release --quiet -- demo "$@"
+cargo run --release --quiet -- run --backend verilator \
+    --model fixtures/digits/model.safetensors --calib fixtures/digits/calib.safetensors \
+    --images fixtures/digits/test.safetensors --json out/demo/rtl.json

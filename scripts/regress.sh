@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
 cargo test --release -p host --test cosim
+PROPTEST_CASES=2000 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test model_cosim --test model_golden
 cargo test --release -p sim
 cargo build --release
 for cfg in configs/32x32.toml configs/64x32.toml; do
@@ -15,5 +16,9 @@ for cfg in configs/32x32.toml configs/64x32.toml; do
     echo "lint clean: $cfg"
 done
 ./target/release/vitaccel bench gemm
+./target/release/vitaccel bench model --shape deit-tiny
+./target/release/vitaccel bench model --shape nvit-t --json out/bench/model-nvit-t.json
+cargo run --release -p host --example calibrate -- small
+cargo run --release -p host --example calibrate -- default
 ./target/release/vitaccel bench golden --shape deit-tiny
 ./target/release/vitaccel bench golden --shape nvit-t --json out/bench/golden-nvit.json

@@ -30,6 +30,23 @@ enum What {
         #[arg(long, default_value = "out/bench/gemm.json")]
         json: PathBuf,
     },
+    /// A whole synthetic model (seeded random weights) on the RTL in Verilator: cycles, cycles
+    /// per layer type, PE utilization, bit-exactness, wall time, and projected latency for other
+    /// array sizes from the cycle model (validated against the RTL figure).
+    Model {
+        /// Shape.
+        #[arg(long, value_enum, default_value = "deit-tiny")]
+        shape: Shape,
+        /// Accelerator config to simulate (default 16x16).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Configs to project with the cycle model.
+        #[arg(long, value_delimiter = ',', default_value = "configs/32x32.toml,configs/64x32.toml")]
+        project: Vec<PathBuf>,
+        /// JSON output.
+        #[arg(long, default_value = "out/bench/model.json")]
+        json: PathBuf,
+    },
     /// Integer golden-model inference time on a synthetic model.
     Golden {
         /// Shape.
@@ -95,7 +112,6 @@ struct GemmBench {
 fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::path::Path) -> Result<()> {
     use host::device::{run as run_program, verilator::VerilatorDevice, Device};
     use host::program::Program;
-    use spec::isa::Insn;
     let cfg = super::config(config)?;
     anyhow::ensure!(chain.len() >= 3, "--chain needs M,K and at least one width");
     let m = chain[0];
@@ -109,14 +125,16 @@ fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::pat
     let c0 = dev.sim().cycle();
     let (mut total, mut figures) = (0u64, Vec::new());
     for (i, insn) in prog.insns.iter().enumerate() {
+        // Each instruction alone (after the ones before it), for its own cycle count; its
+        // dependency counts no longer apply.
         let single = Program {
-            insns: vec![*insn],
+            insns: vec![spec::isa::Insn::new(insn.op)],
             segments: if i == 0 { prog.segments.clone() } else { vec![] },
             ..prog.clone()
         };
         let st = run_program(&mut dev as &mut dyn Device, &single, std::time::Duration::from_secs(3600))?;
         total += st.cycles;
-        if let Insn::Gemm(g) = insn {
+        if let spec::isa::Op::Gemm(g) = insn.op {
             let predicted = model.insn(insn).0;
             let macs = g.m as u64 * g.k as u64 * g.n as u64;
             figures.push(LayerFigures {
@@ -182,9 +200,151 @@ fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::pat
     Ok(())
 }
 
+/// Figures of one whole-model run.
+#[derive(Serialize)]
+struct ModelBench {
+    shape: String,
+    array: (usize, usize),
+    clock_mhz: f64,
+    instructions: usize,
+    macs: u64,
+    rtl_cycles: u64,
+    rtl_active_cycles: u64,
+    rtl_unit_busy_cycles: [u64; 3],
+    utilization_percent: f64,
+    latency_ms: f64,
+    bit_exact: bool,
+    model_cycles: u64,
+    model_error_percent: f64,
+    /// Unit busy cycles by layer type (cycle model), GEMM types on the GEMM unit.
+    cycles_by_layer: Vec<(String, u64)>,
+    verilator_seconds: f64,
+    simulated_cycles_per_second: f64,
+    projections: Vec<Projection>,
+}
+
+#[derive(Serialize)]
+struct Projection {
+    config: String,
+    array: (usize, usize),
+    clock_mhz: f64,
+    cycles: u64,
+    latency_ms: f64,
+    utilization_percent: f64,
+}
+
+fn bench_model(
+    shape: Shape,
+    config: Option<&std::path::Path>,
+    project: &[PathBuf],
+    json: &std::path::Path,
+) -> Result<()> {
+    use host::cycle_model::CycleModel;
+    use host::device::golden::schedule;
+    use host::device::verilator::VerilatorDevice;
+    use host::model_compile::{compile_model, ModelOptions};
+    use std::collections::BTreeMap;
+    let cfg = super::config(config)?;
+    let sh = shape.shape(&[]);
+    let fm = random_model(&sh, 0, 0.0);
+    let imgs = random_images(&sh, 3, 1);
+    let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
+    let macs = sh.macs_dense() as u64;
+    let cm = compile_model(&im, &cfg, ModelOptions::default())?;
+    let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize)?;
+    host::device::load(&mut dev, &cm.program)?;
+    let t = Instant::now();
+    let run = cm.run_image(&mut dev, &im.input_patches(&imgs[0]), std::time::Duration::from_secs(3600))?;
+    let wall = t.elapsed().as_secs_f64();
+    let busy = [
+        regmap_u32(&mut dev, spec::regmap::DMA_BUSY.offset)?,
+        regmap_u32(&mut dev, spec::regmap::GEMM_BUSY.offset)?,
+        regmap_u32(&mut dev, spec::regmap::VEC_BUSY.offset)?,
+    ];
+    let want = im.forward(&imgs[0], &ForwardOptions { prune: false }, None);
+    let bit_exact = run.logits == want.logits;
+    let model = CycleModel::new(&cfg);
+    let sched = schedule(&model, &cm.program.insns);
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    for (insn, kind) in cm.program.insns.iter().zip(&cm.layer_of) {
+        *by.entry(format!("{kind:?}")).or_default() += model.unit_cycles(insn).0;
+    }
+    let cycles = run.stats.cycles;
+    let mut projections = vec![];
+    for p in project {
+        let pc = spec::AccelConfig::load(p)?;
+        let pcm = compile_model(&im, &pc, ModelOptions::default())?;
+        let s = schedule(&CycleModel::new(&pc), &pcm.program.insns);
+        projections.push(Projection {
+            config: p.display().to_string(),
+            array: (pc.array_rows, pc.array_cols),
+            clock_mhz: pc.clock_mhz,
+            cycles: s.cycles,
+            latency_ms: s.cycles as f64 / (pc.clock_mhz * 1e3),
+            utilization_percent: 100.0 * macs as f64 / (pc.pes() as f64 * s.cycles as f64),
+        });
+    }
+    let r = ModelBench {
+        shape: format!("{shape:?}"),
+        array: (cfg.array_rows, cfg.array_cols),
+        clock_mhz: cfg.clock_mhz,
+        instructions: cm.program.insns.len(),
+        macs,
+        rtl_cycles: cycles,
+        rtl_active_cycles: run.stats.active_cycles,
+        rtl_unit_busy_cycles: busy.map(|v| v as u64),
+        utilization_percent: 100.0 * macs as f64 / (cfg.pes() as f64 * cycles as f64),
+        latency_ms: cycles as f64 / (cfg.clock_mhz * 1e3),
+        bit_exact,
+        model_cycles: sched.cycles,
+        model_error_percent: 100.0 * (sched.cycles as f64 - cycles as f64) / cycles as f64,
+        cycles_by_layer: by.into_iter().collect(),
+        verilator_seconds: wall,
+        simulated_cycles_per_second: cycles as f64 / wall,
+        projections,
+    };
+    println!(
+        "{} on the RTL ({}x{} array, {} instructions, no token pruning):",
+        r.shape, r.array.0, r.array.1, r.instructions
+    );
+    println!(
+        "  {} cycles ({:.3} ms at {} MHz), {} MACs, PE utilization {:.2} %, logits {} golden",
+        r.rtl_cycles,
+        r.latency_ms,
+        r.clock_mhz,
+        r.macs,
+        r.utilization_percent,
+        if bit_exact { "EQUAL" } else { "DIFFER FROM" }
+    );
+    println!(
+        "  unit busy cycles: DMA {}, GEMM {}, vector {}",
+        r.rtl_unit_busy_cycles[0], r.rtl_unit_busy_cycles[1], r.rtl_unit_busy_cycles[2]
+    );
+    println!("  cycle model {} ({:+.2} % vs RTL); unit cycles by layer type:", r.model_cycles, r.model_error_percent);
+    for (k, v) in &r.cycles_by_layer {
+        println!("    {k:<11} {v:>10}");
+    }
+    println!("  Verilator: {:.1} s wall, {:.0} simulated cycles/s", r.verilator_seconds, r.simulated_cycles_per_second);
+    for p in &r.projections {
+        println!(
+            "  projected {}x{} ({}): {} cycles, {:.3} ms at {} MHz, utilization {:.2} %",
+            p.array.0, p.array.1, p.config, p.cycles, p.latency_ms, p.clock_mhz, p.utilization_percent
+        );
+    }
+    super::ensure_dir(json.parent().unwrap_or(std::path::Path::new(".")))?;
+    super::write_json(json, &r)?;
+    anyhow::ensure!(bit_exact, "RTL logits differ from the golden model");
+    Ok(())
+}
+
+fn regmap_u32(dev: &mut dyn host::device::Device, off: u32) -> Result<u32> {
+    Ok(dev.read_reg(off)?)
+}
+
 /// Run.
 pub fn run(a: Args) -> Result<()> {
     match a.what {
+        What::Model { shape, config, project, json } => bench_model(shape, config.as_deref(), &project, &json),
         What::Gemm { chain, config, json } => bench_gemm(&chain, config.as_deref(), &json),
         What::Golden { shape, images, selectors, json } => {
             let sh = shape.shape(&selectors);

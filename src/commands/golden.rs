@@ -1,11 +1,11 @@
 //! `vitaccel golden`: run the golden models on an image set.
 
 use crate::progress::bar;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use golden::{ForwardOptions, Trace};
 use host::eval::evaluate;
 use host::tensors::{Codec, TensorWriter};
-use host::{Dataset, ModelFile};
+use host::Dataset;
 use std::path::{Path, PathBuf};
 
 /// Arguments.
@@ -55,19 +55,7 @@ fn save_trace<T: host::tensors::Elem>(trace: &Trace<T>, path: &Path) -> Result<(
 /// Run.
 pub fn run(a: Args) -> Result<()> {
     let cfg = super::config(a.config.as_deref())?;
-    let file = host::load_model(&a.model, Some(&cfg))?;
-    let (int, float) = match (file, &a.calib) {
-        (ModelFile::Quantized(m, _), _) => (m, None),
-        (ModelFile::Float(fm), Some(calib)) => {
-            let ds = Dataset::load(calib)?;
-            ds.check_against(calib, &fm.shape)?;
-            let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &ds.images)?;
-            (im, Some(fm))
-        }
-        (ModelFile::Float(_), None) => {
-            bail!("{} is a float model: pass --calib <images> to quantize it", a.model.display())
-        }
-    };
+    let (int, float) = super::quantize::int_model_of(&a.model, a.calib.as_deref(), &cfg)?;
     let ds = Dataset::load(&a.images)?;
     ds.check_against(&a.images, &int.shape)?;
     let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());

@@ -28,6 +28,27 @@ pub struct Args {
     json: Option<PathBuf>,
 }
 
+/// The integer model of a model file: a quantized file as it is, a float one calibrated on
+/// `calib` and quantized (also returning the float model). Errors name the file at fault.
+pub fn int_model_of(
+    path: &std::path::Path,
+    calib: Option<&std::path::Path>,
+    cfg: &spec::AccelConfig,
+) -> Result<(IntModel, Option<FloatModel>)> {
+    match (host::load_model(path, Some(cfg))?, calib) {
+        (ModelFile::Quantized(m, _), _) => Ok((m, None)),
+        (ModelFile::Float(fm), Some(calib)) => {
+            let ds = Dataset::load(calib)?;
+            ds.check_against(calib, &fm.shape)?;
+            let (im, _, _) = calibrate_and_quantize(&fm, &ds.images)?;
+            Ok((im, Some(fm)))
+        }
+        (ModelFile::Float(_), None) => {
+            bail!("{} is a float model: pass --calib <images> to quantize it", path.display())
+        }
+    }
+}
+
 /// Calibrate on `images` (with a progress bar) and quantize.
 pub fn calibrate_and_quantize(fm: &FloatModel, images: &[Image]) -> Result<(IntModel, QuantReport, Calibration)> {
     let pb = bar(images.len(), "calibrating");

@@ -30,6 +30,19 @@ pub struct Args {
     /// Accelerator config (TOML/JSON); default 16x16 otherwise.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A whole model (quantized, or float with --calib) to run on every image of --images;
+    /// without it a chain of random linear layers runs (--chain).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Image set for --model (labels enable accuracy).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// Calibration set: quantize a float --model in memory (float accuracy is reported too).
+    #[arg(long)]
+    calib: Option<PathBuf>,
+    /// Run only the first N images of --images.
+    #[arg(long)]
+    limit: Option<usize>,
     /// A chain of random linear layers: M,K,N1[,N2...] (M token rows, K inputs, then layer widths).
     #[arg(long, value_delimiter = ',', default_value = "197,192,768,192")]
     chain: Vec<usize>,
@@ -80,6 +93,9 @@ pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize) -> Result<Box
 
 /// Run.
 pub fn run(a: Args) -> Result<()> {
+    if a.model.is_some() {
+        return run_model(a);
+    }
     let cfg = super::config(a.config.as_deref())?;
     if a.chain.len() < 3 {
         bail!("--chain needs M,K and at least one layer width");
@@ -103,7 +119,7 @@ pub fn run(a: Args) -> Result<()> {
     let want = chain_reference(&layers, &x).mapv(|v| v as u8);
     let bit_exact = got == want;
     let model = host::cycle_model::CycleModel::new(&cfg);
-    let model_cycles: u64 = prog.insns.iter().map(|i| model.insn(i).0).sum();
+    let model_cycles = model.program(&prog.insns).0;
     let macs: u64 = layers.iter().map(|l| (m * l.in_dim() * l.out_dim()) as u64).sum();
     let report = RunReport {
         backend: a.backend,
@@ -133,6 +149,123 @@ pub fn run(a: Args) -> Result<()> {
     }
     if !bit_exact {
         bail!("bit-exactness check failed");
+    }
+    Ok(())
+}
+
+/// Result of a whole-model run.
+#[derive(Serialize)]
+pub struct ModelRunReport {
+    /// Backend.
+    pub backend: Backend,
+    /// Array size.
+    pub array: (usize, usize),
+    /// Images run.
+    pub images: usize,
+    /// Images whose logits equal the golden model's exactly.
+    pub exact_images: usize,
+    /// Top-1 accuracy of the device (percent), if labels were given.
+    pub device_top1_percent: Option<f64>,
+    /// Top-1 accuracy of the integer golden model, no token pruning (percent).
+    pub golden_top1_percent: Option<f64>,
+    /// Top-1 accuracy of the float reference, no token pruning (percent), with --calib.
+    pub float_top1_percent: Option<f64>,
+    /// Cycles per image (mean).
+    pub cycles_per_image: f64,
+    /// Multiply-accumulates per image (GEMMs).
+    pub macs_per_image: u64,
+    /// `macs / (PEs * cycles)` in percent.
+    pub utilization_percent: f64,
+    /// Latency per image at the configured clock, in milliseconds.
+    pub latency_ms: f64,
+    /// Instructions in the program.
+    pub instructions: usize,
+    /// Host wall time of all runs, seconds.
+    pub wall_seconds: f64,
+}
+
+/// `vitaccel run --model`: compile the whole model once, run every image on the backend, and
+/// check each image's logits against the integer golden model exactly.
+fn run_model(a: Args) -> Result<()> {
+    use golden::ForwardOptions;
+    use host::model_compile::{compile_model, ModelOptions};
+    use host::Dataset;
+    let cfg = super::config(a.config.as_deref())?;
+    let path = a.model.as_ref().expect("checked by the caller");
+    let Some(images) = &a.images else { bail!("--model needs --images <image set>") };
+    let (int, float) = super::quantize::int_model_of(path, a.calib.as_deref(), &cfg)?;
+    let ds = Dataset::load(images)?;
+    ds.check_against(images, &int.shape)?;
+    let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
+    let cm = compile_model(&int, &cfg, ModelOptions::default())?;
+    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize)?;
+    device::load(dev.as_mut(), &cm.program)?;
+    let no_prune = ForwardOptions { prune: false };
+    let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());
+    let (mut exact, mut dev_ok, mut gold_ok, mut float_ok, mut cycles) = (0, 0, 0, 0, 0u64);
+    let t0 = std::time::Instant::now();
+    let mut first_bad = None;
+    for (i, img) in ds.images[..n].iter().enumerate() {
+        let got = cm.run_image(dev.as_mut(), &int.input_patches(img), Duration::from_secs(a.timeout_s))?;
+        let want = int.forward(img, &no_prune, None);
+        cycles += got.stats.cycles;
+        if got.logits == want.logits {
+            exact += 1;
+        } else if first_bad.is_none() {
+            first_bad = Some(i);
+        }
+        if let Some(l) = &ds.labels {
+            dev_ok += (golden::argmax(&got.logits) == l[i] as usize) as usize;
+            gold_ok += (golden::argmax(&want.logits) == l[i] as usize) as usize;
+            if let Some(fm) = &float {
+                float_ok += (golden::argmax(&fm.forward(img, &no_prune, None).logits) == l[i] as usize) as usize;
+            }
+        }
+        pb.set_position(i as u64 + 1);
+    }
+    pb.finish_and_clear();
+    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    // The model's MACs without the selectors (they do not run on the hardware yet).
+    let sh = &int.shape;
+    let macs = (sh.macs_dense() - sh.selectors.iter().map(|s| sh.selector_macs(s, sh.tokens())).sum::<usize>()) as u64;
+    let cpi = cycles as f64 / n.max(1) as f64;
+    let report = ModelRunReport {
+        backend: a.backend,
+        array: (cfg.array_rows, cfg.array_cols),
+        images: n,
+        exact_images: exact,
+        device_top1_percent: ds.labels.as_ref().map(|_| pct(dev_ok)),
+        golden_top1_percent: ds.labels.as_ref().map(|_| pct(gold_ok)),
+        float_top1_percent: (ds.labels.is_some() && float.is_some()).then(|| pct(float_ok)),
+        cycles_per_image: cpi,
+        macs_per_image: macs,
+        utilization_percent: 100.0 * macs as f64 / (cfg.pes() as f64 * cpi),
+        latency_ms: cpi / (cfg.clock_mhz * 1e3),
+        instructions: cm.program.insns.len(),
+        wall_seconds: t0.elapsed().as_secs_f64(),
+    };
+    println!(
+        "{:?} backend, {}x{} array, {} ({} instructions), {n} images, no token pruning:",
+        a.backend,
+        cfg.array_rows,
+        cfg.array_cols,
+        path.display(),
+        report.instructions
+    );
+    println!("  logits equal the integer golden model on {exact}/{n} images");
+    if let (Some(d), Some(g)) = (report.device_top1_percent, report.golden_top1_percent) {
+        let f = report.float_top1_percent.map_or(String::new(), |f| format!(", float {f:.2} %"));
+        println!("  top-1: device {d:.2} %, golden {g:.2} %{f}");
+    }
+    println!(
+        "  {:.0} cycles/image ({:.3} ms at {} MHz), {} MACs/image, PE utilization {:.2} %, wall {:.2} s",
+        cpi, report.latency_ms, cfg.clock_mhz, macs, report.utilization_percent, report.wall_seconds
+    );
+    if let Some(p) = &a.json {
+        super::write_json(p, &report)?;
+    }
+    if let Some(i) = first_bad {
+        bail!("image {i}: device logits differ from the golden model (rerun the co-simulation test for the first differing stage)");
     }
     Ok(())
 }
