@@ -2,7 +2,8 @@
 //! program order to the DMA, GEMM and vector units once their dependency counts are met
 //! (`spec::isa`). It counts completions per unit, owns the status and cycle counters of the
 //! register map, and stops cleanly on the first error: no further dispatch, every unit and
-//! every fetch drains, then ERROR.
+//! every fetch drains, then ERROR. An instruction whose dependency counts can never be met (every
+//! unit idle, the counts still short) stops the program with BAD_FIELD instead of hanging.
 
 use crate::storage::WordFifo;
 use rust_hdl::prelude::*;
@@ -152,6 +153,7 @@ pub struct Controller<const W: usize> {
     completed: Vec<DFF<Bits<16>>>,
     total_done: DFF<Bits<32>>,
     axi_fault: DFF<Bit>,
+    stuck_r: DFF<Bit>,
     done_r: DFF<Bit>,
     error_r: DFF<Bit>,
     code_r: DFF<Bits<8>>,
@@ -170,6 +172,7 @@ pub struct Controller<const W: usize> {
     target_ready: Signal<Local, Bit>,
     dispatch: Signal<Local, Bit>,
     all_idle: Signal<Local, Bit>,
+    stuck: Signal<Local, Bit>,
     last_beat: Signal<Local, Bit>,
     fetch_more: Signal<Local, Bit>,
     fetch_go: Signal<Local, Bit>,
@@ -270,6 +273,7 @@ impl<const W: usize> Controller<W> {
             completed: (0..3).map(|_| DFF::default()).collect(),
             total_done: DFF::default(),
             axi_fault: DFF::default(),
+            stuck_r: DFF::default(),
             done_r: DFF::default(),
             error_r: DFF::default(),
             code_r: DFF::default(),
@@ -287,6 +291,7 @@ impl<const W: usize> Controller<W> {
             target_ready: Signal::default(),
             dispatch: Signal::default(),
             all_idle: Signal::default(),
+            stuck: Signal::default(),
             last_beat: Signal::default(),
             fetch_more: Signal::default(),
             fetch_go: Signal::default(),
@@ -340,7 +345,7 @@ impl<const W: usize> Logic for Controller<W> {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, count, fetch_req, fetch_pc, fetch_addr, inflight, beat_cnt, push_next, pc, total_done,
-            axi_fault, done_r, error_r, code_r, err_insn_r, cycles_r, active_r
+            axi_fault, stuck_r, done_r, error_r, code_r, err_insn_r, cycles_r, active_r
         );
         for u in 0..3 {
             self.completed[u].clock.next = self.clock.val();
@@ -434,6 +439,16 @@ impl<const W: usize> Logic for Controller<W> {
 
         // ---------------- completions and counters ----------------
         self.all_idle.next = self.u_idle[0].val() && self.u_idle[1].val() && self.u_idle[2].val();
+        // A deadlock: the head waits for counts that no running or queued instruction can
+        // complete. Held two cycles, so a completion pulsed as its unit went idle has reached the
+        // counters.
+        self.stuck.next = (self.state.q.val() == self.st_run.val())
+            && (self.queue.count.val() != 0)
+            && !self.bad_opcode.val()
+            && !self.reserved_set.val()
+            && !self.deps_ok.val()
+            && self.all_idle.val();
+        self.stuck_r.d.next = self.stuck.val();
         self.unit_error.next = false;
         for u in 0..3 {
             if self.u_done[u].val() {
@@ -522,6 +537,10 @@ impl<const W: usize> Logic for Controller<W> {
                 if self.pc.q.val() != 0 {
                     self.err_insn_r.d.next = self.pc.q.val() - self.one32.val();
                 }
+                self.state.d.next = self.st_stop.val();
+            } else if self.stuck.val() && self.stuck_r.q.val() {
+                self.code_r.d.next = self.err_field.val();
+                self.err_insn_r.d.next = self.pc.q.val();
                 self.state.d.next = self.st_stop.val();
             } else if (self.pc.q.val() == self.count.q.val()) && self.all_idle.val() {
                 self.done_r.d.next = true;

@@ -189,3 +189,30 @@ fn start_after_axi_error_runs_the_next_program() {
     }
     assert!(failures.is_empty(), "the next START after an AXI error fails:\n{}", failures.join("\n"));
 }
+
+/// Dependency counts that can never be met stop the program with BAD_FIELD at that instruction
+/// once every unit is idle (the golden backend reports the same, from a static check), and
+/// counts met by a completion that arrives as its unit goes idle are not mistaken for one.
+#[test]
+fn unmeetable_dependency_counts_are_bad_field_not_a_hang() {
+    let dma = |n: u16| isa::Deps { dma: n, ..isa::Deps::default() };
+    let ld = Op::Load(load(0, DATA));
+    let st = Op::Store(store_to(0x3000));
+    for (name, cfg) in configs() {
+        let cases: Vec<(&str, Vec<Insn>, u32)> = vec![
+            ("waits for a LOAD that never comes", vec![Insn { deps: dma(1), op: st }], 0),
+            ("waits for a later LOAD", vec![Insn::new(ld), Insn { deps: dma(2), op: st }, Insn::new(ld)], 1),
+            ("waits for itself", vec![Insn::new(ld), Insn { deps: dma(2), op: ld }], 1),
+        ];
+        for (what, prog, at) in cases {
+            let mut sim = sim_for(&cfg);
+            let got = run(&mut sim, INSN_BASE, &prog, 100_000);
+            assert_eq!(got, Outcome::error(error_code::BAD_FIELD, at, at), "{name}: {what}");
+            recovers(&mut sim, name);
+        }
+        // Each instruction waits for the one before: every wait ends as its unit goes idle.
+        let mut sim = sim_for(&cfg);
+        let chain: Vec<Insn> = (0..6u16).map(|i| Insn { deps: dma(i), op: if i % 2 == 0 { ld } else { st } }).collect();
+        assert_eq!(run(&mut sim, INSN_BASE, &chain, 100_000), Outcome::done(6), "{name}: a dependent chain");
+    }
+}

@@ -8,6 +8,8 @@
 //! sets the counts so that an instruction waits for the instructions whose results it reads
 //! (and for the readers of what it overwrites); the golden backend checks them
 //! (`host::device::golden`): instructions that may overlap in time must use disjoint banks.
+//! Counts that can never be met (every unit idle, the counts still short) stop the program with
+//! BAD_FIELD at that instruction.
 //!
 //! Every field is described once by a [`Field`]; [`Insn::encode`]/[`Insn::decode`] and the RTL
 //! decoders slice with these constants. `docs/ISA.md` is generated from [`FIELDS`].

@@ -39,7 +39,7 @@ macro_rules! registers {
 registers! {
     CTRL = (0x00, W1, "bit 0: START (run INSN_COUNT instructions from INSN_BASE; clears DONE/ERROR and the counters)");
     STATUS = (0x04, RO, "bit 0: BUSY, bit 1: DONE (sticky until START), bit 2: ERROR");
-    ERROR_CODE = (0x08, RO, "0 none, 1 bad opcode, 2 bad field, 3 AXI error response, 4 scratchpad bank conflict");
+    ERROR_CODE = (0x08, RO, "0 none, 1 bad opcode, 2 bad field or unmeetable dependency counts, 3 AXI error response, 4 scratchpad bank conflict");
     ERROR_INSN = (0x0C, RO, "index of the instruction that raised ERROR (the last one dispatched for AXI errors)");
     INSN_BASE_LO = (0x10, RW, "DRAM byte address of instruction 0, bits 31:0");
     INSN_BASE_HI = (0x14, RW, "DRAM byte address of instruction 0, bits 39:32");
@@ -63,7 +63,8 @@ pub mod error_code {
     pub const NONE: u32 = 0;
     /// Unknown opcode.
     pub const BAD_OPCODE: u32 = 1;
-    /// A field out of range for this configuration (bank, address, size).
+    /// A field out of range for this configuration (bank, address, size), or dependency counts
+    /// that can never be met (every unit idle, the counts still short).
     pub const BAD_FIELD: u32 = 2;
     /// The memory answered SLVERR or DECERR.
     pub const AXI_ERROR: u32 = 3;

@@ -7,8 +7,8 @@
 //!
 //! 1. every instruction decodes (BAD_OPCODE / BAD_FIELD) and passes [`Insn::check`] (BAD_FIELD);
 //! 2. no instruction waits for a dependency count that is not met even once every earlier
-//!    instruction of that unit has completed (a deadlock: the hardware would hang; reported as
-//!    BAD_FIELD, the regmap has no better code);
+//!    instruction of that unit has completed (a deadlock: the hardware stops with BAD_FIELD at
+//!    that instruction once every unit is idle and the count is still short);
 //! 3. no two instructions that may overlap in time touch a common bank, even both reading (a bank
 //!    has one read port; the RTL's crossbar flags BANK_CONFLICT). "May overlap" comes from the dependency counts alone (the
 //!    happens-before relation of [`check_program`]), never from cycle estimates, so a compiler

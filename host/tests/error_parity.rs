@@ -1,0 +1,76 @@
+//! Bad programs stop the same way on both backends: the golden ISA simulator and the RTL
+//! (Verilator) report the same ERROR_CODE, ERROR_INSN and INSN_DONE.
+
+use host::device::golden::GoldenDevice;
+use host::device::verilator::VerilatorDevice;
+use host::device::{run, Device, DeviceError};
+use host::program::Program;
+use spec::isa::{BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, WeightSource};
+use spec::regmap::{self, error_code};
+use spec::AccelConfig;
+use std::time::Duration;
+
+const MEM: usize = 0x10000;
+
+/// `(ERROR_CODE, ERROR_INSN, INSN_DONE)` of a program that stopped on an error.
+type Stop = (u32, u32, u32);
+
+/// How a program ends: `None` when it finished.
+fn outcome(dev: &mut dyn Device, insns: &[Insn]) -> Option<Stop> {
+    let prog = Program { insns: insns.to_vec(), insn_base: 0x1000, dram_bytes: MEM as u64, ..Default::default() };
+    let r = run(dev, &prog, Duration::from_secs(10));
+    let done = dev.read_reg(regmap::INSN_DONE.offset).unwrap();
+    match r {
+        Ok(_) => None,
+        Err(DeviceError::Execution { code, insn, .. }) => Some((code, insn, done)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn both_backends_stop_bad_programs_alike() {
+    let cfg = AccelConfig::small();
+    let dma = |n: u16| Deps { dma: n, ..Deps::default() };
+    let ld = Dma { sp: BankAddr { bank: 0, addr: 0 }, sp_stride: 1, rows: 1, words: 1, dram: 0x2000, dram_stride: 8 };
+    let gemm = |deps, out_bank: u8| Insn {
+        deps,
+        op: Op::Gemm(Gemm {
+            m: 1,
+            k: 8,
+            n: 8,
+            a: BankAddr { bank: 0, addr: 0 },
+            a_stride: 1,
+            a_unsigned: false,
+            b: WeightSource::Dram,
+            out: GemmOut { at: BankAddr { bank: out_bank, addr: 0 }, stride: 1, group: 0, mode: OutMode::Int8 },
+            row_scale: None,
+            weights: 0x3000,
+        }),
+    };
+    let cases: Vec<(&str, Vec<Insn>, Option<Stop>)> = vec![
+        ("good", vec![Insn::new(Op::Load(ld)), gemm(dma(1), 1)], None),
+        (
+            "bank past the config",
+            vec![Insn::new(Op::Load(ld)), Insn::new(Op::Load(Dma { sp: BankAddr { bank: 12, addr: 0 }, ..ld }))],
+            Some((error_code::BAD_FIELD, 1, 1)),
+        ),
+        ("GEMM waits for a LOAD that never comes", vec![gemm(dma(1), 1)], Some((error_code::BAD_FIELD, 0, 0))),
+        (
+            "GEMM waits for a later LOAD",
+            vec![Insn::new(Op::Load(ld)), gemm(dma(2), 1), Insn::new(Op::Load(ld))],
+            Some((error_code::BAD_FIELD, 1, 1)),
+        ),
+        (
+            "STORE outside DRAM",
+            vec![Insn::new(Op::Store(Dma { dram: MEM as u64, ..ld }))],
+            Some((error_code::AXI_ERROR, 0, 0)),
+        ),
+    ];
+    for (what, insns, want) in cases {
+        let mut golden = GoldenDevice::new(&cfg, MEM);
+        let mut rtl = VerilatorDevice::new(&cfg, MEM).unwrap();
+        let g = outcome(&mut golden, &insns);
+        assert_eq!(g, want, "golden: {what}");
+        assert_eq!(outcome(&mut rtl, &insns), g, "RTL vs golden: {what}");
+    }
+}
