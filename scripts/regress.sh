@@ -18,6 +18,7 @@ done
 ./target/release/vitaccel bench gemm
 ./target/release/vitaccel bench model --shape deit-tiny
 ./target/release/vitaccel bench model --shape nvit-t --json out/bench/model-nvit-t.json
+./target/release/vitaccel bench tokens --shape deit-tiny
 cargo run --release -p host --example calibrate -- small
 cargo run --release -p host --example calibrate -- default
 ./target/release/vitaccel bench golden --shape deit-tiny

@@ -66,6 +66,8 @@ pub struct AxiLiteRegs {
     pub insn_base: Signal<Out, Bits<40>>,
     /// INSN_COUNT.
     pub insn_count: Signal<Out, Bits<32>>,
+    /// LIVE_TOKENS.
+    pub live_tokens: Signal<Out, Bits<16>>,
     /// STATUS bit 0.
     pub busy: Signal<In, Bit>,
     /// STATUS bit 1.
@@ -100,6 +102,7 @@ pub struct AxiLiteRegs {
     base_hi: DFF<Bits<32>>,
     count: DFF<Bits<32>>,
     scratch: DFF<Bits<32>>,
+    live: DFF<Bits<32>>,
     // Combinational helpers.
     do_write: Signal<Local, Bit>,
     mask0: Signal<Local, Bits<32>>,
@@ -128,6 +131,8 @@ pub struct AxiLiteRegs {
     a_config_hash: Constant<Bits<12>>,
     a_hw_info: Constant<Bits<12>>,
     a_scratch: Constant<Bits<12>>,
+    a_live: Constant<Bits<12>>,
+    low16: Constant<Bits<32>>,
     a_unit_busy: Vec<Constant<Bits<12>>>,
     config_hash: Constant<Bits<32>>,
     hw_info: Constant<Bits<32>>,
@@ -169,6 +174,7 @@ impl AxiLiteRegs {
             start: Signal::default(),
             insn_base: Signal::default(),
             insn_count: Signal::default(),
+            live_tokens: Signal::default(),
             busy: Signal::default(),
             done: Signal::default(),
             error: Signal::default(),
@@ -191,6 +197,7 @@ impl AxiLiteRegs {
             base_hi: DFF::default(),
             count: DFF::default(),
             scratch: DFF::default(),
+            live: DFF::default(),
             do_write: Signal::default(),
             mask0: Signal::default(),
             mask1: Signal::default(),
@@ -217,6 +224,8 @@ impl AxiLiteRegs {
             a_config_hash: offset(regmap::CONFIG_HASH),
             a_hw_info: offset(regmap::HW_INFO),
             a_scratch: offset(regmap::SCRATCH),
+            a_live: offset(regmap::LIVE_TOKENS),
+            low16: Constant::new(bits(0xffff)),
             a_unit_busy: [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY].into_iter().map(offset).collect(),
             config_hash: Constant::new(bits(config_hash as u64)),
             hw_info: Constant::new(bits(hw_info as u64)),
@@ -239,7 +248,7 @@ impl Logic for AxiLiteRegs {
     fn update(&mut self) {
         dff_setup!(
             self, clock, aw_full, aw_addr, w_full, w_data, w_strb, bvalid, rvalid, rdata, start_q, base_lo, base_hi,
-            count, scratch
+            count, scratch, live
         );
         self.start_q.d.next = false;
 
@@ -295,6 +304,10 @@ impl Logic for AxiLiteRegs {
             }
             if self.aw_addr.q.val() == self.a_count.val() {
                 self.count.d.next = (self.count.q.val() & !self.wmask.val()) | (self.w_data.q.val() & self.wmask.val());
+            }
+            if self.aw_addr.q.val() == self.a_live.val() {
+                self.live.d.next = (self.live.q.val() & !self.wmask.val())
+                    | (self.w_data.q.val() & self.wmask.val() & self.low16.val());
             }
             if self.aw_addr.q.val() == self.a_scratch.val() {
                 self.scratch.d.next =
@@ -367,6 +380,9 @@ impl Logic for AxiLiteRegs {
                     self.rdata.d.next = self.unit_busy[u].val();
                 }
             }
+            if self.s_axi_araddr.val() == self.a_live.val() {
+                self.rdata.d.next = self.live.q.val();
+            }
             if self.s_axi_araddr.val() == self.a_scratch.val() {
                 self.rdata.d.next = self.scratch.q.val();
             }
@@ -382,6 +398,7 @@ impl Logic for AxiLiteRegs {
             self.base_hi.d.next = self.zero32.val();
             self.count.d.next = self.zero32.val();
             self.scratch.d.next = self.zero32.val();
+            self.live.d.next = self.zero32.val();
         }
 
         self.s_axi_awready.next = !self.aw_full.q.val();
@@ -397,6 +414,7 @@ impl Logic for AxiLiteRegs {
         self.base_cat.lo.next = self.base_lo.q.val();
         self.insn_base.next = self.base_cat.dout.val();
         self.insn_count.next = self.count.q.val();
+        self.live_tokens.next = self.live.q.val().get_bits::<16>(0);
     }
 }
 
@@ -603,6 +621,8 @@ mod tests {
     fn rw_mask(r: &Register) -> u32 {
         if r.name == regmap::INSN_BASE_HI.name {
             0xff
+        } else if r.name == regmap::LIVE_TOKENS.name {
+            0xffff
         } else {
             0xffff_ffff
         }
@@ -616,7 +636,7 @@ mod tests {
     fn axi_lite_rw_registers_honour_strobes() {
         run(|tb, mut x| {
             let rw: Vec<Register> = REGISTERS.iter().copied().filter(|r| r.access == Access::RW).collect();
-            assert_eq!(rw.len(), 4, "INSN_BASE_LO/HI, INSN_COUNT, SCRATCH");
+            assert_eq!(rw.len(), 5, "INSN_BASE_LO/HI, INSN_COUNT, SCRATCH, LIVE_TOKENS");
             let mut model: Vec<u32> = vec![0; rw.len()];
             let patterns: [(u32, u8); 6] = [
                 (0xffff_ffff, 0xf),
@@ -643,6 +663,8 @@ mod tests {
                 let count = model[rw.iter().position(|r| r.name == "INSN_COUNT").unwrap()] as u64;
                 assert_eq!(x.insn_base.val(), bits::<40>(hi << 32 | lo));
                 assert_eq!(x.insn_count.val(), bits::<32>(count));
+                let live = model[rw.iter().position(|r| r.name == "LIVE_TOKENS").unwrap()] as u64;
+                assert_eq!(x.live_tokens.val(), bits::<16>(live));
             }
             // An unmapped write changes nothing and still gets OKAY.
             x = tb.write(x, 0xffc, 0x5a5a_5a5a, 0xf, Order::Together, 0)?;
@@ -694,7 +716,7 @@ mod tests {
                         "STATUS" => status,
                         "ERROR_CODE" => 0xa5,
                         "ERROR_INSN" => 0x0bad_cafe,
-                        "INSN_BASE_LO" | "INSN_BASE_HI" | "INSN_COUNT" | "SCRATCH" => 0,
+                        "INSN_BASE_LO" | "INSN_BASE_HI" | "INSN_COUNT" | "SCRATCH" | "LIVE_TOKENS" => 0,
                         "INSN_DONE" => 0x1234,
                         "CYCLES_LO" => cycles as u32,
                         "CYCLES_HI" => (cycles >> 32) as u32,

@@ -63,6 +63,51 @@ impl<const W: usize> Logic for InsnAssembler<W> {
     }
 }
 
+/// Replaces the 16-bit sizes an instruction selects with its LIVE_SIZES bits
+/// (`spec::isa::live`) by the live token count: the instruction as dispatched. Combinational;
+/// a leaf primitive with a Verilog body.
+#[derive(LogicBlock, Default)]
+pub struct LivePatch {
+    /// The instruction as fetched.
+    pub insn: Signal<In, Bits<512>>,
+    /// LIVE_TOKENS.
+    pub live: Signal<In, Bits<16>>,
+    /// The instruction as dispatched.
+    pub out: Signal<Out, Bits<512>>,
+}
+
+/// Bit of LIVE_SIZES bit `i` and the lowest bit of the size it selects.
+fn live_slot(i: usize) -> (usize, usize) {
+    (isa::LIVE_SIZES.lsb as usize + i, (isa::live::FIRST_SIZE_LSB + 16 * i as u32) as usize)
+}
+
+impl Logic for LivePatch {
+    fn update(&mut self) {
+        let mut v = self.insn.val();
+        for i in 0..3 {
+            let (flag, lsb) = live_slot(i);
+            if self.insn.val().get_bit(flag) {
+                for b in 0..16 {
+                    v = v.replace_bit(lsb + b, self.live.val().get_bit(b));
+                }
+            }
+        }
+        self.out.next = v;
+    }
+    fn connect(&mut self) {
+        self.out.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        let mut body = String::from("always @(*) begin\n    out = insn;\n");
+        for i in 0..3 {
+            let (flag, lsb) = live_slot(i);
+            body += &format!("    if (insn[{flag}]) out[{}:{lsb}] = live;\n", lsb + 15);
+        }
+        body += "end";
+        Verilog::Custom(body)
+    }
+}
+
 /// The controller for `W`-bit read data.
 #[derive(LogicBlock)]
 pub struct Controller<const W: usize> {
@@ -76,6 +121,8 @@ pub struct Controller<const W: usize> {
     pub insn_base: Signal<In, Bits<40>>,
     /// INSN_COUNT.
     pub insn_count: Signal<In, Bits<32>>,
+    /// LIVE_TOKENS.
+    pub live_tokens: Signal<In, Bits<16>>,
     /// STATUS.BUSY.
     pub busy: Signal<Out, Bit>,
     /// STATUS.DONE.
@@ -140,6 +187,7 @@ pub struct Controller<const W: usize> {
     pub u_error_index: Vec<Signal<In, Bits<32>>>,
 
     asm: InsnAssembler<W>,
+    patch: LivePatch,
     queue: WordFifo<512>,
     state: DFF<Bits<2>>,
     count: DFF<Bits<32>>,
@@ -166,6 +214,8 @@ pub struct Controller<const W: usize> {
     unit_sel: Signal<Local, Bits<2>>,
     bad_opcode: Signal<Local, Bit>,
     reserved_set: Signal<Local, Bit>,
+    live_bits: Signal<Local, Bits<8>>,
+    live_bad: Signal<Local, Bit>,
     dep: Vec<Signal<Local, Bits<16>>>,
     slack: Vec<Signal<Local, Bits<16>>>,
     deps_ok: Signal<Local, Bit>,
@@ -187,7 +237,11 @@ pub struct Controller<const W: usize> {
     f_opcode: Constant<Bits<9>>,
     f_dep: Vec<Constant<Bits<9>>>,
     f_reserved: Constant<Bits<9>>,
-    zero_reserved: Constant<Bits<192>>,
+    zero_reserved: Constant<Bits<184>>,
+    f_live: Constant<Bits<9>>,
+    live_vec_ok: Constant<Bits<8>>,
+    live_gemm_ok: Constant<Bits<8>>,
+    zero8: Constant<Bits<8>>,
     op_dma_lo: Constant<Bits<8>>,
     op_dma_hi: Constant<Bits<8>>,
     op_gemm: Constant<Bits<8>>,
@@ -218,7 +272,8 @@ impl<const W: usize> Controller<W> {
     pub fn new() -> Self {
         assert_eq!(isa::OPCODE.width, 8);
         assert_eq!(isa::DEP_DMA.width, 16);
-        assert_eq!(isa::RESERVED.width, 192, "spec RESERVED changed: update the controller");
+        assert_eq!(isa::RESERVED.width, 184, "spec RESERVED changed: update the controller");
+        assert_eq!(isa::LIVE_SIZES.width, 8);
         let beats = (isa::INSN_BITS / W) as u64;
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
         let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
@@ -230,6 +285,7 @@ impl<const W: usize> Controller<W> {
             start: Signal::default(),
             insn_base: Signal::default(),
             insn_count: Signal::default(),
+            live_tokens: Signal::default(),
             busy: Signal::default(),
             done: Signal::default(),
             error: Signal::default(),
@@ -261,6 +317,7 @@ impl<const W: usize> Controller<W> {
             u_error_code: crate::array::signals(3),
             u_error_index: crate::array::signals(3),
             asm: InsnAssembler::default(),
+            patch: LivePatch::default(),
             queue: WordFifo::new(INSN_QUEUE),
             state: DFF::default(),
             count: DFF::default(),
@@ -285,6 +342,8 @@ impl<const W: usize> Controller<W> {
             unit_sel: Signal::default(),
             bad_opcode: Signal::default(),
             reserved_set: Signal::default(),
+            live_bits: Signal::default(),
+            live_bad: Signal::default(),
             dep: crate::array::signals(3),
             slack: crate::array::signals(3),
             deps_ok: Signal::default(),
@@ -307,6 +366,10 @@ impl<const W: usize> Controller<W> {
             f_dep: [isa::DEP_DMA, isa::DEP_GEMM, isa::DEP_VEC].iter().map(|f| c9(f.lsb as u64)).collect(),
             f_reserved: c9(isa::RESERVED.lsb as u64),
             zero_reserved: Constant::new(Bits::default()),
+            f_live: c9(isa::LIVE_SIZES.lsb as u64),
+            live_vec_ok: Constant::new(((isa::live::M | isa::live::K) as u64).into()),
+            live_gemm_ok: Constant::new((isa::live::DEFINED as u64).into()),
+            zero8: Constant::new(0.into()),
             op_dma_lo: c8(isa::Opcode::Load as u64),
             op_dma_hi: c8(isa::Opcode::Store as u64),
             op_gemm: c8(isa::Opcode::Gemm as u64),
@@ -398,7 +461,7 @@ impl<const W: usize> Logic for Controller<W> {
         // ---------------- decode the queue head ----------------
         self.opcode.next = self.queue.dout.val().get_bits::<8>(self.f_opcode.val().index());
         self.reserved_set.next =
-            self.queue.dout.val().get_bits::<192>(self.f_reserved.val().index()) != self.zero_reserved.val();
+            self.queue.dout.val().get_bits::<184>(self.f_reserved.val().index()) != self.zero_reserved.val();
         for u in 0..3 {
             self.dep[u].next = self.queue.dout.val().get_bits::<16>(self.f_dep[u].val().index());
             self.slack[u].next = self.completed[u].q.val() - self.dep[u].val();
@@ -415,6 +478,18 @@ impl<const W: usize> Logic for Controller<W> {
         } else if (self.opcode.val() != self.op_dma_lo.val()) && (self.opcode.val() != self.op_dma_hi.val()) {
             self.bad_opcode.next = true;
         }
+        // LIVE_SIZES bits the unit does not take are a bad field, like reserved bits.
+        self.live_bits.next = self.queue.dout.val().get_bits::<8>(self.f_live.val().index());
+        self.live_bad.next = (self.live_bits.val() & !self.live_gemm_ok.val()) != self.zero8.val();
+        if self.unit_sel.val() == self.u_vec.val() {
+            self.live_bad.next = (self.live_bits.val() & !self.live_vec_ok.val()) != self.zero8.val();
+        }
+        if self.unit_sel.val() == self.u_dma.val() {
+            self.live_bad.next = self.live_bits.val() != self.zero8.val();
+        }
+        if self.live_bad.val() {
+            self.reserved_set.next = true;
+        }
         self.target_ready.next = false;
         for u in 0..3 {
             if self.unit_sel.val().index() == u {
@@ -427,7 +502,9 @@ impl<const W: usize> Logic for Controller<W> {
             && !self.reserved_set.val()
             && self.deps_ok.val()
             && self.target_ready.val();
-        self.u_insn.next = self.queue.dout.val();
+        self.patch.insn.next = self.queue.dout.val();
+        self.patch.live.next = self.live_tokens.val();
+        self.u_insn.next = self.patch.out.val();
         self.u_index.next = self.pc.q.val();
         for u in 0..3 {
             self.u_valid[u].next = self.dispatch.val() && (self.unit_sel.val().index() == u);

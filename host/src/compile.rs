@@ -72,6 +72,7 @@ pub fn compile_chain(layers: &[QLinear], input: &Array2<i8>, cfg: &AccelConfig) 
         prog.segments.push(Segment { name: format!("layer{i}.weights"), addr: w_addr, bytes: w });
         // Each GEMM waits for the input LOAD; GEMMs run in order on their unit.
         prog.insns.push(Insn {
+            live: 0,
             deps: Deps { dma: 1, ..Deps::default() },
             op: Op::Gemm(Gemm {
                 m: m as u16,
@@ -96,6 +97,7 @@ pub fn compile_chain(layers: &[QLinear], input: &Array2<i8>, cfg: &AccelConfig) 
     let kw = row_words(n_last, cfg);
     let out_addr = dram.alloc(m * kw * wb as usize);
     prog.insns.push(Insn {
+        live: 0,
         deps: Deps { dma: 1, gemm: layers.len() as u16, vec: 0 },
         op: Op::Store(Dma {
             sp: BankAddr { bank: (layers.len() % 2) as u8, addr: 0 },

@@ -32,7 +32,7 @@ use crate::program::{pack_stream, DramAlloc, OutputRegion, Program, Segment};
 use golden::int::IntModel;
 use golden::kernels::QLinear;
 use ndarray::Array2;
-use spec::isa::{BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, Unit, VecOp, WeightSource};
+use spec::isa::{self, BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, Unit, VecOp, WeightSource};
 use spec::numerics::{Dyadic, LayerNormParams};
 use spec::AccelConfig;
 
@@ -154,6 +154,11 @@ impl Builder {
     }
     /// Append `op`, waiting for every other unit's last instruction on any bank it touches.
     pub fn push(&mut self, op: Op, kind: LayerKind) {
+        self.push_live(op, kind, 0);
+    }
+
+    /// [`Builder::push`] with sizes taken from LIVE_TOKENS at dispatch (`spec::isa::live` bits).
+    pub fn push_live(&mut self, op: Op, kind: LayerKind, live: u8) {
         let insn = Insn::new(op);
         let (r, w) = insn.banks();
         let me = op.unit().index();
@@ -171,7 +176,7 @@ impl Builder {
         }
         let deps = Deps { dma: need[0] as u16, gemm: need[1] as u16, vec: need[2] as u16 };
         debug_assert_eq!(Unit::Dma.index(), 0);
-        self.insns.push(Insn { deps, ..insn });
+        self.insns.push(Insn { live, deps, ..insn });
         self.kinds.push(kind);
     }
 }
@@ -181,6 +186,11 @@ impl Builder {
 pub struct ModelOptions {
     /// Store every intermediate named like the golden trace stages (slower; for debugging).
     pub debug: bool,
+    /// Every block takes its token count from LIVE_TOKENS at run time
+    /// ([`Program::live_tokens`]): GEMM rows, the tokens of Q.K^T (N) and P.V (K), LayerNorm
+    /// and softmax rows, softmax width. One program then runs any live count up to the model's
+    /// (the mechanism token pruning uses; embedding, final LayerNorm and heads stay fixed).
+    pub live_tokens: bool,
 }
 
 struct Plan {
@@ -324,6 +334,8 @@ struct Ctx<'a> {
     prog: Program,
     dumps: Vec<Dump>,
     debug: bool,
+    /// Emitting a block with `ModelOptions::live_tokens`: token sizes are live.
+    live: bool,
 }
 
 impl Ctx<'_> {
@@ -392,7 +404,15 @@ impl Ctx<'_> {
         row_scale: Option<BankAddr>,
         weights: u64,
     ) {
-        self.b.push(
+        // In a live block, M is the token count, and so are N of Q.K^T (B by columns) and K of
+        // P.V (B by rows).
+        let live = match b {
+            _ if !self.live => 0,
+            WeightSource::Dram => isa::live::M,
+            WeightSource::Rows { .. } => isa::live::M | isa::live::K,
+            WeightSource::Columns { .. } => isa::live::M | isa::live::N,
+        };
+        self.b.push_live(
             Op::Gemm(Gemm {
                 m: m as u16,
                 k: k as u16,
@@ -406,6 +426,7 @@ impl Ctx<'_> {
                 weights,
             }),
             kind,
+            live,
         );
     }
     #[allow(clippy::too_many_arguments)]
@@ -433,10 +454,12 @@ impl Ctx<'_> {
             params,
             out_mult,
         };
+        // In a live block, rows are tokens, and so is the softmax's width.
         if ln {
-            self.b.push(Op::LayerNorm(v), LayerKind::LayerNorm);
+            self.b.push_live(Op::LayerNorm(v), LayerKind::LayerNorm, if self.live { isa::live::M } else { 0 });
         } else {
-            self.b.push(Op::Softmax(v), LayerKind::Softmax);
+            let live = if self.live { isa::live::M | isa::live::K } else { 0 };
+            self.b.push_live(Op::Softmax(v), LayerKind::Softmax, live);
         }
     }
     /// LayerNorm of the first `rows` rows of the residual stream X into the GEMM input bank A
@@ -508,6 +531,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         prog: Program::default(),
         dumps: vec![],
         debug: opts.debug,
+        live: false,
     };
     let wb = cfg.word_bytes();
     let (e_w, t_w) = (cx.p.e_w, cx.p.t_w);
@@ -605,6 +629,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
     cx.dump_x("embed".into(), t, e);
 
     // ---- blocks
+    cx.live = opts.live_tokens;
     for (bi, blk) in model.blocks.iter().enumerate() {
         let bs = sh.blocks[bi];
         let (h, qk, v) = (bs.heads, bs.qk, bs.v);
@@ -770,6 +795,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         cx.dump_x(name("resid2"), t, e);
     }
 
+    cx.live = false;
     // ---- final LayerNorm on the class/distillation rows, both heads into the logits row.
     cx.layernorm_x("final.ln".into(), pre, e, norm_at, model.norm.out);
     let logits_out = GemmOut { at: ba(bank::XL, logits_at), stride: cls_w as u32, group: 0, mode: resid };
@@ -814,6 +840,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
     prog.insn_base = dram.alloc(b.insns.len() * spec::isa::INSN_BYTES);
     prog.insns = b.insns;
     prog.dram_bytes = dram.used();
+    prog.live_tokens = t as u16;
     Ok(CompiledModel {
         program: prog,
         patch_addr,

@@ -47,6 +47,9 @@ pub struct Program {
     pub outputs: Vec<OutputRegion>,
     /// Bytes of DRAM the program touches (all addresses are below this).
     pub dram_bytes: u64,
+    /// LIVE_TOKENS for the run: the size of every instruction field marked live
+    /// (`spec::isa::live`); irrelevant when none is.
+    pub live_tokens: u16,
 }
 
 impl Program {

@@ -17,7 +17,14 @@ type Stop = (u32, u32, u32);
 
 /// How a program ends: `None` when it finished.
 fn outcome(dev: &mut dyn Device, insns: &[Insn]) -> Option<Stop> {
-    let prog = Program { insns: insns.to_vec(), insn_base: 0x1000, dram_bytes: MEM as u64, ..Default::default() };
+    // LIVE_TOKENS beyond the small config's 32 tokens: any live size is a bad field.
+    let prog = Program {
+        insns: insns.to_vec(),
+        insn_base: 0x1000,
+        dram_bytes: MEM as u64,
+        live_tokens: 33,
+        ..Default::default()
+    };
     let r = run(dev, &prog, Duration::from_secs(10));
     let done = dev.read_reg(regmap::INSN_DONE.offset).unwrap();
     match r {
@@ -33,6 +40,7 @@ fn both_backends_stop_bad_programs_alike() {
     let dma = |n: u16| Deps { dma: n, ..Deps::default() };
     let ld = Dma { sp: BankAddr { bank: 0, addr: 0 }, sp_stride: 1, rows: 1, words: 1, dram: 0x2000, dram_stride: 8 };
     let gemm = |deps, out_bank: u8| Insn {
+        live: 0,
         deps,
         op: Op::Gemm(Gemm {
             m: 1,
@@ -58,6 +66,16 @@ fn both_backends_stop_bad_programs_alike() {
         (
             "GEMM waits for a later LOAD",
             vec![Insn::new(Op::Load(ld)), gemm(dma(2), 1), Insn::new(Op::Load(ld))],
+            Some((error_code::BAD_FIELD, 1, 1)),
+        ),
+        (
+            "LOAD with a live size (DMA sizes are never live)",
+            vec![Insn::new(Op::Load(ld)), Insn { live: spec::isa::live::M, ..Insn::new(Op::Load(ld)) }],
+            Some((error_code::BAD_FIELD, 1, 1)),
+        ),
+        (
+            "GEMM M beyond max_tokens through LIVE_TOKENS",
+            vec![Insn::new(Op::Load(ld)), Insn { live: spec::isa::live::M, ..gemm(dma(1), 1) }],
             Some((error_code::BAD_FIELD, 1, 1)),
         ),
         (

@@ -88,6 +88,7 @@ fn unordered_use_of_one_bank_is_a_bank_conflict() {
     // A GEMM reading bank 0 while the LOAD may still be writing it, then the same GEMM waiting for
     // the LOAD (its weight stream, all zero, is a valid header: m = s = 0).
     let gemm = |deps| Insn {
+        live: 0,
         deps,
         op: Op::Gemm(Gemm {
             m: 1,

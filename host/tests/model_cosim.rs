@@ -44,7 +44,8 @@ fn cosim(model: &golden::IntModel, images: &[golden::Image], cfg: &AccelConfig) 
 
 /// Rerun one image with debug dumps and name the first stage that differs from golden.
 fn localize(model: &golden::IntModel, img: &golden::Image, cfg: &AccelConfig) -> String {
-    let cm = compile_model(model, cfg, ModelOptions { debug: true }).expect("compiled once already");
+    let cm = compile_model(model, cfg, ModelOptions { debug: true, ..ModelOptions::default() })
+        .expect("compiled once already");
     let mut dev = VerilatorDevice::new(cfg, cm.program.dram_bytes as usize).expect("built");
     device::load(&mut dev, &cm.program).expect("loads");
     let mut tr = Trace::new();

@@ -20,7 +20,7 @@ fn device_for(cm: &CompiledModel, cfg: &AccelConfig) -> GoldenDevice {
 
 /// Run `images` and compare logits (and, in debug builds of the program, every stage).
 fn check(model: &golden::IntModel, images: &[golden::Image], cfg: &AccelConfig, debug: bool) -> Result<(), String> {
-    let cm = compile_model(model, cfg, ModelOptions { debug }).map_err(|e| e.to_string())?;
+    let cm = compile_model(model, cfg, ModelOptions { debug, ..ModelOptions::default() }).map_err(|e| e.to_string())?;
     let mut dev = device_for(&cm, cfg);
     for (i, img) in images.iter().enumerate() {
         let mut tr = Trace::new();

@@ -200,9 +200,9 @@ fn unmeetable_dependency_counts_are_bad_field_not_a_hang() {
     let st = Op::Store(store_to(0x3000));
     for (name, cfg) in configs() {
         let cases: Vec<(&str, Vec<Insn>, u32)> = vec![
-            ("waits for a LOAD that never comes", vec![Insn { deps: dma(1), op: st }], 0),
-            ("waits for a later LOAD", vec![Insn::new(ld), Insn { deps: dma(2), op: st }, Insn::new(ld)], 1),
-            ("waits for itself", vec![Insn::new(ld), Insn { deps: dma(2), op: ld }], 1),
+            ("waits for a LOAD that never comes", vec![Insn { live: 0, deps: dma(1), op: st }], 0),
+            ("waits for a later LOAD", vec![Insn::new(ld), Insn { live: 0, deps: dma(2), op: st }, Insn::new(ld)], 1),
+            ("waits for itself", vec![Insn::new(ld), Insn { live: 0, deps: dma(2), op: ld }], 1),
         ];
         for (what, prog, at) in cases {
             let mut sim = sim_for(&cfg);
@@ -212,7 +212,8 @@ fn unmeetable_dependency_counts_are_bad_field_not_a_hang() {
         }
         // Each instruction waits for the one before: every wait ends as its unit goes idle.
         let mut sim = sim_for(&cfg);
-        let chain: Vec<Insn> = (0..6u16).map(|i| Insn { deps: dma(i), op: if i % 2 == 0 { ld } else { st } }).collect();
+        let chain: Vec<Insn> =
+            (0..6u16).map(|i| Insn { live: 0, deps: dma(i), op: if i % 2 == 0 { ld } else { st } }).collect();
         assert_eq!(run(&mut sim, INSN_BASE, &chain, 100_000), Outcome::done(6), "{name}: a dependent chain");
     }
 }

@@ -213,8 +213,38 @@ fields! {
     /// Vector: LayerNorm output shift s.
     VEC_OUT_S = (228, 8);
 
+    /// GEMM and vector: sizes taken from the LIVE_TOKENS register at dispatch, see [`live`].
+    LIVE_SIZES = (320, 8);
     /// Reserved for future fields: must be zero (the hardware reports BAD_FIELD otherwise).
-    RESERVED = (320, 192);
+    RESERVED = (328, 184);
+}
+
+/// Bits of [`LIVE_SIZES`]: bit `i` replaces the 16-bit size at bits `64 + 16 i` (GEMM: M, K,
+/// N; LAYERNORM/SOFTMAX: rows, n) with the LIVE_TOKENS register when the instruction is
+/// dispatched, so one program serves every live token count (token pruning). LOAD and STORE take
+/// none, the vector ops no [`live::N`] (BAD_FIELD).
+pub mod live {
+    use super::Unit;
+    /// GEMM M, vector rows.
+    pub const M: u8 = 1;
+    /// GEMM K, vector n.
+    pub const K: u8 = 2;
+    /// GEMM N.
+    pub const N: u8 = 4;
+    /// Every defined bit.
+    pub const DEFINED: u8 = 7;
+    /// Bit position of the first size (each is 16 bits wide).
+    pub const FIRST_SIZE_LSB: u32 = 64;
+
+    /// Whether `bits` are valid for an instruction of `unit`.
+    pub fn valid(unit: Unit, bits: u8) -> bool {
+        let allowed = match unit {
+            Unit::Dma => 0,
+            Unit::Gemm => DEFINED,
+            Unit::Vec => M | K,
+        };
+        bits & !allowed == 0
+    }
 }
 
 /// Bits of [`GEMM_FLAGS`].
@@ -474,13 +504,15 @@ impl Op {
     }
 }
 
-/// One instruction: an operation and its dependency counts.
+/// One instruction: an operation, its dependency counts and which sizes are live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Insn {
     /// Dispatch condition.
     pub deps: Deps,
     /// Operation.
     pub op: Op,
+    /// Sizes taken from LIVE_TOKENS at dispatch ([`live`] bits).
+    pub live: u8,
 }
 
 /// Decoding failures (the hardware reports the same conditions in its ERROR_CODE register).
@@ -664,7 +696,24 @@ impl Insn {
 
     /// An instruction without dependencies.
     pub fn new(op: Op) -> Insn {
-        Insn { deps: Deps::default(), op }
+        Insn { deps: Deps::default(), op, live: 0 }
+    }
+
+    /// The instruction as dispatched with LIVE_TOKENS = `tokens`: the sizes selected by
+    /// [`Insn::live`] replaced (and no live bits left). Errors as the hardware does on bits the
+    /// unit does not take ([`live::valid`], BAD_FIELD).
+    pub fn resolve(&self, tokens: u16) -> Result<Insn, IsaError> {
+        if !live::valid(self.op.unit(), self.live) {
+            return Err(IsaError::BadField { field: "LIVE_SIZES", value: self.live as u64 });
+        }
+        let pick = |bit: u8, v: u16| if self.live & bit != 0 { tokens } else { v };
+        let op = match self.op {
+            Op::Gemm(g) => Op::Gemm(Gemm { m: pick(live::M, g.m), k: pick(live::K, g.k), n: pick(live::N, g.n), ..g }),
+            Op::LayerNorm(v) => Op::LayerNorm(VecOp { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
+            Op::Softmax(v) => Op::Softmax(VecOp { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
+            op => op,
+        };
+        Ok(Insn { deps: self.deps, op, live: 0 })
     }
 
     /// Encode to the 512-bit little-endian word.
@@ -674,6 +723,7 @@ impl Insn {
         DEP_DMA.set(&mut w, self.deps.dma as u64);
         DEP_GEMM.set(&mut w, self.deps.gemm as u64);
         DEP_VEC.set(&mut w, self.deps.vec as u64);
+        LIVE_SIZES.set(&mut w, self.live as u64);
         match &self.op {
             Op::Load(d) | Op::Store(d) => {
                 set_ba(&mut w, DMA_BANK, DMA_ADDR, d.sp);
@@ -751,6 +801,10 @@ impl Insn {
             return Err(IsaError::BadField { field: "RESERVED", value: 1 });
         }
         let deps = Deps { dma: DEP_DMA.get(w) as u16, gemm: DEP_GEMM.get(w) as u16, vec: DEP_VEC.get(w) as u16 };
+        let live_bits = LIVE_SIZES.get(w) as u8;
+        if !live::valid(opcode.unit(), live_bits) {
+            return Err(IsaError::BadField { field: "LIVE_SIZES", value: live_bits as u64 });
+        }
         let op = match opcode {
             Opcode::Load | Opcode::Store => {
                 let d = Dma {
@@ -825,7 +879,7 @@ impl Insn {
                 }
             }
         };
-        Ok(Insn { deps, op })
+        Ok(Insn { deps, op, live: live_bits })
     }
 }
 

@@ -55,6 +55,7 @@ registers! {
     DMA_BUSY = (0x3C, RO, "cycles the DMA unit was executing an instruction (since START)");
     GEMM_BUSY = (0x40, RO, "cycles the GEMM unit was executing an instruction (since START)");
     VEC_BUSY = (0x44, RO, "cycles the vector unit was executing an instruction (since START)");
+    LIVE_TOKENS = (0x48, RW, "bits 15:0: live token count; sizes of instructions with LIVE_SIZES bits are taken from it at dispatch");
 }
 
 /// Error codes of [`ERROR_CODE`].

@@ -47,6 +47,23 @@ enum What {
         #[arg(long, default_value = "out/bench/model.json")]
         json: PathBuf,
     },
+    /// Cycles against live tokens: a synthetic model compiled with live token counts runs on the
+    /// RTL with every block at `keep` x its patch tokens (class/distillation tokens always live):
+    /// cycles, cycles per layer type, and their ratio to the first `--keep` run.
+    Tokens {
+        /// Shape.
+        #[arg(long, value_enum, default_value = "deit-tiny")]
+        shape: Shape,
+        /// Accelerator config to simulate (default 16x16).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Fractions of patch tokens live.
+        #[arg(long, value_delimiter = ',', default_value = "1.0,0.7,0.5,0.3")]
+        keep: Vec<f64>,
+        /// JSON output.
+        #[arg(long, default_value = "out/bench/tokens.json")]
+        json: PathBuf,
+    },
     /// Integer golden-model inference time on a synthetic model.
     Golden {
         /// Shape.
@@ -337,6 +354,111 @@ fn bench_model(
     Ok(())
 }
 
+/// One live-token count of `bench tokens`.
+#[derive(Serialize)]
+struct TokensPoint {
+    keep: f64,
+    live_tokens: usize,
+    rtl_cycles: u64,
+    model_cycles: u64,
+    /// RTL cycles relative to all tokens live.
+    cycles_ratio: f64,
+    /// Unit busy cycles by layer type (cycle model, exact per instruction) and their ratio to
+    /// all tokens live.
+    cycles_by_layer: Vec<(String, u64, f64)>,
+    bit_exact_with_golden_isa: bool,
+    verilator_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct TokensBench {
+    shape: String,
+    array: (usize, usize),
+    tokens: usize,
+    points: Vec<TokensPoint>,
+}
+
+fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], json: &std::path::Path) -> Result<()> {
+    use host::cycle_model::CycleModel;
+    use host::device::golden::{schedule, GoldenDevice};
+    use host::device::verilator::VerilatorDevice;
+    use host::model_compile::{compile_model, ModelOptions};
+    use std::collections::BTreeMap;
+    let cfg = super::config(config)?;
+    let sh = shape.shape(&[]);
+    let fm = random_model(&sh, 0, 0.0);
+    let imgs = random_images(&sh, 3, 1);
+    let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
+    let mut cm = compile_model(&im, &cfg, ModelOptions { live_tokens: true, ..ModelOptions::default() })?;
+    let (t, prefix) = (sh.tokens(), sh.prefix_tokens());
+    let patches = im.input_patches(&imgs[0]);
+    let model = CycleModel::new(&cfg);
+    let mut points: Vec<TokensPoint> = vec![];
+    println!(
+        "{shape:?} on the RTL ({}x{} array), every block at the live token count (model {t} tokens):",
+        cfg.array_rows, cfg.array_cols
+    );
+    for &k in keep {
+        anyhow::ensure!((0.0..=1.0).contains(&k), "--keep {k}: fractions are in [0, 1]");
+        let live = prefix + ((t - prefix) as f64 * k).round() as usize;
+        cm.program.live_tokens = live as u16;
+        let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize)?;
+        host::device::load(&mut dev, &cm.program)?;
+        let t0 = Instant::now();
+        let run = cm.run_image(&mut dev, &patches, std::time::Duration::from_secs(3600))?;
+        let wall = t0.elapsed().as_secs_f64();
+        let mut gdev = GoldenDevice::new(&cfg, cm.program.dram_bytes as usize);
+        host::device::load(&mut gdev, &cm.program)?;
+        let golden_run = cm.run_image(&mut gdev, &patches, std::time::Duration::from_secs(60))?;
+        let resolved: Vec<_> = cm.program.insns.iter().map(|i| i.resolve(live as u16)).collect::<Result<_, _>>()?;
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
+        for (insn, kind) in resolved.iter().zip(&cm.layer_of) {
+            *by.entry(format!("{kind:?}")).or_default() += model.unit_cycles(insn).0;
+        }
+        let full = points.first();
+        let ratio = |v: u64, f: Option<u64>| f.map_or(1.0, |f| v as f64 / f as f64);
+        let cycles_by_layer = by
+            .iter()
+            .map(|(name, &v)| {
+                let f = full.and_then(|p| p.cycles_by_layer.iter().find(|l| &l.0 == name)).map(|l| l.1);
+                (name.clone(), v, ratio(v, f))
+            })
+            .collect();
+        let p = TokensPoint {
+            keep: k,
+            live_tokens: live,
+            rtl_cycles: run.stats.cycles,
+            model_cycles: schedule(&model, &resolved).cycles,
+            cycles_ratio: ratio(run.stats.cycles, full.map(|p| p.rtl_cycles)),
+            cycles_by_layer,
+            bit_exact_with_golden_isa: run.logits == golden_run.logits,
+            verilator_seconds: wall,
+        };
+        println!(
+            "  keep {:.2}: {:>3} live tokens, {:>9} cycles (x{:.3}; model {}), logits {} the golden ISA, {:.1} s",
+            k,
+            live,
+            p.rtl_cycles,
+            p.cycles_ratio,
+            p.model_cycles,
+            if p.bit_exact_with_golden_isa { "equal" } else { "DIFFER FROM" },
+            wall
+        );
+        let layers: Vec<String> = p.cycles_by_layer.iter().map(|(n, v, r)| format!("{n} {v} (x{r:.3})")).collect();
+        println!("      {}", layers.join(", "));
+        anyhow::ensure!(
+            p.bit_exact_with_golden_isa,
+            "RTL logits differ from the golden ISA simulator at {live} tokens"
+        );
+        points.push(p);
+    }
+    let r = TokensBench { shape: format!("{shape:?}"), array: (cfg.array_rows, cfg.array_cols), tokens: t, points };
+    super::ensure_dir(json.parent().unwrap_or(std::path::Path::new(".")))?;
+    super::write_json(json, &r)?;
+    println!("  saved {}", json.display());
+    Ok(())
+}
+
 fn regmap_u32(dev: &mut dyn host::device::Device, off: u32) -> Result<u32> {
     Ok(dev.read_reg(off)?)
 }
@@ -346,6 +468,7 @@ pub fn run(a: Args) -> Result<()> {
     match a.what {
         What::Model { shape, config, project, json } => bench_model(shape, config.as_deref(), &project, &json),
         What::Gemm { chain, config, json } => bench_gemm(&chain, config.as_deref(), &json),
+        What::Tokens { shape, config, keep, json } => bench_tokens(shape, config.as_deref(), &keep, &json),
         What::Golden { shape, images, selectors, json } => {
             let sh = shape.shape(&selectors);
             let fm = random_model(&sh, 0, 0.0);

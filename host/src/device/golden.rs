@@ -480,11 +480,12 @@ impl GoldenDevice {
         }
     }
 
-    /// Fetch and decode instruction `pc`.
+    /// Fetch and decode instruction `pc`, as dispatched: its live sizes resolved with
+    /// LIVE_TOKENS.
     fn fetch(&self, base: u64, pc: u32) -> Result<Insn, Fault> {
         let bytes: [u8; INSN_BYTES] =
             self.dram(base + pc as u64 * INSN_BYTES as u64, INSN_BYTES)?.try_into().expect("one instruction");
-        Ok(Insn::decode(&bytes)?)
+        Ok(Insn::decode(&bytes)?.resolve(self.reg(regmap::LIVE_TOKENS) as u16)?)
     }
 
     fn execute(&mut self) {
@@ -565,7 +566,11 @@ impl Device for GoldenDevice {
                 self.execute();
             }
             Some(r) if r.access == regmap::Access::RW => {
-                let v = if r == regmap::INSN_BASE_HI { value & 0xff } else { value };
+                let v = match r {
+                    regmap::INSN_BASE_HI => value & 0xff,
+                    regmap::LIVE_TOKENS => value & 0xffff,
+                    _ => value,
+                };
                 self.set(r, v);
             }
             _ => {}
@@ -1158,6 +1163,7 @@ mod tests {
     /// A GEMM reading A from `a_bank`, writing `out_bank`, waiting for `deps`.
     fn gemm(a_bank: u8, out_bank: u8, deps: D) -> Insn {
         Insn {
+            live: 0,
             deps,
             op: Op::Gemm(Gemm {
                 m: 2,
@@ -1187,7 +1193,7 @@ mod tests {
             params: ba(7, 0),
             out_mult: Dyadic::ZERO,
         };
-        Insn { deps, op: Op::Softmax(v) }
+        Insn { live: 0, deps, op: Op::Softmax(v) }
     }
 
     fn dev_with_weights() -> GoldenDevice {
@@ -1269,8 +1275,11 @@ mod tests {
         // A writer and a reader (the GEMM reads A from what the LOAD writes).
         conflict(&mut dev, &[load(0), gemm(0, 1, D::default())], 1);
         conflict(&mut dev, &[gemm(0, 1, D::default()), store(1)], 1);
-        assert!(exec(&mut dev, &[gemm(0, 1, D::default()), Insn { deps: D { gemm: 1, ..D::default() }, ..store(1) }])
-            .is_ok());
+        assert!(exec(
+            &mut dev,
+            &[gemm(0, 1, D::default()), Insn { live: 0, deps: D { gemm: 1, ..D::default() }, ..store(1) }]
+        )
+        .is_ok());
         // Two readers share a bank: one read port, a conflict too.
         conflict(&mut dev, &[store(0), gemm(0, 1, D::default())], 1);
         assert!(exec(&mut dev, &[store(0), gemm(0, 1, dma(1))]).is_ok());

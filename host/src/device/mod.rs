@@ -127,6 +127,7 @@ pub fn execute(dev: &mut dyn Device, prog: &Program, timeout: Duration) -> Resul
     dev.write_reg(regmap::INSN_BASE_LO.offset, prog.insn_base as u32)?;
     dev.write_reg(regmap::INSN_BASE_HI.offset, (prog.insn_base >> 32) as u32)?;
     dev.write_reg(regmap::INSN_COUNT.offset, prog.insns.len() as u32)?;
+    dev.write_reg(regmap::LIVE_TOKENS.offset, prog.live_tokens as u32)?;
     dev.write_reg(regmap::CTRL.offset, 1)?;
     dev.wait_idle(timeout)?;
     let st = dev.read_reg(regmap::STATUS.offset)?;

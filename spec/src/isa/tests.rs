@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 
 fn groups() -> Vec<Vec<Field>> {
-    let common = [OPCODE, DEP_DMA, DEP_GEMM, DEP_VEC, RESERVED];
+    let common = [OPCODE, DEP_DMA, DEP_GEMM, DEP_VEC, LIVE_SIZES, RESERVED];
     let by_prefix =
         |p: &str| -> Vec<Field> { FIELDS.iter().copied().filter(|f| f.name.starts_with(p)).chain(common).collect() };
     vec![by_prefix("DMA_"), by_prefix("GEMM_"), by_prefix("VEC_")]
@@ -123,9 +123,43 @@ fn op() -> impl Strategy<Value = Op> {
 
 proptest! {
     #[test]
-    fn instructions_round_trip(deps in deps(), op in op()) {
-        let i = Insn { deps, op };
+    fn instructions_round_trip(deps in deps(), op in op(), live_bits in 0u8..8) {
+        let live_bits = if live::valid(op.unit(), live_bits) { live_bits } else { 0 };
+        let i = Insn { deps, op, live: live_bits };
         prop_assert_eq!(Insn::decode(&i.encode()), Ok(i));
+    }
+
+    /// Resolving replaces exactly the selected sizes with the live count, for every op.
+    #[test]
+    fn resolve_replaces_the_selected_sizes(deps in deps(), op in op(), live_bits in 0u8..8, tokens: u16) {
+        let i = Insn { deps, op, live: live_bits };
+        let r = i.resolve(tokens);
+        if !live::valid(op.unit(), live_bits) {
+            let bad = matches!(r, Err(IsaError::BadField { field: "LIVE_SIZES", .. }));
+            prop_assert!(bad, "resolve: {:?}", r);
+            let mut w = Insn::new(op).encode();
+            LIVE_SIZES.set(&mut w, live_bits as u64);
+            let bad = matches!(Insn::decode(&w), Err(IsaError::BadField { field: "LIVE_SIZES", .. }));
+            prop_assert!(bad, "decode");
+            return Ok(());
+        }
+        let r = r.unwrap();
+        prop_assert_eq!(r.live, 0);
+        prop_assert_eq!(r.deps, deps);
+        // The encoded words differ only in the LIVE_SIZES field and the replaced 16-bit sizes.
+        let (a, b) = (i.encode(), r.encode());
+        for slot in 0..3u32 {
+            let f = Field { name: "size", lsb: live::FIRST_SIZE_LSB + 16 * slot, width: 16 };
+            let want = if live_bits & (1 << slot) != 0 { tokens as u64 } else { f.get(&a) };
+            prop_assert_eq!(f.get(&b), want, "slot {}", slot);
+        }
+        let mut a2 = a;
+        LIVE_SIZES.set(&mut a2, 0);
+        for slot in 0..3u32 {
+            let f = Field { name: "size", lsb: live::FIRST_SIZE_LSB + 16 * slot, width: 16 };
+            f.set(&mut a2, f.get(&b));
+        }
+        prop_assert_eq!(a2, b);
     }
 }
 
