@@ -455,8 +455,77 @@ fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], js
     let r = TokensBench { shape: format!("{shape:?}"), array: (cfg.array_rows, cfg.array_cols), tokens: t, points };
     super::ensure_dir(json.parent().unwrap_or(std::path::Path::new(".")))?;
     super::write_json(json, &r)?;
-    println!("  saved {}", json.display());
+    let svg = json.with_extension("svg");
+    std::fs::write(&svg, tokens_svg(&r))?;
+    println!("  saved {} and {}", json.display(), svg.display());
     Ok(())
+}
+
+/// Relative cycles against the live fraction of the tokens: the whole model (RTL), the linear
+/// layers and the attention core (cycle model), with the proportional and quadratic references.
+fn tokens_svg(r: &TokensBench) -> String {
+    let (w, h, m) = (560.0, 400.0, 50.0);
+    let x = |f: f64| m + f * (w - 2.0 * m);
+    let y = |v: f64| h - m - v * (h - 2.0 * m);
+    let group = |p: &TokensPoint, names: &[&str]| -> u64 {
+        p.cycles_by_layer.iter().filter(|l| names.contains(&l.0.as_str())).map(|l| l.1).sum()
+    };
+    let first = &r.points[0];
+    let rel = |p: &TokensPoint, names: &[&str]| group(p, names) as f64 / group(first, names).max(1) as f64;
+    let frac = |p: &TokensPoint| p.live_tokens as f64 / first.live_tokens as f64;
+    let linear = ["Qkv", "Proj", "Mlp"];
+    let attention = ["Scores", "AttnV", "Softmax"];
+    type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>, bool);
+    let series: Vec<Series> = vec![
+        ("live/T (proportional)", "#bbbbbb", (0..=20).map(|i| (i as f64 / 20.0, i as f64 / 20.0)).collect(), true),
+        (
+            "(live/T)^2 (quadratic)",
+            "#dddddd",
+            (0..=20).map(|i| (i as f64 / 20.0, (i as f64 / 20.0).powi(2))).collect(),
+            true,
+        ),
+        ("whole model (RTL)", "#000000", r.points.iter().map(|p| (frac(p), p.cycles_ratio)).collect(), false),
+        ("QKV + projection + MLP", "#1f77b4", r.points.iter().map(|p| (frac(p), rel(p, &linear))).collect(), false),
+        ("scores + P.V + softmax", "#d62728", r.points.iter().map(|p| (frac(p), rel(p, &attention))).collect(), false),
+    ];
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{m}\" y=\"20\" font-size=\"13\">{} on {}x{}: cycles vs live tokens (relative to {} tokens)</text>\n",
+        r.shape, r.array.0, r.array.1, first.live_tokens
+    );
+    s += &format!(
+        "<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n",
+        y(0.0), x(1.0), y(0.0), y(0.0), y(1.0)
+    );
+    for i in 0..=4 {
+        let v = i as f64 / 4.0;
+        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v:.2}</text>\n", x(v), y(0.0) + 15.0);
+        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.2}</text>\n", m - 5.0, y(v) + 4.0);
+    }
+    s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">live tokens / all tokens</text>\n", x(0.5), h - 12.0);
+    for (i, (name, color, pts, dashed)) in series.iter().enumerate() {
+        let path: Vec<String> = pts.iter().map(|&(a, b)| format!("{:.1},{:.1}", x(a), y(b))).collect();
+        let dash = if *dashed { " stroke-dasharray=\"4 3\"" } else { "" };
+        s += &format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>\n",
+            path.join(" ")
+        );
+        if !dashed {
+            for &(a, b) in pts {
+                s += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>\n", x(a), y(b));
+            }
+        }
+        let ly = m + 10.0 + 15.0 * i as f64;
+        s += &format!(
+            "<line x1=\"{}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{}\" y=\"{}\">{name}</text>\n",
+            m + 10.0,
+            m + 30.0,
+            m + 35.0,
+            ly + 4.0
+        );
+    }
+    s + "</svg>\n"
 }
 
 fn regmap_u32(dev: &mut dyn host::device::Device, off: u32) -> Result<u32> {
