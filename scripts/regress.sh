@@ -7,6 +7,7 @@ scripts/setup.sh
 export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
 cargo test --release -p host --test cosim
 PROPTEST_CASES=2000 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test model_cosim --test model_golden
+PROPTEST_CASES=1000 cargo test --release -p host --test live_tokens
 cargo test --release -p sim
 cargo build --release
 for cfg in configs/32x32.toml configs/64x32.toml; do
