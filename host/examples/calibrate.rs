@@ -14,8 +14,8 @@ use host::device::{run, Device};
 use host::model_compile::{compile_model, ModelOptions};
 use host::program::Program;
 use host::testkit::{random_i8, random_linear};
-use spec::isa::{Insn, Op};
-use spec::{regmap, AccelConfig};
+use spec::isa::Op;
+use spec::AccelConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -25,14 +25,10 @@ type Row = (String, String, u64, u64);
 /// Run `prog`'s instructions one at a time on `dev` (which holds its segments).
 fn measure(dev: &mut VerilatorDevice, cfg: &AccelConfig, prog: &Program, out: &mut Vec<Row>) {
     let model = CycleModel::new(cfg);
-    for insn in &prog.insns {
-        let single = Program { insns: vec![Insn::new(insn.op)], segments: vec![], ..prog.clone() };
-        run(dev as &mut dyn Device, &single, Duration::from_secs(120)).expect("runs");
-        let busy = [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY]
-            .iter()
-            .map(|r| dev.read_reg(r.offset).expect("reads") as u64)
-            .max()
-            .unwrap_or(0);
+    for (i, insn) in prog.insns.iter().enumerate() {
+        let st = run(dev as &mut dyn Device, &prog.alone(i), Duration::from_secs(120)).expect("runs");
+        // Only the instruction's own unit was busy.
+        let busy = st.unit_busy.into_iter().max().unwrap_or(0);
         let (kind, desc) = match &insn.op {
             Op::Load(d) => ("LOAD".to_string(), format!("{} rows x {} words", d.rows, d.words)),
             Op::Store(d) => ("STORE".to_string(), format!("{} rows x {} words", d.rows, d.words)),
@@ -86,10 +82,7 @@ fn main() {
     host::device::load(&mut dev, &cm.program).expect("loads");
     let whole = cm.run_image(&mut dev, &im.input_patches(&test.images[0]), Duration::from_secs(600)).expect("runs");
     let sched = host::device::golden::schedule(&CycleModel::new(&cfg), &cm.program.insns);
-    let busy: Vec<u64> = [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY]
-        .iter()
-        .map(|r| dev.read_reg(r.offset).expect("reads") as u64)
-        .collect();
+    let busy = whole.stats.unit_busy;
 
     println!("{}x{} array: unit busy cycles, RTL vs model", cfg.array_rows, cfg.array_cols);
     let err = |r: &Row| (r.2 as f64 - r.3 as f64) / r.3 as f64 * 100.0;

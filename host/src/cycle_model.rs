@@ -141,12 +141,6 @@ impl CycleModel {
         (self.fetch() + unit + DONE_CYCLES, active)
     }
 
-    /// Cycles the instruction's unit is busy with it (its busy counter). See
-    /// [`CycleModel::unit_cycles`].
-    pub fn insn_cycles(&self, insn: &Insn) -> u64 {
-        self.unit_cycles(insn).0
-    }
-
     /// `(unit busy cycles, active cycles)` of one instruction: from its unit taking it to the
     /// unit's `done`, when it does not wait for the unit's previous instruction.
     pub fn unit_cycles(&self, insn: &Insn) -> (u64, u64) {

@@ -57,6 +57,14 @@ impl Program {
     pub fn insn_bytes(&self) -> Vec<u8> {
         self.insns.iter().flat_map(|i| i.encode()).collect()
     }
+
+    /// Instruction `i` as a program of its own, to run on a device that holds this program's
+    /// data (see [`crate::device::load`]) once the instructions before it have run: no segments,
+    /// and no dependency counts (they count instructions since START, and everything before
+    /// `i` has completed). For per-instruction cycle counts.
+    pub fn alone(&self, i: usize) -> Program {
+        Program { insns: vec![Insn { deps: Default::default(), ..self.insns[i] }], segments: vec![], ..self.clone() }
+    }
 }
 
 /// Simple bump allocator for DRAM: 4 KiB-aligned regions, starting above address 0.

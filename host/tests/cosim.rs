@@ -9,11 +9,10 @@ use golden::synth::Rng;
 use host::compile::{chain_reference, compile_chain};
 use host::cycle_model::CycleModel;
 use host::device::verilator::VerilatorDevice;
-use host::device::{read_outputs, run};
-use host::program::Program;
+use host::device::{load, read_outputs, run};
 use host::testkit::{proptest_cases, random_i8, random_linear};
 use proptest::prelude::*;
-use spec::isa::{Insn, Op};
+use spec::isa::Op;
 use spec::AccelConfig;
 use std::time::Duration;
 
@@ -27,16 +26,10 @@ fn cosim(cfg: &AccelConfig, seed: u64, m: usize, dims: &[usize], latency: u32, b
     dev.sim().set_read_latency(latency);
     dev.sim().set_backpressure(seed, backpressure);
     let model = CycleModel { read_latency: latency as u64, ..CycleModel::new(cfg) };
+    load(&mut dev, &prog).unwrap();
     let mut cycles = 0;
     for (i, insn) in prog.insns.iter().enumerate() {
-        // Run alone, after everything before it has completed: its dependency counts (which
-        // count instructions since START) no longer apply.
-        let single = Program {
-            insns: vec![Insn::new(insn.op)],
-            segments: if i == 0 { prog.segments.clone() } else { vec![] },
-            ..prog.clone()
-        };
-        let st = run(&mut dev, &single, Duration::from_secs(120)).unwrap();
+        let st = run(&mut dev, &prog.alone(i), Duration::from_secs(120)).unwrap();
         cycles += st.cycles;
         let predicted = model.insn(insn).0;
         if backpressure == 0 {

@@ -128,7 +128,6 @@ struct GemmBench {
 
 fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::path::Path) -> Result<()> {
     use host::device::{run as run_program, verilator::VerilatorDevice, Device};
-    use host::program::Program;
     let cfg = super::config(config)?;
     anyhow::ensure!(chain.len() >= 3, "--chain needs M,K and at least one width");
     let m = chain[0];
@@ -137,19 +136,14 @@ fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::pat
     let x = host::testkit::random_i8(&mut rng, m, chain[1]);
     let prog = host::compile::compile_chain(&layers, &x, &cfg)?;
     let mut dev = VerilatorDevice::new(&cfg, prog.dram_bytes as usize)?;
+    host::device::load(&mut dev, &prog)?;
     let model = host::cycle_model::CycleModel::new(&cfg);
     let t0 = Instant::now();
     let c0 = dev.sim().cycle();
     let (mut total, mut figures) = (0u64, Vec::new());
     for (i, insn) in prog.insns.iter().enumerate() {
-        // Each instruction alone (after the ones before it), for its own cycle count; its
-        // dependency counts no longer apply.
-        let single = Program {
-            insns: vec![spec::isa::Insn::new(insn.op)],
-            segments: if i == 0 { prog.segments.clone() } else { vec![] },
-            ..prog.clone()
-        };
-        let st = run_program(&mut dev as &mut dyn Device, &single, std::time::Duration::from_secs(3600))?;
+        // Each instruction alone, for its own cycle count.
+        let st = run_program(&mut dev as &mut dyn Device, &prog.alone(i), std::time::Duration::from_secs(3600))?;
         total += st.cycles;
         if let spec::isa::Op::Gemm(g) = insn.op {
             let predicted = model.insn(insn).0;
@@ -260,12 +254,9 @@ fn bench_model(
     use host::device::golden::schedule;
     use host::device::verilator::VerilatorDevice;
     use host::model_compile::{compile_model, ModelOptions};
-    use std::collections::BTreeMap;
     let cfg = super::config(config)?;
     let sh = shape.shape(&[]);
-    let fm = random_model(&sh, 0, 0.0);
-    let imgs = random_images(&sh, 3, 1);
-    let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
+    let (im, imgs) = synthetic(&sh)?;
     let macs = sh.macs_dense() as u64;
     let cm = compile_model(&im, &cfg, ModelOptions::default())?;
     let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize)?;
@@ -273,19 +264,11 @@ fn bench_model(
     let t = Instant::now();
     let run = cm.run_image(&mut dev, &im.input_patches(&imgs[0]), std::time::Duration::from_secs(3600))?;
     let wall = t.elapsed().as_secs_f64();
-    let busy = [
-        regmap_u32(&mut dev, spec::regmap::DMA_BUSY.offset)?,
-        regmap_u32(&mut dev, spec::regmap::GEMM_BUSY.offset)?,
-        regmap_u32(&mut dev, spec::regmap::VEC_BUSY.offset)?,
-    ];
     let want = im.forward(&imgs[0], &ForwardOptions { prune: false }, None);
     let bit_exact = run.logits == want.logits;
     let model = CycleModel::new(&cfg);
     let sched = schedule(&model, &cm.program.insns);
-    let mut by: BTreeMap<String, u64> = BTreeMap::new();
-    for (insn, kind) in cm.program.insns.iter().zip(&cm.layer_of) {
-        *by.entry(format!("{kind:?}")).or_default() += model.unit_cycles(insn).0;
-    }
+    let by = cycles_by_layer(&model, &cm.program.insns, &cm.layer_of);
     let cycles = run.stats.cycles;
     let mut projections = vec![];
     for p in project {
@@ -309,7 +292,7 @@ fn bench_model(
         macs,
         rtl_cycles: cycles,
         rtl_active_cycles: run.stats.active_cycles,
-        rtl_unit_busy_cycles: busy.map(|v| v as u64),
+        rtl_unit_busy_cycles: run.stats.unit_busy,
         utilization_percent: 100.0 * macs as f64 / (cfg.pes() as f64 * cycles as f64),
         latency_ms: cycles as f64 / (cfg.clock_mhz * 1e3),
         bit_exact,
@@ -383,12 +366,9 @@ fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], js
     use host::device::golden::{schedule, GoldenDevice};
     use host::device::verilator::VerilatorDevice;
     use host::model_compile::{compile_model, ModelOptions};
-    use std::collections::BTreeMap;
     let cfg = super::config(config)?;
     let sh = shape.shape(&[]);
-    let fm = random_model(&sh, 0, 0.0);
-    let imgs = random_images(&sh, 3, 1);
-    let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
+    let (im, imgs) = synthetic(&sh)?;
     let mut cm = compile_model(&im, &cfg, ModelOptions { live_tokens: true, ..ModelOptions::default() })?;
     let (t, prefix) = (sh.tokens(), sh.prefix_tokens());
     let patches = im.input_patches(&imgs[0]);
@@ -411,10 +391,7 @@ fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], js
         host::device::load(&mut gdev, &cm.program)?;
         let golden_run = cm.run_image(&mut gdev, &patches, std::time::Duration::from_secs(60))?;
         let resolved: Vec<_> = cm.program.insns.iter().map(|i| i.resolve(live as u16)).collect::<Result<_, _>>()?;
-        let mut by: BTreeMap<String, u64> = BTreeMap::new();
-        for (insn, kind) in resolved.iter().zip(&cm.layer_of) {
-            *by.entry(format!("{kind:?}")).or_default() += model.unit_cycles(insn).0;
-        }
+        let by = cycles_by_layer(&model, &resolved, &cm.layer_of);
         let full = points.first();
         let ratio = |v: u64, f: Option<u64>| f.map_or(1.0, |f| v as f64 / f as f64);
         let cycles_by_layer = by
@@ -528,8 +505,26 @@ fn tokens_svg(r: &TokensBench) -> String {
     s + "</svg>\n"
 }
 
-fn regmap_u32(dev: &mut dyn host::device::Device, off: u32) -> Result<u32> {
-    Ok(dev.read_reg(off)?)
+/// A synthetic model of `sh` (seeded random weights) quantized on two random calibration
+/// images: the integer model and three images (the test image first).
+fn synthetic(sh: &spec::ModelShape) -> Result<(golden::IntModel, Vec<golden::Image>)> {
+    let fm = random_model(sh, 0, 0.0);
+    let imgs = random_images(sh, 3, 1);
+    let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
+    Ok((im, imgs))
+}
+
+/// Unit busy cycles per layer type (the cycle model, exact per instruction).
+fn cycles_by_layer(
+    model: &host::cycle_model::CycleModel,
+    insns: &[spec::isa::Insn],
+    kinds: &[host::model_compile::LayerKind],
+) -> std::collections::BTreeMap<String, u64> {
+    let mut by = std::collections::BTreeMap::new();
+    for (insn, kind) in insns.iter().zip(kinds) {
+        *by.entry(format!("{kind:?}")).or_default() += model.unit_cycles(insn).0;
+    }
+    by
 }
 
 /// Run.
@@ -542,6 +537,7 @@ pub fn run(a: Args) -> Result<()> {
             let sh = shape.shape(&selectors);
             let fm = random_model(&sh, 0, 0.0);
             let imgs = random_images(&sh, images.max(1) + 2, 1);
+            // Times calibration and quantization alone, so not `synthetic`.
             let t = Instant::now();
             let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[images..])?;
             let quantize_seconds = t.elapsed().as_secs_f64();

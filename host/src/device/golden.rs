@@ -1318,7 +1318,7 @@ mod tests {
         let mut dev = dev_with_weights();
         let model = CycleModel::new(dev.config());
         let (l, g) = (load(2), gemm(0, 1, D::default()));
-        let (lc, (gc, active)) = (model.insn_cycles(&l), model.unit_cycles(&g));
+        let (lc, (gc, active)) = (model.unit_cycles(&l).0, model.unit_cycles(&g));
         assert!(active > 0);
         let f = model.fetch();
         // Independent units overlap: the GEMM is dispatched the cycle after the LOAD.

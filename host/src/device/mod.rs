@@ -58,6 +58,8 @@ pub struct RunStats {
     pub active_cycles: u64,
     /// Instructions completed.
     pub insns: u32,
+    /// Cycles each unit (DMA, GEMM, vector) held an instruction: DMA_BUSY, GEMM_BUSY, VEC_BUSY.
+    pub unit_busy: [u64; 3],
     /// Wall time of the run on the host.
     pub wall_seconds: f64,
 }
@@ -146,6 +148,11 @@ pub fn execute(dev: &mut dyn Device, prog: &Program, timeout: Duration) -> Resul
         cycles: rd64(dev, regmap::CYCLES_LO.offset, regmap::CYCLES_HI.offset)?,
         active_cycles: rd64(dev, regmap::ACTIVE_LO.offset, regmap::ACTIVE_HI.offset)?,
         insns: dev.read_reg(regmap::INSN_DONE.offset)?,
+        unit_busy: [
+            dev.read_reg(regmap::DMA_BUSY.offset)? as u64,
+            dev.read_reg(regmap::GEMM_BUSY.offset)? as u64,
+            dev.read_reg(regmap::VEC_BUSY.offset)? as u64,
+        ],
         wall_seconds: t0.elapsed().as_secs_f64(),
     })
 }
