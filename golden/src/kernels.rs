@@ -25,12 +25,13 @@ impl QLinear {
     pub fn in_dim(&self) -> usize {
         self.w.ncols()
     }
-    /// Accumulators `x W^T + bias` for `x: [n, in]`.
+    /// Accumulators `x W^T + bias` for `x: [n, in]`, int32 wrapping like the hardware's
+    /// (`spec::isa`: a bias near the int32 limits wraps, it does not panic).
     pub fn acc(&self, x: ArrayView2<i8>) -> Array2<i32> {
         let mut acc = matmul_nt(x, self.w.view());
         for mut row in acc.rows_mut() {
             for (a, &b) in row.iter_mut().zip(&self.bias) {
-                *a += b;
+                *a = a.wrapping_add(b);
             }
         }
         acc
