@@ -53,6 +53,22 @@
 //!   rows at the same positions in `in_hi_bank` (the unit's max engine reads it concurrently with
 //!   the main passes); the program must keep both copies equal (a GEMM with `Int8Dup` output).
 //!
+//! * **COLMEAN** (`rows x n`, int8): `g[c] = div_round(sum_r in[r][c], rows)` for `c < n`, then
+//!   `out[r][c] = g[c]` for every row (after all rows were read: in place is allowed), and
+//!   `div_round(sum_c g[c], n)` to byte `mean_byte` counted from word `mean_at`
+//!   (`numerics::mean_i8` twice: the selector's global half and its head squeeze).
+//! * **SELECT** (`rows` = L tokens of `n` int16 channels at `x`/`x_stride`, planes as LAYERNORM):
+//!   per token `t`, `(keep, score) = numerics::keep_decision(w, p[t])` with the head weights `w`
+//!   and probabilities `p` (U0F8); tokens `t < prefix` are kept. If any token is dropped, row `L`
+//!   becomes the package token (`numerics::package_channel` with weights
+//!   `numerics::package_weight(score)` of the dropped rows) and counts as kept. Then the kept rows
+//!   move down in order (row `t` to the number of kept rows before it; rows that stay are not
+//!   rewritten, rows after the new count keep their old contents), every gathered byte row is
+//!   compacted the same way with the package's entry copied from its byte `package_byte`, the
+//!   new count `L'` is written little-endian to bytes 0-1 of the word after the gathered rows,
+//!   and LIVE_TOKENS becomes `L'`. Instructions with live sizes after a SELECT must wait for it
+//!   (their sizes are read at dispatch).
+//!
 //! Vector outputs write only channels `< n` (byte enables); the GEMM never reads past K, so the
 //! bytes after a row need no padding. Every field is checked before an instruction runs;
 //! a violation stops the accelerator with BAD_FIELD (see [`Insn::check`]).
@@ -212,6 +228,19 @@ fields! {
     VEC_OUT_M = (212, 16);
     /// Vector: LayerNorm output shift s.
     VEC_OUT_S = (228, 8);
+    /// Vector: COLMEAN: byte index (from `VEC_PAR_ADDR`) of the mean of the means; SELECT: byte
+    /// index of the package token's value in every gathered row.
+    VEC_AUX = (236, 16);
+    /// SELECT: heads (probability columns and head weights).
+    VEC_SEL_HEADS = (252, 8);
+    /// SELECT: prefix tokens (class/distillation), always kept.
+    VEC_SEL_PREFIX = (260, 4);
+    /// SELECT: words between the heads' probability columns.
+    VEC_SEL_P_STRIDE = (264, 20);
+    /// SELECT: word address of the head weights (in `VEC_PAR_BANK`).
+    VEC_SEL_W_ADDR = (284, 20);
+    /// SELECT: gathered byte rows (token masks, token indices) at `VEC_OUT_*`.
+    VEC_SEL_G_ROWS = (304, 8);
 
     /// GEMM and vector: sizes taken from the LIVE_TOKENS register at dispatch, see [`live`].
     LIVE_SIZES = (320, 8);
@@ -277,12 +306,16 @@ pub enum Opcode {
     LayerNorm = 4,
     /// Row-wise integer softmax, int8 -> U0F8 (vector unit).
     Softmax = 5,
+    /// Column means over the rows, broadcast back (vector unit; token selector).
+    ColMean = 6,
+    /// Keep decision, compaction and package token (vector unit; token selector).
+    Select = 7,
 }
 
 impl Opcode {
     /// Decode an opcode byte.
     pub fn from_u8(v: u8) -> Option<Opcode> {
-        [Opcode::Load, Opcode::Store, Opcode::Gemm, Opcode::LayerNorm, Opcode::Softmax]
+        [Opcode::Load, Opcode::Store, Opcode::Gemm, Opcode::LayerNorm, Opcode::Softmax, Opcode::ColMean, Opcode::Select]
             .into_iter()
             .find(|o| *o as u8 == v)
     }
@@ -291,7 +324,7 @@ impl Opcode {
         match self {
             Opcode::Load | Opcode::Store => Unit::Dma,
             Opcode::Gemm => Unit::Gemm,
-            Opcode::LayerNorm | Opcode::Softmax => Unit::Vec,
+            Opcode::LayerNorm | Opcode::Softmax | Opcode::ColMean | Opcode::Select => Unit::Vec,
         }
     }
 }
@@ -303,7 +336,7 @@ pub enum Unit {
     Dma,
     /// GEMM.
     Gemm,
-    /// LAYERNORM and SOFTMAX.
+    /// LAYERNORM, SOFTMAX, COLMEAN and SELECT.
     Vec,
 }
 
@@ -472,6 +505,63 @@ pub struct VecOp {
     pub out_mult: Dyadic,
 }
 
+/// COLMEAN: per-channel means of int8 rows over the rows, written to every output row, and the
+/// mean of those means (the token selector's global half and its squeeze).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ColMean {
+    /// Rows (tokens).
+    pub rows: u16,
+    /// Channels.
+    pub n: u16,
+    /// Input row 0.
+    pub input: BankAddr,
+    /// Words between input rows.
+    pub in_stride: u32,
+    /// Output row 0 (may be the input: the means are written after every row was read).
+    pub out: BankAddr,
+    /// Words between output rows.
+    pub out_stride: u32,
+    /// Word of the mean of the means (`VEC_PAR_*`).
+    pub mean_at: BankAddr,
+    /// Its byte index from `mean_at` (byte `i % R` of word `mean_at.addr + i / R`).
+    pub mean_byte: u16,
+}
+
+/// SELECT: the token selector's keep decision, compaction of the kept tokens, the package token
+/// and the gather of per-token byte rows (token masks, original indices); sets LIVE_TOKENS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Select {
+    /// Live tokens before the selector.
+    pub rows: u16,
+    /// Channels of the residual stream.
+    pub n: u16,
+    /// Residual stream row 0, low byte plane (compacted in place; row `rows` is scratch).
+    pub x: BankAddr,
+    /// High byte plane bank.
+    pub x_hi_bank: u8,
+    /// Words between residual rows.
+    pub x_stride: u32,
+    /// Keep probability of token `t`, head `j`: byte 0 of word `probs.addr + j*probs_stride + t`.
+    pub probs: BankAddr,
+    /// Words between the heads' probability columns.
+    pub probs_stride: u32,
+    /// Head weights: head `j` at byte `j % R` of word `weights_addr + j / R` of `probs.bank`.
+    pub weights_addr: u32,
+    /// Heads.
+    pub heads: u8,
+    /// Prefix tokens, always kept.
+    pub prefix: u8,
+    /// Gathered byte rows: row `g` at word `gather.addr + g*gather_stride`; the new count
+    /// follows them (bytes 0-1 of word `gather.addr + gather_rows*gather_stride`).
+    pub gather: BankAddr,
+    /// Words between gathered rows.
+    pub gather_stride: u32,
+    /// Gathered rows.
+    pub gather_rows: u8,
+    /// Byte index, in every gathered row, of the package token's value.
+    pub package_byte: u16,
+}
+
 /// An operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Op {
@@ -485,6 +575,10 @@ pub enum Op {
     LayerNorm(VecOp),
     /// Integer softmax.
     Softmax(VecOp),
+    /// Column means (token selector).
+    ColMean(ColMean),
+    /// Keep decision and compaction (token selector).
+    Select(Select),
 }
 
 impl Op {
@@ -496,6 +590,8 @@ impl Op {
             Op::Gemm(_) => Opcode::Gemm,
             Op::LayerNorm(_) => Opcode::LayerNorm,
             Op::Softmax(_) => Opcode::Softmax,
+            Op::ColMean(_) => Opcode::ColMean,
+            Op::Select(_) => Opcode::Select,
         }
     }
     /// The unit that runs it.
@@ -660,6 +756,50 @@ impl Insn {
                     return fail("VEC banks (two operands on one bank)", 0);
                 }
             }
+            Op::ColMean(v) => {
+                if v.rows == 0 || v.rows as usize > cfg.max_tokens {
+                    return fail("VEC_ROWS", v.rows as u64);
+                }
+                if v.n == 0 || v.n as usize > cfg.max_width {
+                    return fail("VEC_N", v.n as u64);
+                }
+                for b in [v.input.bank, v.out.bank, v.mean_at.bank] {
+                    if !bank_ok(b) {
+                        return fail("VEC bank", b as u64);
+                    }
+                }
+                for a in [v.input.addr, v.in_stride, v.out.addr, v.out_stride, v.mean_at.addr] {
+                    if !addr_ok(a) {
+                        return fail("VEC address/stride", a as u64);
+                    }
+                }
+            }
+            Op::Select(v) => {
+                if v.rows == 0 || v.rows as usize > cfg.max_tokens {
+                    return fail("VEC_ROWS", v.rows as u64);
+                }
+                if v.n == 0 || v.n as usize > cfg.max_width {
+                    return fail("VEC_N", v.n as u64);
+                }
+                if v.heads == 0 || v.heads as usize > cfg.max_heads {
+                    return fail("VEC_SEL_HEADS", v.heads as u64);
+                }
+                for b in [v.x.bank, v.x_hi_bank, v.probs.bank, v.gather.bank] {
+                    if !bank_ok(b) {
+                        return fail("VEC bank", b as u64);
+                    }
+                }
+                for a in
+                    [v.x.addr, v.x_stride, v.probs.addr, v.probs_stride, v.weights_addr, v.gather.addr, v.gather_stride]
+                {
+                    if !addr_ok(a) {
+                        return fail("VEC address/stride", a as u64);
+                    }
+                }
+                if v.x.bank == v.x_hi_bank {
+                    return fail("VEC_IN_HI_BANK", v.x_hi_bank as u64);
+                }
+            }
         }
         Ok(())
     }
@@ -691,6 +831,10 @@ impl Insn {
                 (r, w)
             }
             Op::LayerNorm(v) | Op::Softmax(v) => (vec![v.input.bank, v.in_hi_bank, v.params.bank], vec![v.out.bank]),
+            Op::ColMean(v) => (vec![v.input.bank], vec![v.out.bank, v.mean_at.bank]),
+            Op::Select(v) => {
+                (vec![v.x.bank, v.x_hi_bank, v.probs.bank, v.gather.bank], vec![v.x.bank, v.x_hi_bank, v.gather.bank])
+            }
         }
     }
 
@@ -711,6 +855,8 @@ impl Insn {
             Op::Gemm(g) => Op::Gemm(Gemm { m: pick(live::M, g.m), k: pick(live::K, g.k), n: pick(live::N, g.n), ..g }),
             Op::LayerNorm(v) => Op::LayerNorm(VecOp { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
             Op::Softmax(v) => Op::Softmax(VecOp { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
+            Op::ColMean(v) => Op::ColMean(ColMean { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
+            Op::Select(v) => Op::Select(Select { rows: pick(live::M, v.rows), n: pick(live::K, v.n), ..v }),
             op => op,
         };
         Ok(Insn { deps: self.deps, op, live: 0 })
@@ -788,6 +934,32 @@ impl Insn {
                 set_ba(&mut w, VEC_PAR_BANK, VEC_PAR_ADDR, v.params);
                 VEC_OUT_M.set(&mut w, v.out_mult.m as u64);
                 VEC_OUT_S.set(&mut w, v.out_mult.s as u64);
+            }
+            Op::ColMean(v) => {
+                VEC_ROWS.set(&mut w, v.rows as u64);
+                VEC_N.set(&mut w, v.n as u64);
+                set_ba(&mut w, VEC_IN_LO_BANK, VEC_IN_ADDR, v.input);
+                VEC_IN_STRIDE.set(&mut w, v.in_stride as u64);
+                set_ba(&mut w, VEC_OUT_BANK, VEC_OUT_ADDR, v.out);
+                VEC_OUT_STRIDE.set(&mut w, v.out_stride as u64);
+                set_ba(&mut w, VEC_PAR_BANK, VEC_PAR_ADDR, v.mean_at);
+                VEC_AUX.set(&mut w, v.mean_byte as u64);
+            }
+            Op::Select(v) => {
+                VEC_ROWS.set(&mut w, v.rows as u64);
+                VEC_N.set(&mut w, v.n as u64);
+                set_ba(&mut w, VEC_IN_LO_BANK, VEC_IN_ADDR, v.x);
+                VEC_IN_HI_BANK.set(&mut w, v.x_hi_bank as u64);
+                VEC_IN_STRIDE.set(&mut w, v.x_stride as u64);
+                set_ba(&mut w, VEC_PAR_BANK, VEC_PAR_ADDR, v.probs);
+                VEC_SEL_P_STRIDE.set(&mut w, v.probs_stride as u64);
+                VEC_SEL_W_ADDR.set(&mut w, v.weights_addr as u64);
+                VEC_SEL_HEADS.set(&mut w, v.heads as u64);
+                VEC_SEL_PREFIX.set(&mut w, v.prefix as u64);
+                set_ba(&mut w, VEC_OUT_BANK, VEC_OUT_ADDR, v.gather);
+                VEC_OUT_STRIDE.set(&mut w, v.gather_stride as u64);
+                VEC_SEL_G_ROWS.set(&mut w, v.gather_rows as u64);
+                VEC_AUX.set(&mut w, v.package_byte as u64);
             }
         }
         w
@@ -878,6 +1050,32 @@ impl Insn {
                     Op::Softmax(v)
                 }
             }
+            Opcode::ColMean => Op::ColMean(ColMean {
+                rows: VEC_ROWS.get(w) as u16,
+                n: VEC_N.get(w) as u16,
+                input: get_ba(w, VEC_IN_LO_BANK, VEC_IN_ADDR),
+                in_stride: VEC_IN_STRIDE.get(w) as u32,
+                out: get_ba(w, VEC_OUT_BANK, VEC_OUT_ADDR),
+                out_stride: VEC_OUT_STRIDE.get(w) as u32,
+                mean_at: get_ba(w, VEC_PAR_BANK, VEC_PAR_ADDR),
+                mean_byte: VEC_AUX.get(w) as u16,
+            }),
+            Opcode::Select => Op::Select(Select {
+                rows: VEC_ROWS.get(w) as u16,
+                n: VEC_N.get(w) as u16,
+                x: get_ba(w, VEC_IN_LO_BANK, VEC_IN_ADDR),
+                x_hi_bank: VEC_IN_HI_BANK.get(w) as u8,
+                x_stride: VEC_IN_STRIDE.get(w) as u32,
+                probs: get_ba(w, VEC_PAR_BANK, VEC_PAR_ADDR),
+                probs_stride: VEC_SEL_P_STRIDE.get(w) as u32,
+                weights_addr: VEC_SEL_W_ADDR.get(w) as u32,
+                heads: VEC_SEL_HEADS.get(w) as u8,
+                prefix: VEC_SEL_PREFIX.get(w) as u8,
+                gather: get_ba(w, VEC_OUT_BANK, VEC_OUT_ADDR),
+                gather_stride: VEC_OUT_STRIDE.get(w) as u32,
+                gather_rows: VEC_SEL_G_ROWS.get(w) as u8,
+                package_byte: VEC_AUX.get(w) as u16,
+            }),
         };
         Ok(Insn { deps, op, live: live_bits })
     }
@@ -922,7 +1120,9 @@ pub fn to_markdown() -> String {
     s += "| STORE | 2 | DMA | scratchpad bank -> DRAM |\n";
     s += "| GEMM | 3 | GEMM | `out = f(A B + bias)`, B from the weight stream or the scratchpad |\n";
     s += "| LAYERNORM | 4 | vector | int16 byte planes -> int8, per `docs/NUMERICS.md` |\n";
-    s += "| SOFTMAX | 5 | vector | int8 -> U0F8 rows, per `docs/NUMERICS.md` |\n\n";
+    s += "| SOFTMAX | 5 | vector | int8 -> U0F8 rows, per `docs/NUMERICS.md` |\n";
+    s += "| COLMEAN | 6 | vector | int8 column means over the rows, written to every row, and their mean |\n";
+    s += "| SELECT | 7 | vector | token selector: keep decision, compaction, package token, sets LIVE_TOKENS |\n\n";
     s += "| field | bits | width |\n|---|---|---|\n";
     for f in FIELDS {
         s += &format!("| `{}` | {}..{} | {} |\n", f.name, f.lsb, f.lsb + f.width - 1, f.width);

@@ -117,8 +117,55 @@ fn op() -> impl Strategy<Value = Op> {
         dma().prop_map(Op::Store),
         gemm.prop_map(Op::Gemm),
         vecop().prop_map(Op::LayerNorm),
-        vecop().prop_map(Op::Softmax)
+        vecop().prop_map(Op::Softmax),
+        colmean().prop_map(Op::ColMean),
+        select().prop_map(Op::Select)
     ]
+}
+
+fn colmean() -> impl Strategy<Value = ColMean> {
+    (any::<u16>(), any::<u16>(), bank_addr(), stride(), bank_addr(), stride(), bank_addr(), any::<u16>()).prop_map(
+        |(rows, n, input, in_stride, out, out_stride, mean_at, mean_byte)| ColMean {
+            rows,
+            n,
+            input,
+            in_stride,
+            out,
+            out_stride,
+            mean_at,
+            mean_byte,
+        },
+    )
+}
+
+fn select() -> impl Strategy<Value = Select> {
+    (
+        (any::<u16>(), any::<u16>(), bank_addr(), 0u8..16, stride()),
+        (bank_addr(), stride(), stride(), any::<u8>(), 0u8..16),
+        (bank_addr(), stride(), any::<u8>(), any::<u16>()),
+    )
+        .prop_map(
+            |(
+                (rows, n, x, x_hi_bank, x_stride),
+                (probs, probs_stride, weights_addr, heads, prefix),
+                (gather, gather_stride, gather_rows, package_byte),
+            )| Select {
+                rows,
+                n,
+                x,
+                x_hi_bank,
+                x_stride,
+                probs,
+                probs_stride,
+                weights_addr,
+                heads,
+                prefix,
+                gather,
+                gather_stride,
+                gather_rows,
+                package_byte,
+            },
+        )
 }
 
 proptest! {
