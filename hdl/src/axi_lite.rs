@@ -68,6 +68,10 @@ pub struct AxiLiteRegs {
     pub insn_count: Signal<Out, Bits<32>>,
     /// LIVE_TOKENS.
     pub live_tokens: Signal<Out, Bits<16>>,
+    /// The hardware sets LIVE_TOKENS (a SELECT finished; wins over a bus write in that cycle).
+    pub live_we: Signal<In, Bit>,
+    /// The value it sets.
+    pub live_in: Signal<In, Bits<16>>,
     /// STATUS bit 0.
     pub busy: Signal<In, Bit>,
     /// STATUS bit 1.
@@ -103,6 +107,7 @@ pub struct AxiLiteRegs {
     count: DFF<Bits<32>>,
     scratch: DFF<Bits<32>>,
     live: DFF<Bits<32>>,
+    live_ext: crate::widen::Extend<32, 16>,
     // Combinational helpers.
     do_write: Signal<Local, Bit>,
     mask0: Signal<Local, Bits<32>>,
@@ -175,6 +180,8 @@ impl AxiLiteRegs {
             insn_base: Signal::default(),
             insn_count: Signal::default(),
             live_tokens: Signal::default(),
+            live_we: Signal::default(),
+            live_in: Signal::default(),
             busy: Signal::default(),
             done: Signal::default(),
             error: Signal::default(),
@@ -198,6 +205,7 @@ impl AxiLiteRegs {
             count: DFF::default(),
             scratch: DFF::default(),
             live: DFF::default(),
+            live_ext: crate::widen::Extend::new(false),
             do_write: Signal::default(),
             mask0: Signal::default(),
             mask1: Signal::default(),
@@ -313,6 +321,10 @@ impl Logic for AxiLiteRegs {
                 self.scratch.d.next =
                     (self.scratch.q.val() & !self.wmask.val()) | (self.w_data.q.val() & self.wmask.val());
             }
+        }
+        self.live_ext.din.next = self.live_in.val();
+        if self.live_we.val() {
+            self.live.d.next = self.live_ext.dout.val();
         }
 
         // Read: one at a time; the data is captured when AR is accepted.

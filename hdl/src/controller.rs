@@ -274,6 +274,10 @@ impl<const W: usize> Controller<W> {
         assert_eq!(isa::DEP_DMA.width, 16);
         assert_eq!(isa::RESERVED.width, 184, "spec RESERVED changed: update the controller");
         assert_eq!(isa::LIVE_SIZES.width, 8);
+        // The decoder routes the contiguous range LAYERNORM..=SELECT to the vector unit.
+        for code in isa::Opcode::LayerNorm as u8..=isa::Opcode::Select as u8 {
+            assert_eq!(isa::Opcode::from_u8(code).map(|o| o.unit()), Some(isa::Unit::Vec), "opcode {code}");
+        }
         let beats = (isa::INSN_BITS / W) as u64;
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
         let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
@@ -374,7 +378,7 @@ impl<const W: usize> Controller<W> {
             op_dma_hi: c8(isa::Opcode::Store as u64),
             op_gemm: c8(isa::Opcode::Gemm as u64),
             op_vec_lo: c8(isa::Opcode::LayerNorm as u64),
-            op_vec_hi: c8(isa::Opcode::Softmax as u64),
+            op_vec_hi: c8(isa::Opcode::Select as u64),
             u_dma: c2(isa::Unit::Dma.index() as u64),
             u_gemm: c2(isa::Unit::Gemm.index() as u64),
             u_vec: c2(isa::Unit::Vec.index() as u64),
@@ -473,7 +477,7 @@ impl<const W: usize> Logic for Controller<W> {
         self.unit_sel.next = self.u_dma.val();
         if self.opcode.val() == self.op_gemm.val() {
             self.unit_sel.next = self.u_gemm.val();
-        } else if (self.opcode.val() == self.op_vec_lo.val()) || (self.opcode.val() == self.op_vec_hi.val()) {
+        } else if (self.opcode.val() >= self.op_vec_lo.val()) && (self.opcode.val() <= self.op_vec_hi.val()) {
             self.unit_sel.next = self.u_vec.val();
         } else if (self.opcode.val() != self.op_dma_lo.val()) && (self.opcode.val() != self.op_dma_hi.val()) {
             self.bad_opcode.next = true;

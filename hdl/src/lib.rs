@@ -25,6 +25,7 @@ pub mod pe;
 pub mod rdarb;
 pub mod requant;
 pub mod scratchpad;
+pub mod select;
 pub mod storage;
 pub mod top;
 
@@ -37,6 +38,32 @@ use spec::AccelConfig;
 /// Name of the generated top-level Verilog module.
 pub const TOP_MODULE: &str = "vitaccel_top";
 
+/// Module name of [`selector_verilog`].
+pub const SELECTOR_MODULE: &str = "vitaccel_select";
+
+/// `gen::<W, BE>(cfg)` for the word width of `cfg`'s array height (a validated config).
+macro_rules! per_word_width {
+    ($gen:ident, $cfg:expr) => {
+        match $cfg.array_rows {
+            8 => $gen::<64, 8>($cfg),
+            16 => $gen::<128, 16>($cfg),
+            32 => $gen::<256, 32>($cfg),
+            64 => $gen::<512, 64>($cfg),
+            r => unreachable!("validate() admits powers of two in 8..=64, got {r}"),
+        }
+    };
+}
+
+/// The token selector engine (`select::SelectEngine`) of `cfg` alone, as module
+/// [`SELECTOR_MODULE`]: for its hardware cost against the whole design.
+pub fn selector_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
+    cfg.validate()?;
+    fn gen<const W: usize, const BE: usize>(cfg: &AccelConfig) -> String {
+        verilog::generate(&mut select::SelectEngine::<W, BE>::new(cfg), SELECTOR_MODULE)
+    }
+    Ok(per_word_width!(gen, cfg))
+}
+
 /// Verilog of the whole accelerator for `cfg` (module [`TOP_MODULE`]).
 ///
 /// Widths that are Verilog port types (`8R`-bit AXI data, `R` strobes) are const generics, so
@@ -47,11 +74,5 @@ pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
     fn gen<const W: usize, const BE: usize>(cfg: &AccelConfig) -> String {
         verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE)
     }
-    Ok(match cfg.array_rows {
-        8 => gen::<64, 8>(cfg),
-        16 => gen::<128, 16>(cfg),
-        32 => gen::<256, 32>(cfg),
-        64 => gen::<512, 64>(cfg),
-        r => unreachable!("validate() admits powers of two in 8..=64, got {r}"),
-    })
+    Ok(per_word_width!(gen, cfg))
 }

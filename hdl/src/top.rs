@@ -248,6 +248,8 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.ctrl.insn_base.next = self.regs.insn_base.val();
         self.ctrl.insn_count.next = self.regs.insn_count.val();
         self.ctrl.live_tokens.next = self.regs.live_tokens.val();
+        self.regs.live_we.next = self.vecu.live_we.val();
+        self.regs.live_in.next = self.vecu.live_value.val();
         self.regs.busy.next = self.ctrl.busy.val();
         self.regs.done.next = self.ctrl.done.val();
         self.regs.error.next = self.ctrl.error.val();

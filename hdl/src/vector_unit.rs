@@ -1,7 +1,10 @@
-//! The vector unit's front end: takes LAYERNORM and SOFTMAX instructions from the controller
-//! (one running, one waiting in a slot), checks their fields and runs the row engine
-//! ([`VecUnit`]) on the scratchpad through two read ports and one write port.
+//! The vector unit's front end: takes LAYERNORM, SOFTMAX, COLMEAN and SELECT instructions from
+//! the controller (one running, one waiting in a slot), checks their fields and runs the row
+//! engine ([`VecUnit`]: LayerNorm, softmax) or the token selector engine ([`SelectEngine`]:
+//! COLMEAN, SELECT) on the scratchpad through two read ports and one write port. SELECT's new
+//! token count leaves on `live_we`/`live_value` for the LIVE_TOKENS register.
 
+use crate::select::{SelectEngine, OP_COLMEAN, OP_SELECT};
 use crate::storage::SP_ADDR_BITS;
 use crate::vec::{VecUnit, OP_LAYERNORM, OP_SOFTMAX};
 use rust_hdl::prelude::*;
@@ -63,7 +66,12 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     pub wr_data: Signal<Out, Bits<W>>,
     /// Byte enables.
     pub wr_be: Signal<Out, Bits<BE>>,
+    /// SELECT finished: LIVE_TOKENS takes `live_value` (pulse).
+    pub live_we: Signal<Out, Bit>,
+    /// The live token count after a SELECT.
+    pub live_value: Signal<Out, Bits<16>>,
     engine: VecUnit<W, BE>,
+    sel: SelectEngine<W, BE>,
     pend_valid: DFF<Bit>,
     pend_insn: DFF<Bits<512>>,
     pend_index: DFF<Bits<32>>,
@@ -74,6 +82,17 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     err_r: DFF<Bit>,
     unused_insn_bits: Signal<Local, Bit>,
     is_ln: Signal<Local, Bit>,
+    is_cm: Signal<Local, Bit>,
+    is_sel: Signal<Local, Bit>,
+    aux: Signal<Local, Bits<16>>,
+    heads: Signal<Local, Bits<8>>,
+    prefix: Signal<Local, Bits<4>>,
+    p_stride: Signal<Local, Bits<SP_ADDR_BITS>>,
+    w_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
+    g_rows: Signal<Local, Bits<8>>,
+    bad_vec: Signal<Local, Bit>,
+    bad_cm: Signal<Local, Bit>,
+    bad_sel: Signal<Local, Bit>,
     rows: Signal<Local, Bits<16>>,
     n: Signal<Local, Bits<16>>,
     in_lo: Signal<Local, Bits<4>>,
@@ -99,8 +118,19 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     m_limit: Constant<Bits<16>>,
     s_limit: Constant<Bits<8>>,
     op_ln: Constant<Bits<8>>,
+    op_cm: Constant<Bits<8>>,
+    op_sel: Constant<Bits<8>>,
+    max_heads: Constant<Bits<8>>,
     eop_ln: Constant<Bits<4>>,
     eop_sm: Constant<Bits<4>>,
+    sop_cm: Constant<Bits<4>>,
+    sop_sel: Constant<Bits<4>>,
+    f_aux: Constant<Bits<9>>,
+    f_heads: Constant<Bits<9>>,
+    f_prefix: Constant<Bits<9>>,
+    f_p_stride: Constant<Bits<9>>,
+    f_w_addr: Constant<Bits<9>>,
+    f_g_rows: Constant<Bits<9>>,
     f_opcode: Constant<Bits<9>>,
     f_rows: Constant<Bits<9>>,
     f_n: Constant<Bits<9>>,
@@ -121,9 +151,19 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
     /// A vector unit for `cfg`.
     pub fn new(cfg: &spec::AccelConfig) -> Self {
         assert_eq!(W, cfg.axi_data_bits());
-        for (fld, w) in
-            [(isa::VEC_ROWS, 16), (isa::VEC_N, 16), (isa::VEC_IN_ADDR, 20), (isa::VEC_OUT_M, 16), (isa::VEC_OUT_S, 8)]
-        {
+        for (fld, w) in [
+            (isa::VEC_ROWS, 16),
+            (isa::VEC_N, 16),
+            (isa::VEC_IN_ADDR, 20),
+            (isa::VEC_OUT_M, 16),
+            (isa::VEC_OUT_S, 8),
+            (isa::VEC_AUX, 16),
+            (isa::VEC_SEL_HEADS, 8),
+            (isa::VEC_SEL_PREFIX, 4),
+            (isa::VEC_SEL_P_STRIDE, 20),
+            (isa::VEC_SEL_W_ADDR, 20),
+            (isa::VEC_SEL_G_ROWS, 8),
+        ] {
             assert_eq!(fld.width, w, "spec field {} changed width: update the vector unit", fld.name);
         }
         let f = |x: isa::Field| Constant::new(Bits::<9>::from(x.lsb as u64));
@@ -153,7 +193,10 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
             wr_addr: Signal::default(),
             wr_data: Signal::default(),
             wr_be: Signal::default(),
+            live_we: Signal::default(),
+            live_value: Signal::default(),
             engine: VecUnit::new(cfg.array_rows, cfg.max_width),
+            sel: SelectEngine::new(cfg),
             pend_valid: DFF::default(),
             pend_insn: DFF::default(),
             pend_index: DFF::default(),
@@ -164,6 +207,17 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
             err_r: DFF::default(),
             unused_insn_bits: Signal::default(),
             is_ln: Signal::default(),
+            is_cm: Signal::default(),
+            is_sel: Signal::default(),
+            aux: Signal::default(),
+            heads: Signal::default(),
+            prefix: Signal::default(),
+            p_stride: Signal::default(),
+            w_addr: Signal::default(),
+            g_rows: Signal::default(),
+            bad_vec: Signal::default(),
+            bad_cm: Signal::default(),
+            bad_sel: Signal::default(),
             rows: Signal::default(),
             n: Signal::default(),
             in_lo: Signal::default(),
@@ -189,8 +243,19 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
             m_limit: c16(1 << numerics::MULT_FRAC_BITS),
             s_limit: Constant::new(Bits::<8>::from(numerics::MAX_SHIFT as u64)),
             op_ln: Constant::new(Bits::<8>::from(isa::Opcode::LayerNorm as u64)),
+            op_cm: Constant::new(Bits::<8>::from(isa::Opcode::ColMean as u64)),
+            op_sel: Constant::new(Bits::<8>::from(isa::Opcode::Select as u64)),
+            max_heads: Constant::new(Bits::<8>::from(cfg.max_heads as u64)),
             eop_ln: Constant::new(Bits::<4>::from(OP_LAYERNORM)),
             eop_sm: Constant::new(Bits::<4>::from(OP_SOFTMAX)),
+            sop_cm: Constant::new(Bits::<4>::from(OP_COLMEAN)),
+            sop_sel: Constant::new(Bits::<4>::from(OP_SELECT)),
+            f_aux: f(isa::VEC_AUX),
+            f_heads: f(isa::VEC_SEL_HEADS),
+            f_prefix: f(isa::VEC_SEL_PREFIX),
+            f_p_stride: f(isa::VEC_SEL_P_STRIDE),
+            f_w_addr: f(isa::VEC_SEL_W_ADDR),
+            f_g_rows: f(isa::VEC_SEL_G_ROWS),
             f_opcode: f(isa::OPCODE),
             f_rows: f(isa::VEC_ROWS),
             f_n: f(isa::VEC_N),
@@ -219,6 +284,14 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
 
         // ---------------- decode ----------------
         self.is_ln.next = self.act.q.val().get_bits::<8>(self.f_opcode.val().index()) == self.op_ln.val();
+        self.is_cm.next = self.act.q.val().get_bits::<8>(self.f_opcode.val().index()) == self.op_cm.val();
+        self.is_sel.next = self.act.q.val().get_bits::<8>(self.f_opcode.val().index()) == self.op_sel.val();
+        self.aux.next = self.act.q.val().get_bits::<16>(self.f_aux.val().index());
+        self.heads.next = self.act.q.val().get_bits::<8>(self.f_heads.val().index());
+        self.prefix.next = self.act.q.val().get_bits::<4>(self.f_prefix.val().index());
+        self.p_stride.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_p_stride.val().index());
+        self.w_addr.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_w_addr.val().index());
+        self.g_rows.next = self.act.q.val().get_bits::<8>(self.f_g_rows.val().index());
         self.rows.next = self.act.q.val().get_bits::<16>(self.f_rows.val().index());
         self.n.next = self.act.q.val().get_bits::<16>(self.f_n.val().index());
         self.in_lo.next = self.act.q.val().get_bits::<4>(self.f_in_lo.val().index());
@@ -232,13 +305,11 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
         self.par_addr.next = self.act.q.val().get_bits::<SP_ADDR_BITS>(self.f_par_addr.val().index());
         self.out_m.next = self.act.q.val().get_bits::<16>(self.f_out_m.val().index());
         self.out_s.next = self.act.q.val().get_bits::<8>(self.f_out_s.val().index());
-        // Field checks (the golden backend applies the same rules): sizes, banks, addresses, the
-        // read ports on distinct banks, a LayerNorm output multiplier inside the numerics contract.
-        self.bad.next = (self.rows.val() == 0)
-            || (self.rows.val() > self.max_rows.val())
-            || (self.n.val() == 0)
-            || (self.n.val() > self.max_n.val())
-            || (self.in_lo.val() > self.n_banks.val())
+        // Field checks (the golden backend applies the same rules, `spec::isa::Insn::check`):
+        // sizes, banks, addresses; LayerNorm/softmax: the read ports on distinct banks and a
+        // LayerNorm output multiplier inside the numerics contract; SELECT: heads and distinct
+        // residual planes.
+        self.bad_vec.next = (self.in_lo.val() > self.n_banks.val())
             || (self.out_bank.val() > self.n_banks.val())
             || (self.par_bank.val() > self.n_banks.val())
             || (self.in_addr.val() > self.addr_max.val())
@@ -252,6 +323,35 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
             || (self.in_hi.val() == self.par_bank.val())
             || (self.is_ln.val()
                 && ((self.out_m.val() >= self.m_limit.val()) || (self.out_s.val() > self.s_limit.val())));
+        self.bad_cm.next = (self.in_lo.val() > self.n_banks.val())
+            || (self.out_bank.val() > self.n_banks.val())
+            || (self.par_bank.val() > self.n_banks.val())
+            || (self.in_addr.val() > self.addr_max.val())
+            || (self.in_stride.val() > self.addr_max.val())
+            || (self.out_addr.val() > self.addr_max.val())
+            || (self.out_stride.val() > self.addr_max.val())
+            || (self.par_addr.val() > self.addr_max.val());
+        self.bad_sel.next = (self.heads.val() == 0)
+            || (self.heads.val() > self.max_heads.val())
+            || (self.in_lo.val() > self.n_banks.val())
+            || (self.in_hi.val() > self.n_banks.val())
+            || (self.par_bank.val() > self.n_banks.val())
+            || (self.out_bank.val() > self.n_banks.val())
+            || (self.in_addr.val() > self.addr_max.val())
+            || (self.in_stride.val() > self.addr_max.val())
+            || (self.par_addr.val() > self.addr_max.val())
+            || (self.p_stride.val() > self.addr_max.val())
+            || (self.w_addr.val() > self.addr_max.val())
+            || (self.out_addr.val() > self.addr_max.val())
+            || (self.out_stride.val() > self.addr_max.val())
+            || (self.in_hi.val() == self.in_lo.val());
+        self.bad.next = (self.rows.val() == 0)
+            || (self.rows.val() > self.max_rows.val())
+            || (self.n.val() == 0)
+            || (self.n.val() > self.max_n.val())
+            || (self.is_cm.val() && self.bad_cm.val())
+            || (self.is_sel.val() && self.bad_sel.val())
+            || (!self.is_cm.val() && !self.is_sel.val() && self.bad_vec.val());
 
         // ---------------- engine ----------------
         self.engine.start.next = false;
@@ -272,6 +372,30 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
         self.engine.par_addr.next = self.par_addr.val();
         self.engine.out_m.next = self.out_m.val();
         self.engine.out_s.next = self.out_s.val();
+        self.sel.clock.next = self.clock.val();
+        self.sel.reset.next = self.reset.val();
+        self.sel.start.next = false;
+        self.sel.op.next = self.sop_cm.val();
+        if self.is_sel.val() {
+            self.sel.op.next = self.sop_sel.val();
+        }
+        self.sel.rows.next = self.rows.val();
+        self.sel.n.next = self.n.val();
+        self.sel.in_lo_bank.next = self.in_lo.val();
+        self.sel.in_hi_bank.next = self.in_hi.val();
+        self.sel.in_addr.next = self.in_addr.val();
+        self.sel.in_stride.next = self.in_stride.val();
+        self.sel.out_bank.next = self.out_bank.val();
+        self.sel.out_addr.next = self.out_addr.val();
+        self.sel.out_stride.next = self.out_stride.val();
+        self.sel.par_bank.next = self.par_bank.val();
+        self.sel.par_addr.next = self.par_addr.val();
+        self.sel.aux.next = self.aux.val();
+        self.sel.heads.next = self.heads.val();
+        self.sel.prefix.next = self.prefix.val();
+        self.sel.p_stride.next = self.p_stride.val();
+        self.sel.w_addr.next = self.w_addr.val();
+        self.sel.g_rows.next = self.g_rows.val();
 
         // ---------------- slot and state machine ----------------
         self.done_r.d.next = false;
@@ -293,11 +417,15 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
                 self.err_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
             } else {
-                self.engine.start.next = true;
+                if self.is_cm.val() || self.is_sel.val() {
+                    self.sel.start.next = true;
+                } else {
+                    self.engine.start.next = true;
+                }
                 self.state.d.next = self.st_run.val();
             }
         } else if self.state.q.val() == self.st_run.val() {
-            if self.engine.done.val() {
+            if self.engine.done.val() || self.sel.done.val() {
                 self.done_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
             }
@@ -314,18 +442,37 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
         self.error_index.next = self.act_index.q.val();
 
         // ---------------- scratchpad ports ----------------
-        self.rd0_en.next = self.engine.busy.val();
-        self.rd0_bank.next = self.engine.rd0_bank.val();
-        self.rd0_addr.next = self.engine.rd0_addr.val();
+        // The selector engine owns the ports while it runs (COLMEAN reads on port 0 only).
         self.engine.rd0_data.next = self.rd0_data.val();
-        self.rd1_en.next = self.engine.busy.val();
-        self.rd1_bank.next = self.engine.rd1_bank.val();
-        self.rd1_addr.next = self.engine.rd1_addr.val();
         self.engine.rd1_data.next = self.rd1_data.val();
-        self.wr_en.next = self.engine.wr_en.val();
-        self.wr_bank.next = self.engine.wr_bank.val();
-        self.wr_addr.next = self.engine.wr_addr.val();
-        self.wr_data.next = self.engine.wr_data.val();
-        self.wr_be.next = self.engine.wr_be.val();
+        self.sel.rd0_data.next = self.rd0_data.val();
+        self.sel.rd1_data.next = self.rd1_data.val();
+        if self.sel.busy.val() {
+            self.rd0_en.next = true;
+            self.rd0_bank.next = self.sel.rd0_bank.val();
+            self.rd0_addr.next = self.sel.rd0_addr.val();
+            self.rd1_en.next = self.is_sel.val();
+            self.rd1_bank.next = self.sel.rd1_bank.val();
+            self.rd1_addr.next = self.sel.rd1_addr.val();
+            self.wr_en.next = self.sel.wr_en.val();
+            self.wr_bank.next = self.sel.wr_bank.val();
+            self.wr_addr.next = self.sel.wr_addr.val();
+            self.wr_data.next = self.sel.wr_data.val();
+            self.wr_be.next = self.sel.wr_be.val();
+        } else {
+            self.rd0_en.next = self.engine.busy.val();
+            self.rd0_bank.next = self.engine.rd0_bank.val();
+            self.rd0_addr.next = self.engine.rd0_addr.val();
+            self.rd1_en.next = self.engine.busy.val();
+            self.rd1_bank.next = self.engine.rd1_bank.val();
+            self.rd1_addr.next = self.engine.rd1_addr.val();
+            self.wr_en.next = self.engine.wr_en.val();
+            self.wr_bank.next = self.engine.wr_bank.val();
+            self.wr_addr.next = self.engine.wr_addr.val();
+            self.wr_data.next = self.engine.wr_data.val();
+            self.wr_be.next = self.engine.wr_be.val();
+        }
+        self.live_we.next = self.sel.live_we.val();
+        self.live_value.next = self.sel.live_value.val();
     }
 }

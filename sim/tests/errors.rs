@@ -44,7 +44,7 @@ fn recovers(sim: &mut Sim, name: &str) {
 #[test]
 fn unknown_opcode_is_bad_opcode_at_its_index() {
     for (name, cfg) in configs() {
-        for (op, at) in [(0x7fu8, 1u32), (0, 0), (0xff, 2), (6, 1)] {
+        for (op, at) in [(0x7fu8, 1u32), (0, 0), (0xff, 2), (8, 1)] {
             let mut sim = sim_for(&cfg);
             let mut words: Vec<[u8; INSN_BYTES]> = [
                 Insn::new(Op::Load(load(0, DATA))),
