@@ -9,6 +9,7 @@
 use golden::synth::Rng;
 use host::compile::compile_chain;
 use host::cycle_model::CycleModel;
+use host::device::golden::GoldenDevice;
 use host::device::verilator::VerilatorDevice;
 use host::device::{run, Device};
 use host::model_compile::{compile_model, ModelOptions};
@@ -22,11 +23,14 @@ use std::time::Duration;
 /// Per instruction: (kind, description, RTL unit busy, model).
 type Row = (String, String, u64, u64);
 
-/// Run `prog`'s instructions one at a time on `dev` (which holds its segments).
-fn measure(dev: &mut VerilatorDevice, cfg: &AccelConfig, prog: &Program, out: &mut Vec<Row>) {
-    let model = CycleModel::new(cfg);
+/// Run `prog`'s instructions one at a time on `dev` and on the golden backend `gold` (both
+/// holding its segments); the model's cycles are the golden backend's (SELECT's from its
+/// decisions, every other instruction's from `CycleModel::unit_cycles`).
+fn measure(dev: &mut VerilatorDevice, gold: &mut GoldenDevice, prog: &Program, out: &mut Vec<Row>) {
     for (i, insn) in prog.insns.iter().enumerate() {
         let st = run(dev as &mut dyn Device, &prog.alone(i), Duration::from_secs(120)).expect("runs");
+        run(gold as &mut dyn Device, &prog.alone(i), Duration::from_secs(120)).expect("runs");
+        let model = gold.last_run()[0].1;
         // Only the instruction's own unit was busy.
         let busy = st.unit_busy.into_iter().max().unwrap_or(0);
         let (kind, desc) = match &insn.op {
@@ -38,9 +42,32 @@ fn measure(dev: &mut VerilatorDevice, cfg: &AccelConfig, prog: &Program, out: &m
             ),
             Op::LayerNorm(v) => ("LAYERNORM".to_string(), format!("{} rows x {}", v.rows, v.n)),
             Op::Softmax(v) => ("SOFTMAX".to_string(), format!("{} rows x {}", v.rows, v.n)),
+            Op::ColMean(v) => ("COLMEAN".to_string(), format!("{} rows x {}", v.rows, v.n)),
+            Op::Select(v) => ("SELECT".to_string(), format!("{} rows x {}, {} heads", v.rows, v.n, v.heads)),
         };
-        out.push((kind, desc, busy, model.unit_cycles(insn).0));
+        out.push((kind, desc, busy, model));
     }
+}
+
+/// An RTL and a golden device holding `prog`.
+fn devices(cfg: &AccelConfig, prog: &Program) -> (VerilatorDevice, GoldenDevice) {
+    let mut dev = VerilatorDevice::new(cfg, prog.dram_bytes as usize).expect("builds");
+    host::device::load(&mut dev, prog).expect("loads");
+    let mut gold = GoldenDevice::new(cfg, prog.dram_bytes as usize);
+    host::device::load(&mut gold, prog).expect("loads");
+    (dev, gold)
+}
+
+/// The whole program on the golden backend: the instructions as dispatched and their cycles.
+fn gold_whole(
+    cfg: &AccelConfig,
+    cm: &host::model_compile::CompiledModel,
+    patches: &ndarray::Array2<i8>,
+) -> (Vec<spec::isa::Insn>, Vec<Option<u64>>) {
+    let mut gold = GoldenDevice::new(cfg, cm.program.dram_bytes as usize);
+    host::device::load(&mut gold, &cm.program).expect("loads");
+    cm.run_image(&mut gold, patches, Duration::from_secs(600)).expect("runs");
+    gold.last_run().iter().map(|&(i, c)| (i, Some(c))).unzip()
 }
 
 fn main() {
@@ -66,22 +93,24 @@ fn main() {
         let l = random_linear(&mut rng, k, n);
         let x = random_i8(&mut rng, m, k);
         let prog = compile_chain(&[l], &x, &cfg).expect("fits");
-        let mut dev = VerilatorDevice::new(&cfg, prog.dram_bytes as usize).expect("builds");
-        host::device::load(&mut dev, &prog).expect("loads");
-        measure(&mut dev, &cfg, &prog, &mut rows);
+        let (mut dev, mut gold) = devices(&cfg, &prog);
+        measure(&mut dev, &mut gold, &prog, &mut rows);
     }
-    // The fixture model: attention (on-chip B), LUT GEMMs, LayerNorm, softmax.
+    // The fixture model with its selectors on chip: attention (on-chip B), LUT GEMMs, LayerNorm,
+    // softmax, COLMEAN, SELECT.
     let (im, test) = host::testkit::fixture_int_model();
-    let cm = compile_model(&im, &cfg, ModelOptions::default()).expect("fits");
-    let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize).expect("builds");
-    host::device::load(&mut dev, &cm.program).expect("loads");
-    dev.write_mem(cm.patch_addr, &cm.patch_bytes(&im.input_patches(&test.images[0]))).expect("writes");
-    measure(&mut dev, &cfg, &cm.program, &mut rows);
+    let cm = compile_model(&im, &cfg, ModelOptions { prune: true, ..ModelOptions::default() }).expect("fits");
+    let (mut dev, mut gold) = devices(&cfg, &cm.program);
+    let patches = cm.patch_bytes(&im.input_patches(&test.images[0]));
+    dev.write_mem(cm.patch_addr, &patches).expect("writes");
+    gold.write_mem(cm.patch_addr, &patches).expect("writes");
+    measure(&mut dev, &mut gold, &cm.program, &mut rows);
     // The whole program at once (on a fresh device): units overlap, the schedule predicts CYCLES.
     let mut dev = VerilatorDevice::new(&cfg, cm.program.dram_bytes as usize).expect("builds");
     host::device::load(&mut dev, &cm.program).expect("loads");
     let whole = cm.run_image(&mut dev, &im.input_patches(&test.images[0]), Duration::from_secs(600)).expect("runs");
-    let sched = host::device::golden::schedule(&CycleModel::new(&cfg), &cm.program.insns);
+    let (ran, given): (Vec<_>, Vec<_>) = gold_whole(&cfg, &cm, &im.input_patches(&test.images[0]));
+    let sched = host::device::golden::schedule_with(&CycleModel::new(&cfg), &ran, &given);
     let busy = whole.stats.unit_busy;
 
     println!("{}x{} array: unit busy cycles, RTL vs model", cfg.array_rows, cfg.array_cols);

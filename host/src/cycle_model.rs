@@ -154,7 +154,16 @@ impl CycleModel {
                 let c = hdl::vec::vec_cycles(op, v.n as usize, v.rows as usize, self.rows, self.max_width);
                 (c + VEC_OVERHEAD, 0)
             }
+            Op::ColMean(v) => (hdl::select::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0),
+            // Data dependent: without the decisions, the cost when every token is kept.
+            Op::Select(v) => (self.select_cycles(v, &vec![true; v.rows as usize]), 0),
         }
+    }
+
+    /// Unit cycles of a SELECT whose tokens are kept as `keep` says.
+    pub fn select_cycles(&self, v: &isa::Select, keep: &[bool]) -> u64 {
+        hdl::select::select_cycles(keep, v.heads as usize, v.n as usize, self.rows, v.gather_rows as usize)
+            + VEC_OVERHEAD
     }
 
     /// `(cycles, active cycles)` of a whole program: the timeline of

@@ -29,10 +29,11 @@
 
 use crate::compile::CompileError;
 use crate::program::{pack_stream, DramAlloc, OutputRegion, Program, Segment};
-use golden::int::IntModel;
+use golden::int::{IntModel, IntSelector};
 use golden::kernels::QLinear;
 use ndarray::Array2;
 use spec::isa::{self, BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, Unit, VecOp, WeightSource};
+use spec::model::SelectorShape;
 use spec::numerics::{Dyadic, LayerNormParams};
 use spec::AccelConfig;
 
@@ -108,8 +109,16 @@ pub struct CompiledModel {
     pub classes: usize,
     /// Debug dumps (empty unless compiled with `debug`).
     pub dumps: Vec<Dump>,
-    /// GEMM, LayerNorm and softmax instruction counts by layer type, for reports.
+    /// What each instruction computes, for per-layer-type reports.
     pub layer_of: Vec<LayerKind>,
+    /// The block each instruction belongs to (a selector belongs to the block it precedes;
+    /// `None`: embedding, final LayerNorm, heads, set-up).
+    pub block_of: Vec<Option<u16>>,
+    /// Per on-chip selector: DRAM address of its read-back (the live tokens' original indices,
+    /// low then high byte row of `kept_row_bytes` each, then the live count, 16-bit LE).
+    pub kept_at: Vec<u64>,
+    /// Bytes per read-back row.
+    pub kept_row_bytes: usize,
 }
 
 /// What an instruction computes, for per-layer-type reports.
@@ -135,6 +144,8 @@ pub enum LayerKind {
     LayerNorm,
     /// Softmax.
     Softmax,
+    /// Token selector (its LayerNorm, GEMMs, column means and SELECT).
+    Selector,
 }
 
 /// Instruction list with automatic dependencies (see the module documentation).
@@ -142,9 +153,15 @@ pub enum LayerKind {
 pub struct Builder {
     insns: Vec<Insn>,
     kinds: Vec<LayerKind>,
+    blocks: Vec<Option<u16>>,
+    /// The block being emitted (its selector included), for per-block reports.
+    pub block: Option<u16>,
     issued: [u32; 3],
     /// Per bank, per unit: sequence number + 1 of the last instruction that touched it.
     touched: Vec<[u32; 3]>,
+    /// Counts every later instruction waits for (set after a SELECT: sizes are read at
+    /// dispatch, so nothing may be dispatched before the new LIVE_TOKENS exists).
+    floor: [u32; 3],
 }
 
 impl Builder {
@@ -162,7 +179,7 @@ impl Builder {
         let insn = Insn::new(op);
         let (r, w) = insn.banks();
         let me = op.unit().index();
-        let mut need = [0u32; 3];
+        let mut need = self.floor;
         for &b in r.iter().chain(&w) {
             for (u, n) in need.iter_mut().enumerate() {
                 if u != me {
@@ -178,6 +195,13 @@ impl Builder {
         debug_assert_eq!(Unit::Dma.index(), 0);
         self.insns.push(Insn { live, deps, ..insn });
         self.kinds.push(kind);
+        self.blocks.push(self.block);
+    }
+
+    /// Every later instruction waits for the last one pushed (of any unit, its own included).
+    pub fn barrier(&mut self) {
+        let me = self.insns.last().expect("an instruction to wait for").op.unit().index();
+        self.floor[me] = self.issued[me];
     }
 }
 
@@ -191,6 +215,11 @@ pub struct ModelOptions {
     /// and softmax rows, softmax width. One program then runs any live count up to the model's
     /// (the mechanism token pruning uses; embedding, final LayerNorm and heads stay fixed).
     pub live_tokens: bool,
+    /// Run the model's token selectors on chip (SPViT soft pruning): before each selector's
+    /// block the hardware scores the live tokens, compacts the kept ones, appends the package
+    /// token and sets LIVE_TOKENS; every block takes its sizes from it (implies `live_tokens`).
+    /// Without it the selectors are skipped (every token stays live).
+    pub prune: bool,
 }
 
 struct Plan {
@@ -250,7 +279,7 @@ fn ln_bytes(p: &LayerNormParams, r: usize) -> Vec<u8> {
 }
 
 /// Check that `model` fits `cfg`; the error names the limit.
-pub fn check_fits(model: &IntModel, cfg: &AccelConfig) -> Result<(), CompileError> {
+pub fn check_fits(model: &IntModel, cfg: &AccelConfig, opts: &ModelOptions) -> Result<(), CompileError> {
     let sh = &model.shape;
     let (r, c) = (cfg.array_rows, cfg.array_cols);
     if cfg.banks < bank::COUNT {
@@ -309,21 +338,193 @@ pub fn check_fits(model: &IntModel, cfg: &AccelConfig) -> Result<(), CompileErro
     param_words += (2 * sh.embed).div_ceil(r) + (4 * sh.embed).div_ceil(r);
     let v_w_max = sh.blocks.iter().map(|bs| (bs.heads * pad(bs.v, c)).div_ceil(r)).max().unwrap_or(0);
     lim(
-        "residual stream + logits scratchpad words",
-        t * e_w + sh.num_classes.div_ceil(r),
+        "residual stream (+ package row) + logits scratchpad words",
+        (t + 1) * e_w + sh.num_classes.div_ceil(r),
         cfg.bank_words,
         "bank_words",
     )?;
     lim("scores scratchpad words (tokens x ceil(tokens/R))", t * t_w, cfg.bank_words, "bank_words")?;
     lim(
-        "attention output + token masks scratchpad words",
-        t * v_w_max + sh.blocks.len() * t_w,
+        "attention output + token masks + token indices scratchpad words",
+        t * v_w_max + (sh.blocks.len() + 3) * (t + 1).div_ceil(r),
         cfg.bank_words,
         "bank_words",
     )?;
     lim("GEMM input scratchpad words", t * e_w.max(sh.patch_dim().div_ceil(r)), cfg.bank_words, "bank_words")?;
+    // On-chip selectors (only when they run).
+    for (si, ss) in sh.selectors.iter().enumerate().filter(|_| opts.prune) {
+        let d = sh.embed / ss.heads;
+        if !d.is_multiple_of(r) {
+            return Err(fail(format!(
+                "selector {si}: head width d = {d} (embed / heads) must be a multiple of the array rows R = {r} \
+                 (its LayerNorm reads whole words)"
+            )));
+        }
+        lim(&format!("selector {si} heads"), ss.heads, cfg.max_heads, "max_heads")?;
+        lim(
+            &format!("selector {si} probability words (heads x tokens + 2)"),
+            ss.heads * t + 2,
+            cfg.bank_words,
+            "bank_words",
+        )?;
+        param_words += (2 * d).div_ceil(r) + (4 * d).div_ceil(r);
+    }
     lim("parameter scratchpad words (LayerNorm, exp tables)", param_words, cfg.bank_words, "bank_words")?;
     Ok(())
+}
+
+/// Scratchpad places a token selector uses (see [`selector`]).
+struct SelectorPlan {
+    /// Name prefix of its weight segments (`sel0`).
+    name: String,
+    /// Embedding width.
+    e: usize,
+    /// Tokens entering block 0 (`N0`; the package token's original index).
+    t: usize,
+    /// Prefix (class/distillation) tokens.
+    prefix: usize,
+    /// Words per residual row.
+    e_w: usize,
+    /// LayerNorm parameters (word in the parameter bank).
+    ln_at: usize,
+    /// First gathered byte row (the token mask of the selector's block), in bank O.
+    gather_at: usize,
+    /// Words between gathered rows.
+    gather_stride: usize,
+    /// Gathered rows: the masks of this and every later block, then the two index planes.
+    gather_rows: usize,
+}
+
+/// Emit a selector. Per head `j`: LayerNorm of channels `j d..(j+1) d` (bank A); `in_proj` with
+/// GELU (bank Q: the local half at channel 0, the global half at `hp = ceil(d/2 / R) R` so
+/// COLMEAN addresses it by words); COLMEAN over the live tokens (global half, broadcast, and the
+/// head's squeeze byte); `out1`/`out2` with GELU (banks K, V); `diff` with the sigmoid table (the
+/// head's keep probabilities, one word per token at `j T` of bank S0). Then the head-importance
+/// branch on the squeeze row (S0 word `h T` -> S1 -> S0 word `h T + 1`) and SELECT.
+fn selector(cx: &mut Ctx, sel: &IntSelector, ss: &SelectorShape, p: &SelectorPlan) {
+    let r = cx.cfg.array_rows;
+    let ba = |bank: u8, addr: usize| BankAddr { bank, addr: addr as u32 };
+    let (h, t) = (ss.heads, p.t);
+    let d = p.e / h; // a whole number of words (checked in `check_fits`)
+    let half = d / 2;
+    let hp = half.div_ceil(r) * r;
+    let zn = hp + (d - half);
+    let (d_w, z_w) = (d / r, zn.div_ceil(r));
+    let (h1_w, h2_w) = (ss.hidden1.div_ceil(r), ss.hidden2.div_ceil(r));
+    let z_pairs: Vec<(usize, usize)> = (0..d).map(|c| (c, if c < half { c } else { hp + c - half })).collect();
+    let zl = scatter_outputs(&sel.in_proj, &z_pairs, zn);
+    let w_in = cx.weights(format!("{}.in_proj", p.name), &zl.bias, &zl.requant, Some(&zl.w), Some(&sel.gelu_in));
+    let o1 = scatter_inputs(&sel.out1, &z_pairs, zn);
+    let w_o1 = cx.weights(format!("{}.out1", p.name), &o1.bias, &o1.requant, Some(&o1.w), Some(&sel.gelu1));
+    let w_o2 =
+        cx.weights(format!("{}.out2", p.name), &sel.out2.bias, &sel.out2.requant, Some(&sel.out2.w), Some(&sel.gelu2));
+    let sig = sel.sigmoid.map(|v| v as i8);
+    let w_diff =
+        cx.weights(format!("{}.diff", p.name), &sel.diff.bias, &sel.diff.requant, Some(&sel.diff.w), Some(&sig));
+    let sq_at = h * t;
+    let lut_out = |at: BankAddr, stride: usize| GemmOut { at, stride: stride as u32, group: 0, mode: OutMode::Int8Lut };
+    for j in 0..h {
+        cx.ln_kind = LayerKind::Selector;
+        cx.vec(
+            true,
+            t,
+            d,
+            ba(bank::XL, j * d_w),
+            bank::XH,
+            p.e_w,
+            ba(bank::A, 0),
+            d_w,
+            ba(bank::PARAM, p.ln_at),
+            sel.ln.out,
+        );
+        cx.ln_kind = LayerKind::LayerNorm;
+        let a = ba(bank::A, 0);
+        cx.gemm(
+            LayerKind::Selector,
+            t,
+            d,
+            zn,
+            a,
+            d_w,
+            false,
+            WeightSource::Dram,
+            lut_out(ba(bank::Q, 0), z_w),
+            None,
+            w_in,
+        );
+        cx.colmean(t, half, ba(bank::Q, hp / r), z_w, ba(bank::S[0], sq_at), j);
+        let (q, k, v) = (ba(bank::Q, 0), ba(bank::K, 0), ba(bank::V, 0));
+        cx.gemm(
+            LayerKind::Selector,
+            t,
+            zn,
+            ss.hidden1,
+            q,
+            z_w,
+            false,
+            WeightSource::Dram,
+            lut_out(k, h1_w),
+            None,
+            w_o1,
+        );
+        cx.gemm(
+            LayerKind::Selector,
+            t,
+            ss.hidden1,
+            ss.hidden2,
+            k,
+            h1_w,
+            false,
+            WeightSource::Dram,
+            lut_out(v, h2_w),
+            None,
+            w_o2,
+        );
+        let probs = lut_out(ba(bank::S[0], j * t), 1);
+        cx.gemm(LayerKind::Selector, t, ss.hidden2, 1, v, h2_w, false, WeightSource::Dram, probs, None, w_diff);
+    }
+    // Head importance: one row, not live.
+    let live = std::mem::replace(&mut cx.live, false);
+    let f1 = &sel.head_fc1;
+    let w_f1 = cx.weights(format!("{}.head_fc1", p.name), &f1.bias, &f1.requant, Some(&f1.w), Some(&sel.gelu_head));
+    let f2 = &sel.head_fc2;
+    let sig_h = sel.sigmoid_head.map(|v| v as i8);
+    let w_f2 = cx.weights(format!("{}.head_fc2", p.name), &f2.bias, &f2.requant, Some(&f2.w), Some(&sig_h));
+    let hh = f1.out_dim();
+    let (s0, s1) = (ba(bank::S[0], sq_at), ba(bank::S[1], 0));
+    cx.gemm(LayerKind::Selector, 1, h, hh, s0, 1, false, WeightSource::Dram, lut_out(s1, 1), None, w_f1);
+    cx.gemm(
+        LayerKind::Selector,
+        1,
+        hh,
+        h,
+        s1,
+        1,
+        false,
+        WeightSource::Dram,
+        lut_out(ba(bank::S[0], sq_at + 1), 1),
+        None,
+        w_f2,
+    );
+    cx.live = live;
+    let op = Op::Select(isa::Select {
+        rows: t as u16,
+        n: p.e as u16,
+        x: ba(bank::XL, 0),
+        x_hi_bank: bank::XH,
+        x_stride: p.e_w as u32,
+        probs: ba(bank::S[0], 0),
+        probs_stride: t as u32,
+        weights_addr: (sq_at + 1) as u32,
+        heads: h as u8,
+        prefix: p.prefix as u8,
+        gather: ba(bank::O, p.gather_at),
+        gather_stride: p.gather_stride as u32,
+        gather_rows: p.gather_rows as u8,
+        package_byte: t as u16,
+    });
+    cx.b.push_live(op, LayerKind::Selector, isa::live::M);
+    cx.b.barrier();
 }
 
 struct Ctx<'a> {
@@ -336,6 +537,8 @@ struct Ctx<'a> {
     debug: bool,
     /// Emitting a block with `ModelOptions::live_tokens`: token sizes are live.
     live: bool,
+    /// What a LayerNorm counts as in per-layer reports.
+    ln_kind: LayerKind,
 }
 
 impl Ctx<'_> {
@@ -456,11 +659,26 @@ impl Ctx<'_> {
         };
         // In a live block, rows are tokens, and so is the softmax's width.
         if ln {
-            self.b.push_live(Op::LayerNorm(v), LayerKind::LayerNorm, if self.live { isa::live::M } else { 0 });
+            self.b.push_live(Op::LayerNorm(v), self.ln_kind, if self.live { isa::live::M } else { 0 });
         } else {
             let live = if self.live { isa::live::M | isa::live::K } else { 0 };
             self.b.push_live(Op::Softmax(v), LayerKind::Softmax, live);
         }
+    }
+    /// COLMEAN of `rows` x `n` int8 at `at` (stride `stride`) in place; the mean of the means
+    /// to byte `byte` from `mean_at`. Rows are live in a live block.
+    fn colmean(&mut self, rows: usize, n: usize, at: BankAddr, stride: usize, mean_at: BankAddr, byte: usize) {
+        let op = Op::ColMean(isa::ColMean {
+            rows: rows as u16,
+            n: n as u16,
+            input: at,
+            in_stride: stride as u32,
+            out: at,
+            out_stride: stride as u32,
+            mean_at,
+            mean_byte: byte as u16,
+        });
+        self.b.push_live(op, LayerKind::Selector, if self.live { isa::live::M } else { 0 });
     }
     /// LayerNorm of the first `rows` rows of the residual stream X into the GEMM input bank A
     /// (parameters at word `params` of the parameter bank), dumped as stage `stage`.
@@ -516,7 +734,7 @@ impl Ctx<'_> {
 /// Compile `model` for `cfg`: one program per model, one patch matrix per image.
 pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) -> Result<CompiledModel, CompileError> {
     cfg.check_model(&model.shape).map_err(|e| fail(e.to_string()))?;
-    check_fits(model, cfg)?;
+    check_fits(model, cfg, &opts)?;
     let sh = &model.shape;
     let (r, c) = (cfg.array_rows, cfg.array_cols);
     let t = sh.tokens();
@@ -532,13 +750,18 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         dumps: vec![],
         debug: opts.debug,
         live: false,
+        ln_kind: LayerKind::LayerNorm,
     };
     let wb = cfg.word_bytes();
     let (e_w, t_w) = (cx.p.e_w, cx.p.t_w);
     let ba = |bank: u8, addr: usize| BankAddr { bank, addr: addr as u32 };
     let pad = |v: usize, to: usize| v.div_ceil(to) * to;
     let cls_w = sh.num_classes.div_ceil(r);
-    let logits_at = t * e_w;
+    // Row T of the residual stream is the selector's package scratch row.
+    let logits_at = (t + 1) * e_w;
+    if opts.prune && model.selectors.len() != sh.selectors.len() {
+        return Err(fail("the model's selector weights do not match its shape".into()));
+    }
 
     // ---- parameters: every LayerNorm and exp table, one LOAD into PARAM.
     let mut params = Vec::<u8>::new();
@@ -556,19 +779,30 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         exp_at.push(place(blk.exp_lut.iter().flat_map(|v| v.to_le_bytes()).collect()));
     }
     let norm_at = place(ln_bytes(&model.norm, r));
+    let sel_ln_at: Vec<usize> = model.selectors.iter().map(|s| place(ln_bytes(&s.ln, r))).collect();
     let param_words = params.len() / r;
     cx.load("params", params, ba(bank::PARAM, 0), 1, param_words);
 
-    // ---- token masks (row scales of the Q/K/V GEMMs), after the attention output in bank O.
+    // ---- token masks (row scales of the Q/K/V GEMMs), after the attention output in bank O,
+    // then the tokens' original indices (low, high byte plane) and the live count: the byte rows
+    // SELECT compacts along with the tokens. Byte T of each holds the package token's entry.
     let v_w_max = sh.blocks.iter().map(|bs| (bs.heads * pad(bs.v, c)).div_ceil(r)).max().unwrap_or(0);
     let mask_at = t * v_w_max;
-    let mut masks = vec![0u8; sh.blocks.len() * t_w * wb];
+    let mw = (t + 1).div_ceil(r);
+    let nb = sh.blocks.len();
+    let mut masks = vec![0u8; (nb + 3) * mw * wb];
     for (b, blk) in model.blocks.iter().enumerate() {
-        for tok in 0..t {
-            masks[b * t_w * wb + tok] = blk.token_mask[tok] as u8;
+        for tok in 0..=t {
+            masks[b * mw * wb + tok] = blk.token_mask[tok] as u8;
         }
     }
-    cx.load("token_masks", masks, ba(bank::O, mask_at), sh.blocks.len(), t_w);
+    for tok in 0..=t {
+        masks[nb * mw * wb + tok] = tok as u8;
+        masks[(nb + 1) * mw * wb + tok] = (tok >> 8) as u8;
+    }
+    masks[(nb + 2) * mw * wb..][..2].copy_from_slice(&(t as u16).to_le_bytes());
+    cx.load("token_masks", masks, ba(bank::O, mask_at), 1, (nb + 3) * mw);
+    let mut kept_at = vec![];
 
     // ---- initial residual stream: class/distillation rows with position, patch rows = position
     // (the patch embedding GEMM adds onto them), zero logits row.
@@ -583,7 +817,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
             };
         }
     }
-    let rows_x = t * e_w + cls_w;
+    let rows_x = (t + 1) * e_w + cls_w;
     for (plane, bk) in [(0, bank::XL), (1, bank::XH)] {
         let mut bytes = vec![0u8; rows_x * wb];
         for tok in 0..t {
@@ -629,9 +863,26 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
     cx.dump_x("embed".into(), t, e);
 
     // ---- blocks
-    cx.live = opts.live_tokens;
+    cx.live = opts.live_tokens || opts.prune;
     for (bi, blk) in model.blocks.iter().enumerate() {
         let bs = sh.blocks[bi];
+        cx.b.block = Some(bi as u16);
+        if let (true, Some((si, ss))) = (opts.prune, sh.selector_before(bi)) {
+            let plan = SelectorPlan {
+                name: format!("sel{si}"),
+                e,
+                t,
+                prefix: pre,
+                e_w,
+                ln_at: sel_ln_at[si],
+                gather_at: mask_at + bi * mw,
+                gather_stride: mw,
+                gather_rows: nb - bi + 2,
+            };
+            selector(&mut cx, &model.selectors[si], ss, &plan);
+            // Read-back: the original indices of the live tokens and their count.
+            kept_at.push(cx.store(ba(bank::O, mask_at + nb * mw), mw, 3, mw));
+        }
         let (h, qk, v) = (bs.heads, bs.qk, bs.v);
         let (qk_p, v_p) = (pad(qk, r), pad(v, c));
         let (q_w, v_w) = ((h * qk_p).div_ceil(r), (h * v_p).div_ceil(r));
@@ -642,7 +893,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         let q_pairs: Vec<(usize, usize)> = (0..h * qk).map(|i| (i, (i / qk) * qk_p + i % qk)).collect();
         let k_pairs: Vec<(usize, usize)> = (0..h * qk).map(|i| (h * qk + i, (i / qk) * qk_p + i % qk)).collect();
         let v_pairs: Vec<(usize, usize)> = (0..h * v).map(|i| (2 * h * qk + i, (i / v) * v_p + i % v)).collect();
-        let mask = Some(ba(bank::O, mask_at + bi * t_w));
+        let mask = Some(ba(bank::O, mask_at + bi * mw));
         for (what, pairs, n, bk, kind_cols) in [
             ("q", &q_pairs, h * qk_p, bank::Q, (qk, qk_p)),
             ("k", &k_pairs, h * qk_p, bank::K, (qk, qk_p)),
@@ -796,6 +1047,7 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
     }
 
     cx.live = false;
+    cx.b.block = None;
     // ---- final LayerNorm on the class/distillation rows, both heads into the logits row.
     cx.layernorm_x("final.ln".into(), pre, e, norm_at, model.norm.out);
     let logits_out = GemmOut { at: ba(bank::XL, logits_at), stride: cls_w as u32, group: 0, mode: resid };
@@ -850,6 +1102,9 @@ pub fn compile_model(model: &IntModel, cfg: &AccelConfig, opts: ModelOptions) ->
         classes: sh.num_classes,
         dumps,
         layer_of: b.kinds,
+        block_of: b.blocks,
+        kept_at,
+        kept_row_bytes: mw * wb,
     })
 }
 
@@ -931,6 +1186,9 @@ pub struct ImageRun {
     pub stats: crate::device::RunStats,
     /// The debug dumps as a trace (empty unless compiled with `debug`).
     pub trace: golden::trace::Trace<i32>,
+    /// Per on-chip selector: the original indices of the tokens live after it (the package
+    /// token's index is `N0`), as read back from the device.
+    pub kept: Vec<Vec<usize>>,
 }
 
 impl CompiledModel {
@@ -957,6 +1215,18 @@ impl CompiledModel {
         if let Some(e) = err {
             return Err(e);
         }
-        Ok(ImageRun { logits: self.logits(&lo, &hi), stats, trace })
+        let mut kept = Vec::with_capacity(self.kept_at.len());
+        for &at in &self.kept_at {
+            let rb = self.kept_row_bytes;
+            let bytes = dev.read_mem(at, 2 * rb + 2)?;
+            let count = u16::from_le_bytes([bytes[2 * rb], bytes[2 * rb + 1]]) as usize;
+            if count > rb {
+                return Err(crate::device::DeviceError::Backend(format!(
+                    "selector read-back: live count {count} exceeds the {rb} token slots"
+                )));
+            }
+            kept.push((0..count).map(|i| bytes[i] as usize | (bytes[rb + i] as usize) << 8).collect());
+        }
+        Ok(ImageRun { logits: self.logits(&lo, &hi), stats, trace, kept })
     }
 }

@@ -24,8 +24,19 @@ pub fn random_i8(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i8> {
 /// A random small NViT-shaped model (random per-block heads/QK/V/MLP, token count, prefix
 /// tokens), calibrated and quantized on its own random images, with `images` test images.
 pub fn random_int_model(seed: u64, max_blocks: usize, images: usize) -> (golden::IntModel, Vec<golden::Image>) {
+    random_int_model_with(seed, max_blocks, images, 4)
+}
+
+/// [`random_int_model`] with widths in multiples of `granule` (even): `granule = R` gives
+/// selector heads of whole scratchpad words, as on-chip pruning needs.
+pub fn random_int_model_with(
+    seed: u64,
+    max_blocks: usize,
+    images: usize,
+    granule: usize,
+) -> (golden::IntModel, Vec<golden::Image>) {
     let mut rng = Rng::new(seed);
-    let shape = golden::synth::random_shape(&mut rng, max_blocks, 4);
+    let shape = golden::synth::random_shape(&mut rng, max_blocks, granule);
     let fm = golden::synth::random_model(&shape, seed, 0.0);
     let calib = golden::synth::random_images(&shape, 4, seed ^ 0x5eed);
     let cal = golden::Calibration::collect(&fm, &calib, |_| {});

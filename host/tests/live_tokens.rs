@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use spec::AccelConfig;
 use std::time::Duration;
 
-const LIVE: ModelOptions = ModelOptions { debug: false, live_tokens: true };
+const LIVE: ModelOptions = ModelOptions { debug: false, live_tokens: true, prune: false };
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Run `patches` at `live` tokens on `dev`: (logits, cycles, active cycles).

@@ -22,10 +22,10 @@
 
 use super::{Device, DeviceError};
 use crate::cycle_model::{CycleModel, DONE_CYCLES};
-use spec::isa::{self, Dma, Gemm, Insn, IsaError, Op, OutMode, Unit, VecOp, WeightSource, INSN_BYTES};
+use spec::isa::{self, ColMean, Dma, Gemm, Insn, IsaError, Op, OutMode, Select, Unit, VecOp, WeightSource, INSN_BYTES};
 use spec::numerics::{
-    layernorm_row, lut_index, requant_i16, requant_i8, residual_add, softmax_row_with_max, Dyadic, LayerNormParams,
-    LUT_SIZE, MAX_SHIFT, MULT_FRAC_BITS,
+    keep_decision, layernorm_row, lut_index, mean_i8, package_channel, package_weight, requant_i16, requant_i8,
+    residual_add, softmax_row_with_max, Dyadic, LayerNormParams, LUT_SIZE, MAX_SHIFT, MULT_FRAC_BITS,
 };
 use spec::regmap::{self, error_code, status};
 use spec::AccelConfig;
@@ -48,6 +48,7 @@ pub struct GoldenDevice {
     banks: Vec<Vec<u8>>,
     regs: Vec<u32>,
     model: CycleModel,
+    last: Vec<(Insn, u64)>,
 }
 
 /// Why an instruction stopped (mirrors ERROR_CODE).
@@ -209,6 +210,12 @@ pub struct Schedule {
 /// as in the RTL); an instruction starts when its unit has finished the previous one and takes
 /// [`CycleModel::unit_cycles`].
 pub fn schedule(model: &CycleModel, insns: &[Insn]) -> Schedule {
+    schedule_with(model, insns, &[])
+}
+
+/// [`schedule`] with the unit cycles of some instructions given (`cycles_given[j]`, where present and
+/// `Some`): the data-dependent ones (SELECT), measured by the golden backend as it runs them.
+pub fn schedule_with(model: &CycleModel, insns: &[Insn], cycles_given: &[Option<u64>]) -> Schedule {
     let mut s = Schedule::default();
     let mut deps = Deps::default();
     for (j, insn) in insns.iter().enumerate() {
@@ -225,7 +232,10 @@ pub fn schedule(model: &CycleModel, insns: &[Insn]) -> Schedule {
             deps.per_unit[unit].last().map_or((0, 0), |&p| (s.times[p].1, s.times[p].2 + SLOT_LATENCY));
         t = t.max(prev_start);
         let start = t.max(prev_finish);
-        let (cycles, active) = model.unit_cycles(insn);
+        let (mut cycles, active) = model.unit_cycles(insn);
+        if let Some(&Some(c)) = cycles_given.get(j) {
+            cycles = c;
+        }
         let finish = start + cycles;
         s.times.push((t, start, finish));
         // Busy from dispatch to finish; the pending time overlaps the previous execution.
@@ -248,7 +258,14 @@ impl GoldenDevice {
             banks: vec![vec![0; bank_bytes]; cfg.banks],
             regs: vec![0; regs],
             model: CycleModel::new(cfg),
+            last: vec![],
         }
+    }
+
+    /// The instructions of the last run as they were dispatched (live sizes resolved) with
+    /// their unit cycles (SELECT's from its decisions), up to the first failing one.
+    pub fn last_run(&self) -> &[(Insn, u64)] {
+        &self.last
     }
 
     fn reg(&self, r: regmap::Register) -> u32 {
@@ -464,28 +481,123 @@ impl GoldenDevice {
         }
     }
 
-    fn run_insn(&mut self, insn: &Insn) -> Result<(), Fault> {
+    /// Run one (resolved, checked) instruction; `Some(unit cycles)` for a data-dependent one.
+    fn run_insn(&mut self, insn: &Insn) -> Result<Option<u64>, Fault> {
         match &insn.op {
-            Op::Load(d) => self.load(d),
-            Op::Store(d) => self.store(d),
-            Op::Gemm(g) => self.gemm(g),
-            Op::LayerNorm(v) => {
-                self.vector(v, true);
-                Ok(())
-            }
-            Op::Softmax(v) => {
-                self.vector(v, false);
-                Ok(())
+            Op::Load(d) => self.load(d)?,
+            Op::Store(d) => self.store(d)?,
+            Op::Gemm(g) => self.gemm(g)?,
+            Op::LayerNorm(v) => self.vector(v, true),
+            Op::Softmax(v) => self.vector(v, false),
+            Op::ColMean(v) => self.colmean(v),
+            Op::Select(v) => {
+                let keep = self.select(v);
+                return Ok(Some(self.model.select_cycles(v, &keep)));
             }
         }
+        Ok(None)
     }
 
-    /// Fetch and decode instruction `pc`, as dispatched: its live sizes resolved with
-    /// LIVE_TOKENS.
+    /// COLMEAN (see `spec::isa`).
+    fn colmean(&mut self, v: &ColMean) {
+        let (rows, n) = (v.rows as usize, v.n as usize);
+        let at = |row: usize, c: usize| self.channel(v.input.addr, v.in_stride, row, c);
+        let g: Vec<i8> = (0..n)
+            .map(|c| {
+                mean_i8(
+                    (0..rows)
+                        .map(|t| self.banks[v.input.bank as usize][at(t, c)] as i8)
+                        .collect::<Vec<_>>()
+                        .into_iter(),
+                )
+            })
+            .collect();
+        for t in 0..rows {
+            for (c, &gc) in g.iter().enumerate() {
+                let o = self.channel(v.out.addr, v.out_stride, t, c);
+                self.banks[v.out.bank as usize][o] = gc as u8;
+            }
+        }
+        let r = self.cfg.word_bytes();
+        let i = v.mean_byte as usize;
+        let o = self.at(v.mean_at.addr as u64 + (i / r) as u64, i % r);
+        self.banks[v.mean_at.bank as usize][o] = mean_i8(g.into_iter()) as u8;
+    }
+
+    /// SELECT (see `spec::isa`); returns the keep decision of every live token.
+    fn select(&mut self, v: &Select) -> Vec<bool> {
+        let (rows, n) = (v.rows as usize, v.n as usize);
+        let r = self.cfg.word_bytes();
+        let pb = v.probs.bank;
+        let w: Vec<u8> = (0..v.heads as usize).map(|j| self.sp_seq(pb, v.weights_addr as u64, j)).collect();
+        let mut keep = Vec::with_capacity(rows);
+        let mut weights = Vec::new();
+        for t in 0..rows {
+            let p: Vec<u8> = (0..v.heads as usize)
+                .map(|j| self.sp(pb, v.probs.addr as u64 + (j * v.probs_stride as usize + t) as u64, 0))
+                .collect();
+            let (k, score) = keep_decision(&w, &p);
+            let k = k || t < v.prefix as usize;
+            keep.push(k);
+            if !k {
+                weights.push((t, package_weight(score)));
+            }
+        }
+        let (lo, hi) = (v.x.bank as usize, v.x_hi_bank as usize);
+        let bw = self.cfg.bank_words;
+        let byte_at = move |word: u64, b: usize| (word % bw as u64) as usize * r + b;
+        let x_at =
+            move |row: usize, c: usize| byte_at(v.x.addr as u64 + (row * v.x_stride as usize + c / r) as u64, c % r);
+        let pkg = !weights.is_empty();
+        if pkg {
+            let ws: Vec<u64> = weights.iter().map(|&(_, w)| w).collect();
+            for c in 0..n {
+                let vals = weights.iter().map(|&(t, _)| {
+                    let o = x_at(t, c);
+                    i16::from_le_bytes([self.banks[lo][o], self.banks[hi][o]])
+                });
+                let y = package_channel(&ws, vals).to_le_bytes();
+                let o = x_at(rows, c);
+                self.banks[lo][o] = y[0];
+                self.banks[hi][o] = y[1];
+            }
+        }
+        let moved: Vec<usize> = (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(rows)).collect();
+        for (pos, &t) in moved.iter().enumerate() {
+            if pos != t {
+                for c in 0..n {
+                    let (from, to) = (x_at(t, c), x_at(pos, c));
+                    self.banks[lo][to] = self.banks[lo][from];
+                    self.banks[hi][to] = self.banks[hi][from];
+                }
+            }
+        }
+        let count = moved.len();
+        let gb = v.gather.bank as usize;
+        for g in 0..v.gather_rows as usize {
+            let base = v.gather.addr as u64 + (g * v.gather_stride as usize) as u64;
+            let byte = |i: usize| byte_at(base + (i / r) as u64, i % r);
+            let src: Vec<usize> =
+                (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(v.package_byte as usize)).collect();
+            for (pos, &i) in src.iter().enumerate() {
+                let b = self.banks[gb][byte(i)];
+                self.banks[gb][byte(pos)] = b;
+            }
+        }
+        let cnt = self.at(v.gather.addr as u64 + v.gather_rows as u64 * v.gather_stride as u64, 0);
+        self.banks[gb][cnt..cnt + 2].copy_from_slice(&(count as u16).to_le_bytes());
+        self.set(regmap::LIVE_TOKENS, count as u32);
+        keep
+    }
+
+    /// Fetch and decode instruction `pc` (live sizes not yet resolved; `resolve` checks the live
+    /// bits).
     fn fetch(&self, base: u64, pc: u32) -> Result<Insn, Fault> {
         let bytes: [u8; INSN_BYTES] =
             self.dram(base + pc as u64 * INSN_BYTES as u64, INSN_BYTES)?.try_into().expect("one instruction");
-        Ok(Insn::decode(&bytes)?.resolve(self.reg(regmap::LIVE_TOKENS) as u16)?)
+        let insn = Insn::decode(&bytes)?;
+        insn.resolve(0)?;
+        Ok(insn)
     }
 
     fn execute(&mut self) {
@@ -503,19 +615,39 @@ impl GoldenDevice {
                 }
             }
         }
-        if let Err(f) = check_program(&self.cfg, &insns) {
+        // The program-level checks see the sizes as the first instruction would be dispatched;
+        // a SELECT only lowers LIVE_TOKENS, so every size stays valid when it changes.
+        let live0 = self.reg(regmap::LIVE_TOKENS) as u16;
+        let first: Vec<Insn> = insns.iter().map(|i| i.resolve(live0).expect("live bits checked at fetch")).collect();
+        if let Err(f) = check_program(&self.cfg, &first) {
             insns.truncate(f.insn);
             fault = Some((f.insn as u32, f.code));
         }
-        let mut done = 0;
+        // Run in program order, each instruction resolved with LIVE_TOKENS as it is then (the
+        // dispatch order; programs make live instructions wait for a SELECT).
+        let mut ran = Vec::with_capacity(insns.len());
+        let mut given = Vec::with_capacity(insns.len());
         for insn in &insns {
-            if let Err(Fault(code)) = self.run_insn(insn) {
-                fault = Some((done as u32, code));
-                break;
+            let live = self.reg(regmap::LIVE_TOKENS) as u16;
+            let step = insn.resolve(live).map_err(Fault::from).and_then(|i| {
+                i.check(&self.cfg)?;
+                Ok(i)
+            });
+            match step.and_then(|i| self.run_insn(&i).map(|c| (i, c))) {
+                Ok((i, c)) => {
+                    ran.push(i);
+                    given.push(c);
+                }
+                Err(Fault(code)) => {
+                    fault = Some((ran.len() as u32, code));
+                    break;
+                }
             }
-            done += 1;
         }
-        let s = schedule(&self.model, &insns[..done]);
+        let done = ran.len();
+        let s = schedule_with(&self.model, &ran, &given);
+        self.last =
+            ran.iter().zip(&given).map(|(i, c)| (*i, c.unwrap_or_else(|| self.model.unit_cycles(i).0))).collect();
         self.set64(regmap::CYCLES_LO, regmap::CYCLES_HI, s.cycles);
         self.set64(regmap::ACTIVE_LO, regmap::ACTIVE_HI, s.active);
         for (reg, busy) in [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY].into_iter().zip(s.busy) {
