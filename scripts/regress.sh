@@ -8,6 +8,8 @@ export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
 cargo test --release -p host --test cosim
 PROPTEST_CASES=2000 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test model_cosim --test model_golden
 PROPTEST_CASES=1000 cargo test --release -p host --test live_tokens
+PROPTEST_CASES=2000 cargo test --release -p host --test select_ops
+PROPTEST_CASES=500 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test pruning
 cargo test --release -p sim
 cargo build --release
 for cfg in configs/32x32.toml configs/64x32.toml; do
@@ -20,6 +22,8 @@ done
 ./target/release/vitaccel bench model --shape deit-tiny
 ./target/release/vitaccel bench model --shape nvit-t --json out/bench/model-nvit-t.json
 ./target/release/vitaccel bench tokens --shape deit-tiny
+./target/release/vitaccel bench pruning --shape deit-tiny
+./target/release/vitaccel bench synth
 cargo run --release -p host --example calibrate -- small
 cargo run --release -p host --example calibrate -- default
 ./target/release/vitaccel bench golden --shape deit-tiny

@@ -64,6 +64,38 @@ enum What {
         #[arg(long, default_value = "out/bench/tokens.json")]
         json: PathBuf,
     },
+    /// Token pruning on chip: a synthetic model with selectors before `--selectors` runs on the
+    /// RTL with each selector tuned (its keep-logit bias) to keep `keep` of the tokens reaching
+    /// it, plus SPViT's published per-stage ratios: kept sets and logits against golden, whole
+    /// model cycles and speedup over the unpruned program, cycles per block against the
+    /// proportional/quadratic expectation, selector cost; JSON and an SVG plot.
+    Pruning {
+        /// Shape.
+        #[arg(long, value_enum, default_value = "deit-tiny")]
+        shape: Shape,
+        /// Accelerator config to simulate (default 16x16).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// 0-based selector positions (SPViT: before blocks 4, 7, 10).
+        #[arg(long, value_delimiter = ',', default_value = "3,6,9")]
+        selectors: Vec<usize>,
+        /// Keep ratio per selector (of the tokens reaching it).
+        #[arg(long, value_delimiter = ',', default_value = "1.0,0.7,0.5,0.3")]
+        keep: Vec<f64>,
+        /// JSON output.
+        #[arg(long, default_value = "out/bench/pruning.json")]
+        json: PathBuf,
+    },
+    /// Hardware cost of the token selector engine: Yosys `synth_xilinx` (xc7) of the whole
+    /// design and of the engine alone; LUTs, flip-flops, DSP48E1, block RAM and their shares.
+    Synth {
+        /// Accelerator config (default: configs/synth-16x16.toml).
+        #[arg(long, default_value = "configs/synth-16x16.toml")]
+        config: PathBuf,
+        /// JSON output.
+        #[arg(long, default_value = "out/bench/synth.json")]
+        json: PathBuf,
+    },
     /// Integer golden-model inference time on a synthetic model.
     Golden {
         /// Shape.
@@ -438,6 +470,98 @@ fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], js
     Ok(())
 }
 
+/// Cell counts of one Yosys `synth_xilinx` run.
+#[derive(Serialize, Default, Clone, Copy)]
+struct Cells {
+    cells: u64,
+    luts: u64,
+    flip_flops: u64,
+    dsp48: u64,
+    bram: u64,
+    carry4: u64,
+    seconds: f64,
+}
+
+/// Synthesize `verilog` (top module `top`) for xc7 with Yosys and count its cells.
+fn yosys_cells(verilog: &str, top: &str) -> Result<Cells> {
+    let dir = std::env::temp_dir().join(format!("vitaccel-synth-{top}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("in.v"), verilog)?;
+    let t = Instant::now();
+    let script = format!("read_verilog in.v; synth_xilinx -family xc7 -top {top} -flatten; tee -q -o stat.txt stat");
+    let out = std::process::Command::new("yosys")
+        .current_dir(&dir)
+        .args(["-q", "-p", &script])
+        .output()
+        .map_err(|e| anyhow::anyhow!("running yosys (scripts/setup.sh installs it): {e}"))?;
+    let stat = std::fs::read_to_string(dir.join("stat.txt")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    anyhow::ensure!(out.status.success(), "yosys failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = Cells { seconds: t.elapsed().as_secs_f64(), ..Cells::default() };
+    for line in stat.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(name), Some(n)) = (it.next(), it.next()) else { continue };
+        let Ok(n) = n.parse::<u64>() else {
+            if line.trim_start().starts_with("Number of cells:") {
+                c.cells = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            }
+            continue;
+        };
+        match name {
+            _ if name.starts_with("LUT") => c.luts += n,
+            _ if name.starts_with("FD") => c.flip_flops += n,
+            _ if name.starts_with("DSP48") => c.dsp48 += n,
+            _ if name.starts_with("RAMB") => c.bram += n,
+            "CARRY4" => c.carry4 += n,
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+#[derive(Serialize)]
+struct SynthBench {
+    config: spec::AccelConfig,
+    whole: Cells,
+    selector_engine: Cells,
+    lut_share_percent: f64,
+    flip_flop_share_percent: f64,
+    dsp_share_percent: f64,
+}
+
+fn bench_synth(config: &std::path::Path, json: &std::path::Path) -> Result<()> {
+    let cfg = super::config(Some(config))?;
+    println!(
+        "Yosys synth_xilinx (xc7, flattened), {}x{} array, {} banks x {} words:",
+        cfg.array_rows, cfg.array_cols, cfg.banks, cfg.bank_words
+    );
+    let sel = yosys_cells(&hdl::selector_verilog(&cfg)?, hdl::SELECTOR_MODULE)?;
+    let whole = yosys_cells(&hdl::top_verilog(&cfg)?, hdl::TOP_MODULE)?;
+    let share = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
+    let r = SynthBench {
+        config: cfg.clone(),
+        whole,
+        selector_engine: sel,
+        lut_share_percent: share(sel.luts, whole.luts),
+        flip_flop_share_percent: share(sel.flip_flops, whole.flip_flops),
+        dsp_share_percent: share(sel.dsp48, whole.dsp48),
+    };
+    for (name, c) in [("whole design", &whole), ("selector engine", &sel)] {
+        println!(
+            "  {name:<16} {:>8} cells, {:>7} LUTs, {:>7} FFs, {:>5} DSP48E1, {:>4} RAMB, {:>5} CARRY4 ({:.0} s)",
+            c.cells, c.luts, c.flip_flops, c.dsp48, c.bram, c.carry4, c.seconds
+        );
+    }
+    println!(
+        "  selector engine share: {:.2} % of LUTs, {:.2} % of FFs, {:.2} % of DSP48E1 (HeatViT: +5-8 % LUT, +8-11 % DSP)",
+        r.lut_share_percent, r.flip_flop_share_percent, r.dsp_share_percent
+    );
+    super::ensure_dir(json.parent().unwrap_or(std::path::Path::new(".")))?;
+    super::write_json(json, &r)?;
+    println!("  saved {}", json.display());
+    Ok(())
+}
+
 /// Relative cycles against the live fraction of the tokens: the whole model (RTL), the linear
 /// layers and the attention core (cycle model), with the proportional and quadratic references.
 fn tokens_svg(r: &TokensBench) -> String {
@@ -507,7 +631,7 @@ fn tokens_svg(r: &TokensBench) -> String {
 
 /// A synthetic model of `sh` (seeded random weights) quantized on two random calibration
 /// images: the integer model and three images (the test image first).
-fn synthetic(sh: &spec::ModelShape) -> Result<(golden::IntModel, Vec<golden::Image>)> {
+pub(crate) fn synthetic(sh: &spec::ModelShape) -> Result<(golden::IntModel, Vec<golden::Image>)> {
     let fm = random_model(sh, 0, 0.0);
     let imgs = random_images(sh, 3, 1);
     let (im, _, _) = super::quantize::calibrate_and_quantize(&fm, &imgs[1..])?;
@@ -533,6 +657,10 @@ pub fn run(a: Args) -> Result<()> {
         What::Model { shape, config, project, json } => bench_model(shape, config.as_deref(), &project, &json),
         What::Gemm { chain, config, json } => bench_gemm(&chain, config.as_deref(), &json),
         What::Tokens { shape, config, keep, json } => bench_tokens(shape, config.as_deref(), &keep, &json),
+        What::Synth { config, json } => bench_synth(&config, &json),
+        What::Pruning { shape, config, selectors, keep, json } => {
+            super::pruning_bench::run(shape, config.as_deref(), &selectors, &keep, &json)
+        }
         What::Golden { shape, images, selectors, json } => {
             let sh = shape.shape(&selectors);
             let fm = random_model(&sh, 0, 0.0);

@@ -58,6 +58,9 @@ pub struct Args {
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// With --model: skip the model's token selectors (every token stays live).
+    #[arg(long)]
+    no_prune: bool,
 }
 
 /// Result of one run.
@@ -164,11 +167,17 @@ pub struct ModelRunReport {
     pub images: usize,
     /// Images whose logits equal the golden model's exactly.
     pub exact_images: usize,
+    /// The selectors ran on chip (token pruning).
+    pub pruning: bool,
+    /// Images whose kept-token sets (read back after every selector) equal the golden model's.
+    pub exact_kept_images: usize,
+    /// Mean live tokens after each selector, as read back from the device.
+    pub mean_live_after_selector: Vec<f64>,
     /// Top-1 accuracy of the device (percent), if labels were given.
     pub device_top1_percent: Option<f64>,
-    /// Top-1 accuracy of the integer golden model, no token pruning (percent).
+    /// Top-1 accuracy of the integer golden model, same pruning setting (percent).
     pub golden_top1_percent: Option<f64>,
-    /// Top-1 accuracy of the float reference, no token pruning (percent), with --calib.
+    /// Top-1 accuracy of the float reference, same pruning setting (percent), with --calib.
     pub float_top1_percent: Option<f64>,
     /// Cycles per image (mean).
     pub cycles_per_image: f64,
@@ -197,19 +206,28 @@ fn run_model(a: Args) -> Result<()> {
     let ds = Dataset::load(images)?;
     ds.check_against(images, &int.shape)?;
     let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
-    let cm = compile_model(&int, &cfg, ModelOptions::default())?;
+    let prune = !a.no_prune && !int.shape.selectors.is_empty();
+    let cm = compile_model(&int, &cfg, ModelOptions { prune, ..ModelOptions::default() })?;
     let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize)?;
     device::load(dev.as_mut(), &cm.program)?;
-    let no_prune = ForwardOptions { prune: false };
+    let fwd = ForwardOptions { prune };
     let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());
-    let (mut exact, mut dev_ok, mut gold_ok, mut float_ok, mut cycles) = (0, 0, 0, 0, 0u64);
+    let (mut exact, mut exact_kept, mut dev_ok, mut gold_ok, mut float_ok, mut cycles) = (0, 0, 0, 0, 0, 0u64);
+    let mut macs = 0u64;
+    let mut live_sum = vec![0usize; cm.kept_at.len()];
     let t0 = std::time::Instant::now();
     let mut first_bad = None;
     for (i, img) in ds.images[..n].iter().enumerate() {
         let got = cm.run_image(dev.as_mut(), &int.input_patches(img), Duration::from_secs(a.timeout_s))?;
-        let want = int.forward(img, &no_prune, None);
+        let want = int.forward(img, &fwd, None);
         cycles += got.stats.cycles;
-        if got.logits == want.logits {
+        macs += int.shape.macs(&want.live) as u64;
+        for (s, k) in live_sum.iter_mut().zip(&got.kept) {
+            *s += k.len();
+        }
+        let kept_ok = !prune || got.kept == want.kept;
+        exact_kept += kept_ok as usize;
+        if got.logits == want.logits && kept_ok {
             exact += 1;
         } else if first_bad.is_none() {
             first_bad = Some(i);
@@ -218,22 +236,29 @@ fn run_model(a: Args) -> Result<()> {
             dev_ok += (golden::argmax(&got.logits) == l[i] as usize) as usize;
             gold_ok += (golden::argmax(&want.logits) == l[i] as usize) as usize;
             if let Some(fm) = &float {
-                float_ok += (golden::argmax(&fm.forward(img, &no_prune, None).logits) == l[i] as usize) as usize;
+                float_ok += (golden::argmax(&fm.forward(img, &fwd, None).logits) == l[i] as usize) as usize;
             }
         }
         pb.set_position(i as u64 + 1);
     }
     pb.finish_and_clear();
     let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
-    // The model's MACs without the selectors (they do not run on the hardware yet).
+    // MACs per image at the live counts golden computed (selectors included when they run).
     let sh = &int.shape;
-    let macs = (sh.macs_dense() - sh.selectors.iter().map(|s| sh.selector_macs(s, sh.tokens())).sum::<usize>()) as u64;
+    let macs = if prune {
+        macs / n.max(1) as u64
+    } else {
+        (sh.macs_dense() - sh.selectors.iter().map(|s| sh.selector_macs(s, sh.tokens())).sum::<usize>()) as u64
+    };
     let cpi = cycles as f64 / n.max(1) as f64;
     let report = ModelRunReport {
         backend: a.backend,
         array: (cfg.array_rows, cfg.array_cols),
         images: n,
         exact_images: exact,
+        pruning: prune,
+        exact_kept_images: exact_kept,
+        mean_live_after_selector: live_sum.iter().map(|&s| s as f64 / n.max(1) as f64).collect(),
         device_top1_percent: ds.labels.as_ref().map(|_| pct(dev_ok)),
         golden_top1_percent: ds.labels.as_ref().map(|_| pct(gold_ok)),
         float_top1_percent: (ds.labels.is_some() && float.is_some()).then(|| pct(float_ok)),
@@ -245,14 +270,24 @@ fn run_model(a: Args) -> Result<()> {
         wall_seconds: t0.elapsed().as_secs_f64(),
     };
     println!(
-        "{:?} backend, {}x{} array, {} ({} instructions), {n} images, no token pruning:",
+        "{:?} backend, {}x{} array, {} ({} instructions), {n} images, {}:",
         a.backend,
         cfg.array_rows,
         cfg.array_cols,
         path.display(),
-        report.instructions
+        report.instructions,
+        if prune { "token pruning on chip" } else { "no token pruning" }
     );
     println!("  logits equal the integer golden model on {exact}/{n} images");
+    if prune {
+        let live: Vec<String> = report.mean_live_after_selector.iter().map(|l| format!("{l:.2}")).collect();
+        println!(
+            "  kept-token sets equal golden after every selector on {exact_kept}/{n} images; mean live tokens after \
+             each selector: {} (of {})",
+            live.join(", "),
+            sh.tokens()
+        );
+    }
     if let (Some(d), Some(g)) = (report.device_top1_percent, report.golden_top1_percent) {
         let f = report.float_top1_percent.map_or(String::new(), |f| format!(", float {f:.2} %"));
         println!("  top-1: device {d:.2} %, golden {g:.2} %{f}");
@@ -265,7 +300,10 @@ fn run_model(a: Args) -> Result<()> {
         super::write_json(p, &report)?;
     }
     if let Some(i) = first_bad {
-        bail!("image {i}: device logits differ from the golden model (rerun the co-simulation test for the first differing stage)");
+        bail!(
+            "image {i}: device logits or kept tokens differ from the golden model (rerun the co-simulation test for \
+             the first differing stage)"
+        );
     }
     Ok(())
 }
