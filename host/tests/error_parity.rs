@@ -5,7 +5,7 @@ use host::device::golden::GoldenDevice;
 use host::device::verilator::VerilatorDevice;
 use host::device::{run, Device, DeviceError};
 use host::program::Program;
-use spec::isa::{BankAddr, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, WeightSource};
+use spec::isa::{BankAddr, ColMean, Deps, Dma, Gemm, GemmOut, Insn, Op, OutMode, Select, WeightSource};
 use spec::regmap::{self, error_code};
 use spec::AccelConfig;
 use std::time::Duration;
@@ -55,7 +55,53 @@ fn both_backends_stop_bad_programs_alike() {
             weights: 0x3000,
         }),
     };
+    let at = |bank: u8| BankAddr { bank, addr: 0 };
+    let sel = Select {
+        rows: 4,
+        n: 8,
+        x: at(0),
+        x_hi_bank: 1,
+        x_stride: 1,
+        probs: at(2),
+        probs_stride: 4,
+        weights_addr: 16,
+        heads: 2,
+        prefix: 1,
+        gather: at(3),
+        gather_stride: 1,
+        gather_rows: 1,
+        package_byte: 4,
+    };
+    let cm =
+        ColMean { rows: 4, n: 8, input: at(0), in_stride: 1, out: at(0), out_stride: 1, mean_at: at(1), mean_byte: 0 };
+    let vec = |op| Insn::new(op);
     let cases: Vec<(&str, Vec<Insn>, Option<Stop>)> = vec![
+        ("good selector instructions", vec![vec(Op::ColMean(cm)), vec(Op::Select(sel))], None),
+        (
+            "SELECT without heads",
+            vec![vec(Op::ColMean(cm)), vec(Op::Select(Select { heads: 0, ..sel }))],
+            Some((error_code::BAD_FIELD, 1, 1)),
+        ),
+        (
+            "SELECT with more heads than max_heads",
+            vec![vec(Op::Select(Select { heads: 9, ..sel }))],
+            Some((error_code::BAD_FIELD, 0, 0)),
+        ),
+        (
+            "SELECT with one bank for both planes",
+            vec![vec(Op::Select(Select { x_hi_bank: 0, ..sel }))],
+            Some((error_code::BAD_FIELD, 0, 0)),
+        ),
+        (
+            "COLMEAN without channels",
+            vec![vec(Op::ColMean(ColMean { n: 0, ..cm }))],
+            Some((error_code::BAD_FIELD, 0, 0)),
+        ),
+        (
+            "COLMEAN rows beyond max_tokens through LIVE_TOKENS",
+            vec![Insn { live: spec::isa::live::M, ..vec(Op::ColMean(cm)) }],
+            Some((error_code::BAD_FIELD, 0, 0)),
+        ),
         ("good", vec![Insn::new(Op::Load(ld)), gemm(dma(1), 1)], None),
         (
             "bank past the config",
