@@ -562,6 +562,30 @@ fn bench_synth(config: &std::path::Path, json: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The frame of the token plots: a `560 x 400` canvas with `title`, both axes from 0 to 1 with
+/// ticks every 0.25 (50-pixel margins) and the x label "live tokens / all tokens".
+pub(crate) fn svg_frame(title: &str) -> String {
+    let (w, h, m) = (560.0, 400.0, 50.0);
+    let x = |f: f64| m + f * (w - 2.0 * m);
+    let y = |v: f64| h - m - v * (h - 2.0 * m);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{m}\" y=\"20\" font-size=\"13\">{title}</text>\n"
+    );
+    s += &format!(
+        "<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n",
+        y(0.0), x(1.0), y(0.0), y(0.0), y(1.0)
+    );
+    for i in 0..=4 {
+        let v = i as f64 / 4.0;
+        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v:.2}</text>\n", x(v), y(0.0) + 15.0);
+        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.2}</text>\n", m - 5.0, y(v) + 4.0);
+    }
+    s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">live tokens / all tokens</text>\n", x(0.5), h - 12.0);
+    s
+}
+
 /// Relative cycles against the live fraction of the tokens: the whole model (RTL), the linear
 /// layers and the attention core (cycle model), with the proportional and quadratic references.
 fn tokens_svg(r: &TokensBench) -> String {
@@ -589,22 +613,10 @@ fn tokens_svg(r: &TokensBench) -> String {
         ("QKV + projection + MLP", "#1f77b4", r.points.iter().map(|p| (frac(p), rel(p, &linear))).collect(), false),
         ("scores + P.V + softmax", "#d62728", r.points.iter().map(|p| (frac(p), rel(p, &attention))).collect(), false),
     ];
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{m}\" y=\"20\" font-size=\"13\">{} on {}x{}: cycles vs live tokens (relative to {} tokens)</text>\n",
+    let mut s = svg_frame(&format!(
+        "{} on {}x{}: cycles vs live tokens (relative to {} tokens)",
         r.shape, r.array.0, r.array.1, first.live_tokens
-    );
-    s += &format!(
-        "<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n",
-        y(0.0), x(1.0), y(0.0), y(0.0), y(1.0)
-    );
-    for i in 0..=4 {
-        let v = i as f64 / 4.0;
-        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v:.2}</text>\n", x(v), y(0.0) + 15.0);
-        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.2}</text>\n", m - 5.0, y(v) + 4.0);
-    }
-    s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">live tokens / all tokens</text>\n", x(0.5), h - 12.0);
+    ));
     for (i, (name, color, pts, dashed)) in series.iter().enumerate() {
         let path: Vec<String> = pts.iter().map(|&(a, b)| format!("{:.1},{:.1}", x(a), y(b))).collect();
         let dash = if *dashed { " stroke-dasharray=\"4 3\"" } else { "" };

@@ -277,22 +277,10 @@ fn svg_plot(r: &PruningBench) -> String {
     let x = |f: f64| m + f * (w - 2.0 * m);
     let y = |v: f64| h - m - v * (h - 2.0 * m);
     let colors = ["#000000", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{m}\" y=\"20\" font-size=\"13\">{} on {}x{}: block cycles vs live tokens (on-chip pruning)</text>\n",
+    let mut s = super::bench::svg_frame(&format!(
+        "{} on {}x{}: block cycles vs live tokens (on-chip pruning)",
         r.shape, r.array.0, r.array.1
-    );
-    s += &format!(
-        "<line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n",
-        y(0.0), x(1.0), y(0.0), y(0.0), y(1.0)
-    );
-    for i in 0..=4 {
-        let v = i as f64 / 4.0;
-        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v:.2}</text>\n", x(v), y(0.0) + 15.0);
-        s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.2}</text>\n", m - 5.0, y(v) + 4.0);
-    }
-    s += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">live tokens / all tokens</text>\n", x(0.5), h - 12.0);
+    ));
     for (pw, color) in [(1, "#bbbbbb"), (2, "#dddddd")] {
         let pts: Vec<String> =
             (0..=20).map(|i| i as f64 / 20.0).map(|f| format!("{:.1},{:.1}", x(f), y(f.powi(pw)))).collect();
