@@ -91,7 +91,7 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     w_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
     g_rows: Signal<Local, Bits<8>>,
     bad_vec: Signal<Local, Bit>,
-    bad_cm: Signal<Local, Bit>,
+    bad_common: Signal<Local, Bit>,
     bad_sel: Signal<Local, Bit>,
     rows: Signal<Local, Bits<16>>,
     n: Signal<Local, Bits<16>>,
@@ -216,7 +216,7 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
             w_addr: Signal::default(),
             g_rows: Signal::default(),
             bad_vec: Signal::default(),
-            bad_cm: Signal::default(),
+            bad_common: Signal::default(),
             bad_sel: Signal::default(),
             rows: Signal::default(),
             n: Signal::default(),
@@ -309,21 +309,8 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
         // sizes, banks, addresses; LayerNorm/softmax: the read ports on distinct banks and a
         // LayerNorm output multiplier inside the numerics contract; SELECT: heads and distinct
         // residual planes.
-        self.bad_vec.next = (self.in_lo.val() > self.n_banks.val())
-            || (self.out_bank.val() > self.n_banks.val())
-            || (self.par_bank.val() > self.n_banks.val())
-            || (self.in_addr.val() > self.addr_max.val())
-            || (self.in_stride.val() > self.addr_max.val())
-            || (self.out_addr.val() > self.addr_max.val())
-            || (self.out_stride.val() > self.addr_max.val())
-            || (self.par_addr.val() > self.addr_max.val())
-            || (self.par_bank.val() == self.in_lo.val())
-            || (self.in_hi.val() > self.n_banks.val())
-            || (self.in_hi.val() == self.in_lo.val())
-            || (self.in_hi.val() == self.par_bank.val())
-            || (self.is_ln.val()
-                && ((self.out_m.val() >= self.m_limit.val()) || (self.out_s.val() > self.s_limit.val())));
-        self.bad_cm.next = (self.in_lo.val() > self.n_banks.val())
+        // Banks and addresses every vector op names (COLMEAN's parameter word is its mean's).
+        self.bad_common.next = (self.in_lo.val() > self.n_banks.val())
             || (self.out_bank.val() > self.n_banks.val())
             || (self.par_bank.val() > self.n_banks.val())
             || (self.in_addr.val() > self.addr_max.val())
@@ -331,25 +318,25 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
             || (self.out_addr.val() > self.addr_max.val())
             || (self.out_stride.val() > self.addr_max.val())
             || (self.par_addr.val() > self.addr_max.val());
-        self.bad_sel.next = (self.heads.val() == 0)
-            || (self.heads.val() > self.max_heads.val())
-            || (self.in_lo.val() > self.n_banks.val())
+        self.bad_vec.next = self.bad_common.val()
+            || (self.par_bank.val() == self.in_lo.val())
             || (self.in_hi.val() > self.n_banks.val())
-            || (self.par_bank.val() > self.n_banks.val())
-            || (self.out_bank.val() > self.n_banks.val())
-            || (self.in_addr.val() > self.addr_max.val())
-            || (self.in_stride.val() > self.addr_max.val())
-            || (self.par_addr.val() > self.addr_max.val())
+            || (self.in_hi.val() == self.in_lo.val())
+            || (self.in_hi.val() == self.par_bank.val())
+            || (self.is_ln.val()
+                && ((self.out_m.val() >= self.m_limit.val()) || (self.out_s.val() > self.s_limit.val())));
+        self.bad_sel.next = self.bad_common.val()
+            || (self.heads.val() == 0)
+            || (self.heads.val() > self.max_heads.val())
+            || (self.in_hi.val() > self.n_banks.val())
             || (self.p_stride.val() > self.addr_max.val())
             || (self.w_addr.val() > self.addr_max.val())
-            || (self.out_addr.val() > self.addr_max.val())
-            || (self.out_stride.val() > self.addr_max.val())
             || (self.in_hi.val() == self.in_lo.val());
         self.bad.next = (self.rows.val() == 0)
             || (self.rows.val() > self.max_rows.val())
             || (self.n.val() == 0)
             || (self.n.val() > self.max_n.val())
-            || (self.is_cm.val() && self.bad_cm.val())
+            || (self.is_cm.val() && self.bad_common.val())
             || (self.is_sel.val() && self.bad_sel.val())
             || (!self.is_cm.val() && !self.is_sel.val() && self.bad_vec.val());
 

@@ -89,8 +89,9 @@ enum What {
     /// Hardware cost of the token selector engine: Yosys `synth_xilinx` (xc7) of the whole
     /// design and of the engine alone; LUTs, flip-flops, DSP48E1, block RAM and their shares.
     Synth {
-        /// Accelerator config (default: configs/synth-16x16.toml).
-        #[arg(long, default_value = "configs/synth-16x16.toml")]
+        /// Accelerator config: 8x8 with the default token/head limits and small banks, so the
+        /// whole-design synthesis takes minutes on two cores.
+        #[arg(long, default_value = "configs/synth-8x8.toml")]
         config: PathBuf,
         /// JSON output.
         #[arg(long, default_value = "out/bench/synth.json")]
