@@ -238,11 +238,8 @@ fn colmean_case(cfg: &AccelConfig, rows: usize, n: usize, in_place: bool, mean_b
     let cycles = model.insn(&resolved).0;
     let (banks, _) = both(cfg, &c, cycles);
     // Independent expectation: numerics::mean_i8 over each column, then over the means.
-    let col = |c: usize| -> i8 {
-        spec::numerics::mean_i8(
-            (0..rows).map(|t| input[(t * stride + c / r) * r + c % r] as i8).collect::<Vec<_>>().into_iter(),
-        )
-    };
+    let col =
+        |c: usize| -> i8 { spec::numerics::mean_i8((0..rows).map(|t| input[(t * stride + c / r) * r + c % r] as i8)) };
     let g: Vec<i8> = (0..n).map(col).collect();
     let out = &banks[out_bank as usize];
     for t in 0..rows {

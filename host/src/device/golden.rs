@@ -502,16 +502,8 @@ impl GoldenDevice {
     fn colmean(&mut self, v: &ColMean) {
         let (rows, n) = (v.rows as usize, v.n as usize);
         let at = |row: usize, c: usize| self.channel(v.input.addr, v.in_stride, row, c);
-        let g: Vec<i8> = (0..n)
-            .map(|c| {
-                mean_i8(
-                    (0..rows)
-                        .map(|t| self.banks[v.input.bank as usize][at(t, c)] as i8)
-                        .collect::<Vec<_>>()
-                        .into_iter(),
-                )
-            })
-            .collect();
+        let g: Vec<i8> =
+            (0..n).map(|c| mean_i8((0..rows).map(|t| self.banks[v.input.bank as usize][at(t, c)] as i8))).collect();
         for t in 0..rows {
             for (c, &gc) in g.iter().enumerate() {
                 let o = self.channel(v.out.addr, v.out_stride, t, c);
@@ -574,11 +566,11 @@ impl GoldenDevice {
         }
         let count = moved.len();
         let gb = v.gather.bank as usize;
+        // Every gathered row takes the same bytes: the kept tokens', then the package entry.
+        let src: Vec<usize> = (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(v.package_byte as usize)).collect();
         for g in 0..v.gather_rows as usize {
             let base = v.gather.addr as u64 + (g * v.gather_stride as usize) as u64;
             let byte = |i: usize| byte_at(base + (i / r) as u64, i % r);
-            let src: Vec<usize> =
-                (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(v.package_byte as usize)).collect();
             for (pos, &i) in src.iter().enumerate() {
                 let b = self.banks[gb][byte(i)];
                 self.banks[gb][byte(pos)] = b;
