@@ -144,4 +144,3 @@ pub fn check_program(cfg: &AccelConfig, insns: &[Insn]) -> Result<(), ProgramFau
     }
     Ok(())
 }
-

@@ -42,7 +42,12 @@ impl Selection {
 /// SELECT's decisions on plain rows: `weights[j]` is head `j`'s weight, `probs[t][j]` token
 /// `t`'s probability at head `j`, tokens `t < prefix` are always kept, and `x[t]` is token `t`'s
 /// int16 residual row (read only for dropped tokens, to form the package token).
-pub fn select_tokens<P: AsRef<[u8]>, X: AsRef<[i16]>>(weights: &[u8], probs: &[P], prefix: usize, x: &[X]) -> Selection {
+pub fn select_tokens<P: AsRef<[u8]>, X: AsRef<[i16]>>(
+    weights: &[u8],
+    probs: &[P],
+    prefix: usize,
+    x: &[X],
+) -> Selection {
     let mut keep = Vec::with_capacity(probs.len());
     let mut dropped = Vec::new();
     for (t, p) in probs.iter().enumerate() {
@@ -106,13 +111,17 @@ impl Machine {
         let weights: Vec<u8> = (0..heads).map(|j| self.sp_seq(pb, v.weights_addr as u64, j)).collect();
         let probs: Vec<Vec<u8>> = (0..rows)
             .map(|t| {
-                (0..heads).map(|j| self.sp(pb, v.probs.addr as u64 + (j * v.probs_stride as usize + t) as u64, 0)).collect()
+                (0..heads)
+                    .map(|j| self.sp(pb, v.probs.addr as u64 + (j * v.probs_stride as usize + t) as u64, 0))
+                    .collect()
             })
             .collect();
         let (lo, hi) = (v.x.bank as usize, v.x_hi_bank as usize);
         let x_at = |t: usize, c: usize| self.channel(v.x.addr, v.x_stride, t, c);
         let x: Vec<Vec<i16>> = (0..rows)
-            .map(|t| (0..n).map(|c| i16::from_le_bytes([self.banks[lo][x_at(t, c)], self.banks[hi][x_at(t, c)]])).collect())
+            .map(|t| {
+                (0..n).map(|c| i16::from_le_bytes([self.banks[lo][x_at(t, c)], self.banks[hi][x_at(t, c)]])).collect()
+            })
             .collect();
         let sel = select_tokens(&weights, &probs, v.prefix as usize, &x);
         // The package token goes to row `rows`, then row `pos` of the compacted stream takes its

@@ -43,7 +43,8 @@ impl Machine {
         let exp: [u16; LUT_SIZE] = std::array::from_fn(|e| u16::from_le_bytes([par(2 * e), par(2 * e + 1)]));
         let mut out = vec![0u8; rows * n];
         for row in 0..rows {
-            let at = |bank: u8, i: usize| self.banks[bank as usize][self.channel(v.input.addr, v.in_stride, row, i)] as i8;
+            let at =
+                |bank: u8, i: usize| self.banks[bank as usize][self.channel(v.input.addr, v.in_stride, row, i)] as i8;
             let x: Vec<i8> = (0..n).map(|i| at(v.input.bank, i)).collect();
             let max = (0..n).map(|i| at(v.in_hi_bank, i)).max().expect("n >= 1");
             softmax_row_with_max(&x, max, &exp, &mut out[row * n..(row + 1) * n]);

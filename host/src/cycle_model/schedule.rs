@@ -63,7 +63,6 @@ pub fn schedule_with(model: &CycleModel, insns: &[Insn], cycles_given: &[Option<
     s
 }
 
-
 impl CycleModel {
     /// `(cycles, active cycles)` of a whole program: the timeline of [`schedule`] (units
     /// overlapping as their dependency counts allow).

@@ -132,7 +132,9 @@ impl CycleModel {
                 let c = vector_timing::vec_cycles(op, v.n as usize, v.rows as usize, self.rows, self.max_width);
                 (c + VEC_OVERHEAD, 0)
             }
-            Op::ColMean(v) => (select_timing::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0),
+            Op::ColMean(v) => {
+                (select_timing::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0)
+            }
             // Data dependent: without the decisions, the cost when every token is kept.
             Op::Select(v) => (self.select_cycles(v, &vec![true; v.rows as usize]), 0),
         }

@@ -54,7 +54,12 @@ impl GoldenDevice {
     /// A device with `mem_bytes` of DRAM.
     pub fn new(cfg: &AccelConfig, mem_bytes: usize) -> Self {
         let regs = regmap::REGISTERS.iter().map(|r| r.offset as usize / 4 + 1).max().unwrap_or(0);
-        GoldenDevice { machine: Machine::new(cfg, mem_bytes), regs: vec![0; regs], model: CycleModel::new(cfg), last: vec![] }
+        GoldenDevice {
+            machine: Machine::new(cfg, mem_bytes),
+            regs: vec![0; regs],
+            model: CycleModel::new(cfg),
+            last: vec![],
+        }
     }
 
     /// The instructions of the last run as they were dispatched (live sizes resolved) with
@@ -232,16 +237,16 @@ mod tests {
     //! and the scalar functions of `spec::numerics`.
 
     use super::*;
-    use spec::isa::{Dma, Gemm, Op, OutMode, VecOp, WeightSource};
-    use spec::numerics::{layernorm_row, requant_i16, requant_i8, softmax_row_with_max, Dyadic, LayerNormParams};
-    use spec::timing::control::{DEP_LATENCY, DONE_CYCLES, SLOT_LATENCY};
     use crate::device::{run, RunStats};
     use crate::program::{pack_stream, Program};
     use golden::synth::Rng;
     use ndarray::Array2;
     use proptest::prelude::*;
     use spec::isa::{BankAddr, Deps as D, GemmOut};
+    use spec::isa::{Dma, Gemm, Op, OutMode, VecOp, WeightSource};
     use spec::numerics::{exp_lut, softmax_row};
+    use spec::numerics::{layernorm_row, requant_i16, requant_i8, softmax_row_with_max, Dyadic, LayerNormParams};
+    use spec::timing::control::{DEP_LATENCY, DONE_CYCLES, SLOT_LATENCY};
 
     const MEM: usize = 0x10_0000;
     const INSN_BASE: u64 = 0xF_0000;
@@ -977,4 +982,3 @@ mod tests {
         assert_eq!(s.cycles, model.insn(&g).0);
     }
 }
-
