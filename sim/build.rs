@@ -2,7 +2,8 @@
 //!
 //! For each entry of `VITACCEL_SIM_CONFIGS` (see `src/configs.rs`), in parallel:
 //! 1. generate the Verilog with `hdl::top_verilog` into `OUT_DIR/<name>/<name>.v`;
-//! 2. write the C++ shim `OUT_DIR/<name>/shim_<name>.cpp` (instantiates `csrc/harness.h`);
+//! 2. write the C++ shim `OUT_DIR/<name>/shim_<name>.cpp` (instantiates `csrc/harness.h`, which
+//!    includes `OUT_DIR/include/vitaccel_timing.h`, generated here from `spec::timing`);
 //! 3. if the stamp of (Verilog, harness sources, shim, Verilator version and flags, compiler and its
 //!    flags) equals `OUT_DIR/<name>/stamp` and the library exists, stop: nothing to rebuild;
 //! 4. otherwise `verilator --cc` into `OUT_DIR/<name>/verilated`, read `V<name>_classes.mk` for the
@@ -134,12 +135,12 @@ fn cxx_verilated(v: &Verilator, opt: u32) -> cc::Build {
 }
 
 /// The build for the shim and harness: all warnings, Verilator's headers as system headers.
-fn cxx_harness(v: &Verilator, vdir: &Path, csrc: &Path) -> cc::Build {
+fn cxx_harness(v: &Verilator, vdir: &Path, csrc: &Path, generated: &Path) -> cc::Build {
     let mut b = cxx_base(FAST_OPT);
     for dir in [v.include(), v.include().join("vltstd"), vdir.to_path_buf()] {
         b.flag("-isystem").flag(dir);
     }
-    b.include(csrc).warnings(true).extra_warnings(true);
+    b.include(csrc).include(generated).warnings(true).extra_warnings(true);
     b
 }
 
@@ -187,6 +188,7 @@ fn build_model(
     m: &configs::ModelSpec,
     out: &Path,
     csrc: &Path,
+    generated: &Path,
     v: &Verilator,
     harness: &[u8],
     mk_tx: &std::sync::mpsc::Sender<PathBuf>,
@@ -216,7 +218,7 @@ fn build_model(
     fast_build.include(&vdir).out_dir(&lib_dir);
     let mut slow_build = cxx_verilated(v, SLOW_OPT);
     slow_build.include(&vdir).out_dir(lib_dir.join("slow"));
-    let mut shim_build = cxx_harness(v, &vdir, csrc);
+    let mut shim_build = cxx_harness(v, &vdir, csrc, generated);
     shim_build.out_dir(lib_dir.join("shim"));
     let stamp = stamp_of(&[
         RECIPE.as_bytes(),
@@ -373,6 +375,12 @@ fn main() {
     for f in HARNESS_FILES {
         harness.extend(fs::read(manifest.join(f)).unwrap_or_else(|e| fail(format!("cannot read {f}: {e}"))));
     }
+    // The harness's timing constants, from spec (stamped with the harness sources).
+    let generated = out.join("include");
+    fs::create_dir_all(&generated).unwrap_or_else(|e| fail(format!("cannot create {}: {e}", generated.display())));
+    let timing_h = spec::timing::c_header();
+    write_if_changed(&generated.join("vitaccel_timing.h"), &timing_h);
+    harness.extend(timing_h.as_bytes());
 
     // Every model in its own thread (cc's jobserver bounds the compiler processes); the runtime
     // starts as soon as the first model has a `*_classes.mk` naming its sources.
@@ -383,8 +391,8 @@ fn main() {
             .iter()
             .map(|m| {
                 let mk_tx = mk_tx.clone();
-                let (out, csrc, v, harness) = (&out, &csrc, &v, &harness);
-                s.spawn(move || build_model(m, out, csrc, v, harness, &mk_tx))
+                let (out, csrc, generated, v, harness) = (&out, &csrc, &generated, &v, &harness);
+                s.spawn(move || build_model(m, out, csrc, generated, v, harness, &mk_tx))
             })
             .collect();
         drop(mk_tx);

@@ -4,12 +4,15 @@
 //! * [`int`]: the integer forward pass of `docs/NUMERICS.md`, which the RTL must equal bit for bit.
 //! * [`quant`]: calibration and post-training quantization from the first to the second.
 //! * [`kernels`]: the integer kernels both the model and the instruction-level simulator use.
+//! * [`exec`]: the instruction-set executor, the semantics of every `spec::isa` instruction on
+//!   scratchpad banks and DRAM (the golden device backend runs programs with it).
 //!
 //! Both forward passes expose named per-stage intermediates through [`Trace`].
 //! This crate depends on `spec` only; it never sees the hardware.
 
 #![warn(missing_docs)]
 
+pub mod exec;
 pub mod float;
 pub mod image;
 pub mod int;

@@ -220,7 +220,7 @@ impl IsqrtPipe {
 
     /// Cycles from `d` to `root` for `result_bits` bits at `steps` per stage.
     pub fn latency(result_bits: usize, steps: usize) -> usize {
-        result_bits.div_ceil(steps)
+        spec::timing::vector::isqrt_latency(result_bits, steps)
     }
 }
 
@@ -332,7 +332,7 @@ impl RecipPipe {
 
     /// Cycles from the operands to `q`.
     pub fn latency(quotient_bits: usize, steps: usize) -> usize {
-        quotient_bits / steps
+        spec::timing::vector::recip_latency(quotient_bits, steps)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::widen::Concat;
 use rust_hdl::prelude::*;
 
 /// Bursts a master keeps in flight (address issued, last beat / response not yet seen).
-pub const MAX_OUTSTANDING: u64 = 4;
+pub const MAX_OUTSTANDING: u64 = spec::timing::read::OUTSTANDING as u64;
 
 /// The next burst of a command: `len = min(remaining, 256, beats to the next 4 KiB boundary)`.
 /// Purely combinational.

@@ -6,6 +6,7 @@
 //! unit idle, the counts still short) stops the program with BAD_FIELD instead of hanging.
 
 use crate::storage::WordFifo;
+use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -29,7 +30,7 @@ pub struct InsnAssembler<const W: usize> {
     /// A read beat (the next 64-bit-aligned part of the instruction, low part first).
     pub beat: Signal<In, Bits<W>>,
     /// The instruction as assembled so far (complete after `512 / W` loads).
-    pub insn: Signal<Out, Bits<512>>,
+    pub insn: Signal<Out, InsnBits>,
 }
 
 impl<const W: usize> Default for InsnAssembler<W> {
@@ -69,11 +70,11 @@ impl<const W: usize> Logic for InsnAssembler<W> {
 #[derive(LogicBlock, Default)]
 pub struct LivePatch {
     /// The instruction as fetched.
-    pub insn: Signal<In, Bits<512>>,
+    pub insn: Signal<In, InsnBits>,
     /// LIVE_TOKENS.
     pub live: Signal<In, Bits<16>>,
     /// The instruction as dispatched.
-    pub out: Signal<Out, Bits<512>>,
+    pub out: Signal<Out, InsnBits>,
 }
 
 /// Bit of LIVE_SIZES bit `i` and the lowest bit of the size it selects.
@@ -168,7 +169,7 @@ pub struct Controller<const W: usize> {
     pub rd_data_ready: Signal<Out, Bit>,
     // Units (0 DMA, 1 GEMM, 2 vector).
     /// The instruction being dispatched (valid with `u_valid`).
-    pub u_insn: Signal<Out, Bits<512>>,
+    pub u_insn: Signal<Out, InsnBits>,
     /// Its index in the program.
     pub u_index: Signal<Out, Bits<32>>,
     /// Dispatch strobe, per unit.

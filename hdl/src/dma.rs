@@ -4,6 +4,7 @@
 //! run).
 
 use crate::storage::SP_ADDR_BITS;
+use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -21,7 +22,7 @@ pub struct DmaUnit<const W: usize, const BE: usize> {
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
     /// Instruction being dispatched.
-    pub insn: Signal<In, Bits<512>>,
+    pub insn: Signal<In, InsnBits>,
     /// Its index.
     pub index: Signal<In, Bits<32>>,
     /// Dispatch strobe.
@@ -88,9 +89,9 @@ pub struct DmaUnit<const W: usize, const BE: usize> {
     pub sp_wr_en: Signal<Out, Bit>,
 
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<Bits<512>>,
+    pend_insn: DFF<InsnBits>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<Bits<512>>,
+    act: DFF<InsnBits>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     row_issue: DFF<Bits<16>>,

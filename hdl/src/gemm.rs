@@ -36,20 +36,7 @@ use crate::storage::{AccLane, LutRam, ACC_ADDR_BITS, FIFO_COUNT_BITS, SP_ADDR_BI
 use crate::widen::{Concat, Extend, Pack, PackBits};
 use rust_hdl::prelude::*;
 
-/// Extra cycles (beyond `C - 2`) between the start of tile `i - 1` and the first weight write of
-/// tile `i`; the minimum tile period is `C - 1 + LOAD_MARGIN`.
-pub const LOAD_MARGIN: usize = 2;
-
-/// Cycles from the start of tile `i - 1` to the first row load of tile `i` (row loads).
-pub fn load_gate(cols: usize) -> usize {
-    cols - 2 + LOAD_MARGIN
-}
-
-/// Cycles from the start of tile `i - 1` to the first column load of tile `i` (column loads
-/// write a whole PE column, whose last PE row the previous user of the buffer leaves last).
-pub fn column_load_gate(rows: usize) -> usize {
-    rows
-}
+pub use spec::timing::gemm::{column_load_gate, load_gate, LOAD_MARGIN};
 
 /// Cycles from a row's read address to its output write: bank read, array, accumulator stage,
 /// requantizer, output stage (LUT and residual reads).

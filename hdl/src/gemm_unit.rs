@@ -7,6 +7,7 @@ use crate::gemm::{b_mode, GemmEngine};
 use crate::mul::Mul;
 use crate::storage::{WordFifo, SP_ADDR_BITS};
 use crate::widen::Extend;
+use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -24,7 +25,7 @@ pub struct GemmUnit<const W: usize, const BE: usize> {
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
     /// Instruction being dispatched.
-    pub insn: Signal<In, Bits<512>>,
+    pub insn: Signal<In, InsnBits>,
     /// Its index.
     pub index: Signal<In, Bits<32>>,
     /// Dispatch strobe.
@@ -105,9 +106,9 @@ pub struct GemmUnit<const W: usize, const BE: usize> {
     fifo: WordFifo<W>,
     words_mul: Mul<16, 16, 32>,
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<Bits<512>>,
+    pend_insn: DFF<InsnBits>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<Bits<512>>,
+    act: DFF<InsnBits>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     words_left: DFF<Bits<32>>,

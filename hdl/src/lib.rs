@@ -35,6 +35,9 @@ pub mod verilog;
 pub mod widen;
 use spec::AccelConfig;
 
+/// One instruction word as the units pass it around (`spec::isa::INSN_BITS` bits).
+pub type InsnBits = rust_hdl::prelude::Bits<{ spec::isa::INSN_BITS }>;
+
 /// Name of the generated top-level Verilog module.
 pub const TOP_MODULE: &str = "vitaccel_top";
 

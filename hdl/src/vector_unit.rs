@@ -7,6 +7,7 @@
 use crate::select::{SelectEngine, OP_COLMEAN, OP_SELECT};
 use crate::storage::SP_ADDR_BITS;
 use crate::vec::{VecUnit, OP_LAYERNORM, OP_SOFTMAX};
+use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::regmap::error_code;
 use spec::{isa, numerics};
@@ -23,7 +24,7 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
     /// Instruction being dispatched.
-    pub insn: Signal<In, Bits<512>>,
+    pub insn: Signal<In, InsnBits>,
     /// Its index.
     pub index: Signal<In, Bits<32>>,
     /// Dispatch strobe.
@@ -73,9 +74,9 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     engine: VecUnit<W, BE>,
     sel: SelectEngine<W, BE>,
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<Bits<512>>,
+    pend_insn: DFF<InsnBits>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<Bits<512>>,
+    act: DFF<InsnBits>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     done_r: DFF<Bit>,

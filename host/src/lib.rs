@@ -6,10 +6,13 @@
 //! * [`dataset`]: image sets.
 //! * [`eval`]: accuracy and token-survival reports.
 //! * [`program`], [`compile`]: instruction streams and packed memory images.
-//! * [`device`]: the `Device` trait and its backends; [`cycle_model`]: predicted cycles.
+//! * [`check`]: the static checks of a program (fields, dependency counts, bank conflicts).
+//! * [`device`]: the `Device` trait and its backends (the Verilator one with the default-on
+//!   cargo feature `verilator`); [`cycle_model`]: predicted cycles and program timelines.
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod compile;
 pub mod cycle_model;
 pub mod dataset;

@@ -17,6 +17,7 @@
 #ifndef VSIM_HARNESS_H
 #define VSIM_HARNESS_H
 
+#include "vitaccel_timing.h"  // generated from spec::timing by sim/build.rs
 #include "vsim_abi.h"
 
 #include <verilated.h>
@@ -424,9 +425,9 @@ class Harness {
         }
     }
 
-    static constexpr size_t MAX_READS = 8;      // outstanding read bursts accepted
-    static constexpr size_t MAX_WRITES = 8;     // outstanding write bursts accepted
-    static constexpr size_t MAX_W_BEATS = 512;  // W beats buffered ahead of their AW
+    static constexpr size_t MAX_READS = vitaccel_timing::DRAM_MAX_READ_BURSTS;
+    static constexpr size_t MAX_WRITES = vitaccel_timing::DRAM_MAX_WRITE_BURSTS;
+    static constexpr size_t MAX_W_BEATS = vitaccel_timing::DRAM_MAX_W_BEATS_AHEAD;
 
     std::unique_ptr<VerilatedContext> ctx_;
     std::unique_ptr<Model> top_;
@@ -436,8 +437,8 @@ class Harness {
     uint64_t cycle_ = 0;
     bool in_reset_ = false;
 
-    uint32_t read_latency_ = 20;
-    uint32_t write_latency_ = 2;
+    uint32_t read_latency_ = vitaccel_timing::DRAM_READ_LATENCY;
+    uint32_t write_latency_ = vitaccel_timing::DRAM_WRITE_LATENCY;
     uint32_t bp_percent_ = 0;
     Rng rng_;
 

@@ -9,7 +9,8 @@
 //!
 //! A [`Sim`] is one running model plus:
 //! * a **DRAM model** serving the AXI4 master from a byte buffer ([`Sim::mem`]; DRAM byte address
-//!   `a` is `mem()[a]`). Reads: up to 8 bursts outstanding, the first beat
+//!   `a` is `mem()[a]`). Reads: up to `spec::timing::dram::MAX_READ_BURSTS` (8) bursts
+//!   outstanding, the first beat
 //!   [`Sim::set_read_latency`] cycles after the AR handshake, then one beat per cycle. Writes: AW
 //!   and W accepted independently (W may run ahead), WSTRB honoured, B [`Sim::set_write_latency`]
 //!   cycles after the last beat. A beat outside the buffer answers SLVERR (reads return zeros,
@@ -45,11 +46,13 @@ use std::ffi::{c_void, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
-/// Cycles from an AR handshake to the first R beat after [`Sim::new`].
-pub const DEFAULT_READ_LATENCY: u32 = 20;
+/// Cycles from an AR handshake to the first R beat after [`Sim::new`]
+/// (`spec::timing::dram::READ_LATENCY`, which the cycle model assumes).
+pub const DEFAULT_READ_LATENCY: u32 = spec::timing::dram::READ_LATENCY as u32;
 
-/// Cycles from the last W beat of a burst to its B response after [`Sim::new`].
-pub const DEFAULT_WRITE_LATENCY: u32 = 2;
+/// Cycles from the last W beat of a burst to its B response after [`Sim::new`]
+/// (`spec::timing::dram::WRITE_LATENCY`).
+pub const DEFAULT_WRITE_LATENCY: u32 = spec::timing::dram::WRITE_LATENCY as u32;
 
 /// Cycles [`Sim::reset`] holds `aresetn` low.
 pub const RESET_CYCLES: u32 = 4;

@@ -7,6 +7,8 @@
 //! * [`numerics`]: the bit-exact integer arithmetic (requantization, rounding, LUTs, LayerNorm,
 //!   softmax, the selector's keep rule and package token).
 //! * [`regmap`]: the AXI4-Lite register map and its generated C/JSON/Markdown views.
+//! * [`timing`]: every latency and cycle formula shared by the RTL, the cycle model and the
+//!   simulator.
 
 #![warn(missing_docs)]
 
@@ -15,6 +17,7 @@ pub mod isa;
 pub mod model;
 pub mod numerics;
 pub mod regmap;
+pub mod timing;
 
 pub use config::{AccelConfig, ConfigError};
 pub use model::{BlockMacs, BlockShape, InputSpec, ModelShape, SelectorShape, ShapeError};

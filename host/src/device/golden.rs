@@ -1,51 +1,32 @@
 //! The `golden` backend: an instruction-set simulator of the accelerator built on the numerics
-//! contract (`spec::numerics`), like VTA's fsim. It implements the semantics of `spec::isa`
-//! exactly (scratchpad banks, packed weight streams, requantization, the vector ops) and is the
-//! reference the RTL is checked against.
+//! contract (`spec::numerics`), like VTA's fsim. The semantics of every instruction are
+//! `golden::exec`'s; this module is the device around them: registers, program fetch and decode,
+//! the static checks of [`crate::check`], and the cycle counters from the timeline of
+//! [`crate::cycle_model::schedule`].
 //!
-//! On START it fetches and decodes the whole program and checks it before running anything:
-//!
-//! 1. every instruction decodes (BAD_OPCODE / BAD_FIELD) and passes [`Insn::check`] (BAD_FIELD);
-//! 2. no instruction waits for a dependency count that is not met even once every earlier
-//!    instruction of that unit has completed (a deadlock: the hardware stops with BAD_FIELD at
-//!    that instruction once every unit is idle and the count is still short);
-//! 3. no two instructions that may overlap in time touch a common bank, even both reading (a bank
-//!    has one read port; the RTL's crossbar flags BANK_CONFLICT). "May overlap" comes from the dependency counts alone (the
-//!    happens-before relation of [`check_program`]), never from cycle estimates, so a compiler
-//!    bug is caught deterministically.
-//!
-//! Instructions before the first failing one then run (the hardware dispatches them before it
-//! stops); a program that passes runs completely. Execution is in program order, which the race
-//! check makes equivalent to any order the units could take. CYCLES, ACTIVE and the unit busy
-//! counters come from [`schedule`]: the program's timeline with per-instruction estimates from
-//! [`CycleModel::unit_cycles`].
+//! On START it fetches and decodes the whole program (BAD_OPCODE / BAD_FIELD) and checks it
+//! ([`check_program`]: fields, dependency counts that can never be met, bank conflicts between
+//! instructions that may overlap) before running anything. Instructions before the first failing
+//! one then run (the hardware dispatches them before it stops); a program that passes runs
+//! completely. Execution is in program order, which the race check makes equivalent to any order
+//! the units could take. CYCLES, ACTIVE and the unit busy counters come from [`schedule_with`]:
+//! the program's timeline with per-instruction estimates from [`CycleModel::unit_cycles`] (for a
+//! SELECT, from its actual decisions).
 
 use super::{Device, DeviceError};
-use crate::cycle_model::{CycleModel, DONE_CYCLES};
-use spec::isa::{self, ColMean, Dma, Gemm, Insn, IsaError, Op, OutMode, Select, Unit, VecOp, WeightSource, INSN_BYTES};
-use spec::numerics::{
-    keep_decision, layernorm_row, lut_index, mean_i8, package_channel, package_weight, requant_i16, requant_i8,
-    residual_add, softmax_row_with_max, Dyadic, LayerNormParams, LUT_SIZE, MAX_SHIFT, MULT_FRAC_BITS,
-};
+use crate::cycle_model::CycleModel;
+use golden::exec::{ExecFault, Machine, Outcome};
+use spec::isa::{Insn, IsaError, INSN_BYTES};
 use spec::regmap::{self, error_code, status};
 use spec::AccelConfig;
 use std::time::Duration;
 
-/// Cycles from an instruction's completion to the dispatch of one waiting for it (done pulse,
-/// completion counter, dependency compare, dispatch), beyond the unit's own count. Fitted to
-/// the RTL (`cargo run --release -p host --example calibrate`).
-const DEP_LATENCY: u64 = 5;
-/// Cycles from a unit's completion to the start of its pending instruction, beyond the unit's
-/// own count. Fitted with [`DEP_LATENCY`]: over the fixture and 60 random models on 8x8 and
-/// 16x16 the program estimate is within 2 % of the RTL's CYCLES (it ignores read-channel
-/// sharing between instruction fetch, LOADs and weight streams).
-const SLOT_LATENCY: u64 = 3;
+pub use crate::check::{check_program, dep_met, ProgramFault};
+pub use crate::cycle_model::schedule::{schedule, schedule_with, Schedule};
 
 /// The instruction-set simulator.
 pub struct GoldenDevice {
-    cfg: AccelConfig,
-    mem: Vec<u8>,
-    banks: Vec<Vec<u8>>,
+    machine: Machine,
     regs: Vec<u32>,
     model: CycleModel,
     last: Vec<(Insn, u64)>,
@@ -63,199 +44,18 @@ impl From<IsaError> for Fault {
     }
 }
 
-/// A program that breaks a rule checked before it runs: the instruction and its ERROR_CODE.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProgramFault {
-    /// Index of the offending instruction (for a bank conflict, the later of the two).
-    pub insn: usize,
-    /// [`error_code::BAD_FIELD`] (a field, or a dependency count that can never be met) or
-    /// [`error_code::BANK_CONFLICT`].
-    pub code: u32,
-}
-
-/// Whether a unit that has completed `completed` instructions meets the dependency count `dep`:
-/// the controller's comparison modulo 2^16 (`completed - dep` in `[0, 2^15)`).
-pub fn dep_met(completed: u16, dep: u16) -> bool {
-    completed.wrapping_sub(dep) < 0x8000
-}
-
-/// The dependency structure of a program, built one instruction at a time.
-#[derive(Default)]
-struct Deps {
-    /// Per unit, the program indices of its instructions in order.
-    per_unit: [Vec<usize>; 3],
-    /// Per instruction: its unit and position in that unit.
-    unit_pos: Vec<(Unit, usize)>,
-    /// Per instruction, per unit: its first instructions that have completed before it is
-    /// dispatched (`req` closed under happens-before, and everything its predecessors waited for).
-    required: Vec<[usize; 3]>,
-    /// Per instruction, per unit: its first instructions guaranteed complete before it starts.
-    before: Vec<[usize; 3]>,
-    /// Per instruction: its bank read and write masks.
-    masks: Vec<(u32, u32)>,
-}
-
-impl Deps {
-    /// Per unit, the instructions guaranteed complete once instruction `i` has completed.
-    fn done(&self, i: usize) -> [usize; 3] {
-        let mut d = self.before[i];
-        let (u, pos) = self.unit_pos[i];
-        d[u.index()] = d[u.index()].max(pos + 1);
-        d
+impl From<ExecFault> for Fault {
+    fn from(e: ExecFault) -> Self {
+        Fault(e.0)
     }
-
-    /// The dependency counts of `insn` as absolute counts of completed instructions: the
-    /// largest count not above the unit's instructions so far that equals the field modulo
-    /// 2^16 (`None` if the count is not met even when all of them have completed).
-    fn absolute(&self, insn: &Insn) -> Option<[usize; 3]> {
-        let mut req = [0; 3];
-        for u in Unit::ALL {
-            let have = self.per_unit[u.index()].len();
-            let dep = insn.deps.of(u);
-            if !dep_met(have as u16, dep) {
-                return None;
-            }
-            // `have - gap` below zero: the count is met at 0 already (a field far ahead modulo
-            // 2^16), nothing to wait for.
-            req[u.index()] = have.saturating_sub((have as u16).wrapping_sub(dep) as usize);
-        }
-        Some(req)
-    }
-
-    /// Add the next instruction; returns the program index of the first earlier instruction
-    /// that may overlap it, on another unit, with a bank conflict.
-    fn push(&mut self, insn: &Insn, req: [usize; 3]) -> Option<usize> {
-        let j = self.unit_pos.len();
-        let unit = insn.op.unit();
-        // Waited for at dispatch: the counts (closed under happens-before) and, as dispatch is in
-        // order, everything the previous instruction waited for.
-        let mut required = if j > 0 { self.required[j - 1] } else { [0; 3] };
-        for u in Unit::ALL {
-            let n = req[u.index()];
-            if n > 0 {
-                let d = self.done(self.per_unit[u.index()][n - 1]);
-                for v in 0..3 {
-                    required[v] = required[v].max(d[v]);
-                }
-            }
-        }
-        // Runs after the unit's previous instruction.
-        let mut before = required;
-        if let Some(&p) = self.per_unit[unit.index()].last() {
-            let d = self.done(p);
-            for v in 0..3 {
-                before[v] = before[v].max(d[v]);
-            }
-        }
-        let (r, w) = insn.banks();
-        let mask = |b: Vec<u8>| b.iter().fold(0u32, |m, &b| m | 1 << b);
-        let (r, w) = (mask(r), mask(w));
-        let conflict = Unit::ALL
-            .into_iter()
-            .filter(|&u| u != unit)
-            .flat_map(|u| self.per_unit[u.index()][before[u.index()]..].iter().copied())
-            .filter(|&i| {
-                let (ri, wi) = self.masks[i];
-                // One read port and one write port per bank: any shared bank clashes.
-                (ri | wi) & (r | w) != 0
-            })
-            .min();
-        self.per_unit[unit.index()].push(j);
-        self.unit_pos.push((unit, self.per_unit[unit.index()].len() - 1));
-        self.required.push(required);
-        self.before.push(before);
-        self.masks.push((r, w));
-        conflict
-    }
-}
-
-/// Check a program before it runs, as the golden device does: fields ([`Insn::check`]),
-/// dependency counts that can never be met, and bank conflicts between instructions that may
-/// run concurrently. Two instructions on different units are ordered when one is guaranteed to
-/// complete before the other starts, through the dependency counts (transitively), the in-order
-/// dispatch (an instruction is dispatched after everything its predecessors waited for) and the
-/// one-at-a-time execution within a unit; all other pairs may overlap, and must not touch a
-/// common bank at all. The first fault in program order is returned.
-pub fn check_program(cfg: &AccelConfig, insns: &[Insn]) -> Result<(), ProgramFault> {
-    let mut deps = Deps::default();
-    for (j, insn) in insns.iter().enumerate() {
-        let fault = |code| Err(ProgramFault { insn: j, code });
-        if insn.check(cfg).is_err() {
-            return fault(error_code::BAD_FIELD);
-        }
-        let Some(req) = deps.absolute(insn) else { return fault(error_code::BAD_FIELD) };
-        if deps.push(insn, req).is_some() {
-            return fault(error_code::BANK_CONFLICT);
-        }
-    }
-    Ok(())
-}
-
-/// The estimated timeline of a program.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Schedule {
-    /// Per instruction: the cycles it is dispatched, starts and finishes.
-    pub times: Vec<(u64, u64, u64)>,
-    /// Cycles from START until BUSY falls (the makespan).
-    pub cycles: u64,
-    /// Per unit (DMA, GEMM, vector): cycles it holds an instruction (pending or executing).
-    pub busy: [u64; 3],
-    /// Cycles in which a row enters the systolic array (ACTIVE).
-    pub active: u64,
-}
-
-/// The timeline of a program that passes [`check_program`]: the first instruction is dispatched
-/// once fetched, then one per cycle at most, in order, each once its dependency counts are met
-/// and its unit's pending slot is free (a unit holds one instruction executing and one pending,
-/// as in the RTL); an instruction starts when its unit has finished the previous one and takes
-/// [`CycleModel::unit_cycles`].
-pub fn schedule(model: &CycleModel, insns: &[Insn]) -> Schedule {
-    schedule_with(model, insns, &[])
-}
-
-/// [`schedule`] with the unit cycles of some instructions given (`cycles_given[j]`, where present and
-/// `Some`): the data-dependent ones (SELECT), measured by the golden backend as it runs them.
-pub fn schedule_with(model: &CycleModel, insns: &[Insn], cycles_given: &[Option<u64>]) -> Schedule {
-    let mut s = Schedule::default();
-    let mut deps = Deps::default();
-    for (j, insn) in insns.iter().enumerate() {
-        let req = deps.absolute(insn).unwrap_or([0; 3]);
-        let unit = insn.op.unit().index();
-        let mut t = if j == 0 { model.fetch() } else { s.times[j - 1].0 + 1 };
-        for u in 0..3 {
-            if req[u] > 0 {
-                t = t.max(s.times[deps.per_unit[u][req[u] - 1]].2 + DEP_LATENCY);
-            }
-        }
-        // The pending slot frees when the unit's previous instruction starts.
-        let (prev_start, prev_finish) =
-            deps.per_unit[unit].last().map_or((0, 0), |&p| (s.times[p].1, s.times[p].2 + SLOT_LATENCY));
-        t = t.max(prev_start);
-        let start = t.max(prev_finish);
-        let (mut cycles, active) = model.unit_cycles(insn);
-        if let Some(&Some(c)) = cycles_given.get(j) {
-            cycles = c;
-        }
-        let finish = start + cycles;
-        s.times.push((t, start, finish));
-        // Busy from dispatch to finish; the pending time overlaps the previous execution.
-        s.busy[unit] += cycles;
-        s.active += active;
-        s.cycles = s.cycles.max(finish + DONE_CYCLES);
-        deps.push(insn, req);
-    }
-    s
 }
 
 impl GoldenDevice {
     /// A device with `mem_bytes` of DRAM.
     pub fn new(cfg: &AccelConfig, mem_bytes: usize) -> Self {
-        let bank_bytes = cfg.bank_words * cfg.word_bytes();
         let regs = regmap::REGISTERS.iter().map(|r| r.offset as usize / 4 + 1).max().unwrap_or(0);
         GoldenDevice {
-            cfg: cfg.clone(),
-            mem: vec![0; mem_bytes],
-            banks: vec![vec![0; bank_bytes]; cfg.banks],
+            machine: Machine::new(cfg, mem_bytes),
             regs: vec![0; regs],
             model: CycleModel::new(cfg),
             last: vec![],
@@ -266,6 +66,11 @@ impl GoldenDevice {
     /// their unit cycles (SELECT's from its decisions), up to the first failing one.
     pub fn last_run(&self) -> &[(Insn, u64)] {
         &self.last
+    }
+
+    /// The executor's state: scratchpad banks and DRAM.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
     }
 
     fn reg(&self, r: regmap::Register) -> u32 {
@@ -281,312 +86,22 @@ impl GoldenDevice {
         self.set(hi, (v >> 32) as u32);
     }
 
-    fn dram(&self, addr: u64, len: usize) -> Result<&[u8], Fault> {
-        let end = addr.checked_add(len as u64).ok_or(Fault(error_code::AXI_ERROR))?;
-        if end > self.mem.len() as u64 {
-            return Err(Fault(error_code::AXI_ERROR));
-        }
-        Ok(&self.mem[addr as usize..end as usize])
-    }
-
-    /// Byte offset in a bank of byte `b` of word `addr` (word addresses wrap modulo the bank
-    /// size, as the hardware's address bits do).
-    fn at(&self, addr: u64, b: usize) -> usize {
-        (addr % self.cfg.bank_words as u64) as usize * self.cfg.word_bytes() + b
-    }
-
-    /// Byte `b` of word `addr` of `bank`.
-    fn sp(&self, bank: u8, addr: u64, b: usize) -> u8 {
-        self.banks[bank as usize][self.at(addr, b)]
-    }
-
-    /// Byte `i` of the byte string starting at word `addr` of `bank`.
-    fn sp_seq(&self, bank: u8, addr: u64, i: usize) -> u8 {
-        let r = self.cfg.word_bytes();
-        self.sp(bank, addr + (i / r) as u64, i % r)
-    }
-
-    fn load(&mut self, d: &Dma) -> Result<(), Fault> {
-        let wb = self.cfg.word_bytes();
-        for r in 0..d.rows as u64 {
-            let src = self.dram(d.dram + r * d.dram_stride, d.words as usize * wb)?.to_vec();
-            for w in 0..d.words as u64 {
-                let a = self.at(d.sp.addr as u64 + r * d.sp_stride as u64 + w, 0);
-                let s = w as usize * wb;
-                self.banks[d.sp.bank as usize][a..a + wb].copy_from_slice(&src[s..s + wb]);
-            }
-        }
-        Ok(())
-    }
-
-    fn store(&mut self, d: &Dma) -> Result<(), Fault> {
-        let wb = self.cfg.word_bytes();
-        for r in 0..d.rows as u64 {
-            let dst = d.dram + r * d.dram_stride;
-            self.dram(dst, d.words as usize * wb)?;
-            for w in 0..d.words as u64 {
-                let a = self.at(d.sp.addr as u64 + r * d.sp_stride as u64 + w, 0);
-                let o = (dst + w * wb as u64) as usize;
-                self.mem[o..o + wb].copy_from_slice(&self.banks[d.sp.bank as usize][a..a + wb]);
-            }
-        }
-        Ok(())
-    }
-
-    fn gemm(&mut self, g: &Gemm) -> Result<(), Fault> {
-        let (r, c) = (self.cfg.array_rows, self.cfg.array_cols);
-        let (m, k, n) = (g.m as usize, g.k as usize, g.n as usize);
-        let kp = k.div_ceil(r) * r;
-        let dram_b = g.b == WeightSource::Dram;
-        let lut = g.out.mode == OutMode::Int8Lut;
-        let words = isa::weight_stream_words(k, n, r, c, dram_b, lut);
-        let stream = self.dram(g.weights, words * r)?;
-        let lut_bytes = if lut { isa::LUT_BYTES } else { 0 };
-        let hdr = isa::weight_header_bytes(c);
-        let tile = hdr + if dram_b { kp * r } else { 0 };
-        let le32 = |o: usize| u32::from_le_bytes(stream[o..o + 4].try_into().expect("4 bytes"));
-        // Per output channel: bias, requantization and the column of B (k < kt*R).
-        let mut bias = Vec::with_capacity(n);
-        let mut rq = Vec::with_capacity(n);
-        let mut b = vec![0i32; n * kp];
-        for ch in 0..n {
-            let base = lut_bytes + (ch / c) * tile;
-            bias.push(le32(base + 4 * (ch % c)) as i32);
-            let w = le32(base + 4 * c + 4 * (ch % c));
-            let d = Dyadic { m: w as u16, s: (w >> 16) as u8 };
-            if d.m as u32 >= 1 << MULT_FRAC_BITS || w >> 16 > MAX_SHIFT {
-                return Err(Fault(error_code::BAD_FIELD)); // outside the numerics contract
-            }
-            rq.push(d);
-            let col = &mut b[ch * kp..(ch + 1) * kp];
-            match g.b {
-                WeightSource::Dram => {
-                    // Row k % R of tile k / R is word k of the tiles.
-                    for (kk, v) in col.iter_mut().enumerate() {
-                        *v = stream[base + hdr + kk * r + ch % c] as i8 as i32;
-                    }
-                }
-                WeightSource::Rows { at, stride, group } => {
-                    let gc = group as usize * c + ch;
-                    for (kk, v) in col.iter_mut().enumerate().take(k) {
-                        let word = at.addr as u64 + kk as u64 * stride as u64 + (gc / r) as u64;
-                        *v = self.sp(at.bank, word, gc % r) as i8 as i32;
-                    }
-                }
-                WeightSource::Columns { at, stride } => {
-                    for (kk, v) in col.iter_mut().enumerate().take(k) {
-                        let word = at.addr as u64 + ch as u64 * stride as u64 + (kk / r) as u64;
-                        *v = self.sp(at.bank, word, kk % r) as i8 as i32;
-                    }
-                }
-            }
-        }
-        let lut_table: Vec<u8> = if lut { stream[..LUT_SIZE].to_vec() } else { Vec::new() };
-        // Outputs: (bank, byte offset, value), written after every input has been read.
-        let mut writes = Vec::with_capacity(n * m * 2);
-        let mut a = vec![0i32; kp];
-        for row in 0..m {
-            let a_word = g.a.addr as u64 + row as u64 * g.a_stride as u64;
-            for (kk, v) in a.iter_mut().enumerate() {
-                let byte = self.sp(g.a.bank, a_word + (kk / r) as u64, kk % r);
-                *v = if g.a_unsigned { byte as i32 } else { byte as i8 as i32 };
-            }
-            let scale = g.row_scale.map(|rs| self.sp(rs.bank, rs.addr as u64 + (row / r) as u64, row % r) as i8);
-            let out_word = g.out.at.addr as u64 + row as u64 * g.out.stride as u64;
-            for ch in 0..n {
-                let col = &b[ch * kp..(ch + 1) * kp];
-                let acc = a.iter().zip(col).fold(bias[ch], |acc, (&x, &w)| acc.wrapping_add(x * w));
-                let v = match scale {
-                    Some(s) => acc as i64 * s as i64,
-                    None => acc as i64,
-                };
-                let gc = g.out.group as usize * c + ch;
-                let o = self.at(out_word + (gc / r) as u64, gc % r);
-                let (bank, d) = (g.out.at.bank, rq[ch]);
-                match g.out.mode {
-                    OutMode::Int8 => writes.push((bank, o, requant_i8(v, d) as u8)),
-                    OutMode::Int8Lut => writes.push((bank, o, lut_table[lut_index(requant_i8(v, d))])),
-                    OutMode::Int8Dup { copy_bank } => {
-                        let y = requant_i8(v, d) as u8;
-                        writes.push((bank, o, y));
-                        writes.push((copy_bank, o, y));
-                    }
-                    OutMode::Resid16 { hi_bank } => {
-                        let x = i16::from_le_bytes([self.banks[bank as usize][o], self.banks[hi_bank as usize][o]]);
-                        let [lo, hi] = residual_add(x, requant_i16(v, d)).to_le_bytes();
-                        writes.push((bank, o, lo));
-                        writes.push((hi_bank, o, hi));
-                    }
-                }
-            }
-        }
-        for (bank, o, v) in writes {
-            self.banks[bank as usize][o] = v;
-        }
-        Ok(())
-    }
-
-    /// Byte offset in its bank of channel `i` of row `row` of a token-major matrix at word
-    /// `addr` with row stride `stride`.
-    fn channel(&self, addr: u32, stride: u32, row: usize, i: usize) -> usize {
-        let r = self.cfg.word_bytes();
-        self.at(addr as u64 + row as u64 * stride as u64 + (i / r) as u64, i % r)
-    }
-
-    fn vector(&mut self, v: &VecOp, layernorm: bool) {
-        let (rows, n) = (v.rows as usize, v.n as usize);
-        let r = self.cfg.word_bytes();
-        let par = |i: usize| self.sp_seq(v.params.bank, v.params.addr as u64, i);
-        let mut out = vec![0u8; rows * n];
-        if layernorm {
-            let beta_at = v.params.addr as u64 + (2 * n).div_ceil(r) as u64;
-            let p = LayerNormParams {
-                gamma: (0..n).map(|i| i16::from_le_bytes([par(2 * i), par(2 * i + 1)])).collect(),
-                beta: (0..n)
-                    .map(|i| {
-                        i32::from_le_bytes(std::array::from_fn(|b| self.sp_seq(v.params.bank, beta_at, 4 * i + b)))
-                    })
-                    .collect(),
-                out: v.out_mult,
-            };
-            let mut y = vec![0i8; n];
-            for row in 0..rows {
-                let x: Vec<i16> = (0..n)
-                    .map(|i| {
-                        let o = self.channel(v.input.addr, v.in_stride, row, i);
-                        i16::from_le_bytes([self.banks[v.input.bank as usize][o], self.banks[v.in_hi_bank as usize][o]])
-                    })
-                    .collect();
-                layernorm_row(&x, &p, &mut y);
-                for (o, &y) in out[row * n..(row + 1) * n].iter_mut().zip(&y) {
-                    *o = y as u8;
-                }
-            }
-        } else {
-            let exp: [u16; LUT_SIZE] = std::array::from_fn(|e| u16::from_le_bytes([par(2 * e), par(2 * e + 1)]));
-            for row in 0..rows {
-                let at = |bank: u8, i: usize| {
-                    self.banks[bank as usize][self.channel(v.input.addr, v.in_stride, row, i)] as i8
-                };
-                let x: Vec<i8> = (0..n).map(|i| at(v.input.bank, i)).collect();
-                let max = (0..n).map(|i| at(v.in_hi_bank, i)).max().expect("n >= 1");
-                softmax_row_with_max(&x, max, &exp, &mut out[row * n..(row + 1) * n]);
-            }
-        }
-        for row in 0..rows {
-            for i in 0..n {
-                let o = self.channel(v.out.addr, v.out_stride, row, i);
-                self.banks[v.out.bank as usize][o] = out[row * n + i];
-            }
-        }
-    }
-
     /// Run one (resolved, checked) instruction; `Some(unit cycles)` for a data-dependent one.
     fn run_insn(&mut self, insn: &Insn) -> Result<Option<u64>, Fault> {
-        match &insn.op {
-            Op::Load(d) => self.load(d)?,
-            Op::Store(d) => self.store(d)?,
-            Op::Gemm(g) => self.gemm(g)?,
-            Op::LayerNorm(v) => self.vector(v, true),
-            Op::Softmax(v) => self.vector(v, false),
-            Op::ColMean(v) => self.colmean(v),
-            Op::Select(v) => {
-                let keep = self.select(v);
-                return Ok(Some(self.model.select_cycles(v, &keep)));
+        match (self.machine.execute(insn)?, &insn.op) {
+            (Outcome::Selected { keep, live }, spec::isa::Op::Select(v)) => {
+                self.set(regmap::LIVE_TOKENS, live as u32);
+                Ok(Some(self.model.select_cycles(v, &keep)))
             }
+            _ => Ok(None),
         }
-        Ok(None)
-    }
-
-    /// COLMEAN (see `spec::isa`).
-    fn colmean(&mut self, v: &ColMean) {
-        let (rows, n) = (v.rows as usize, v.n as usize);
-        let at = |row: usize, c: usize| self.channel(v.input.addr, v.in_stride, row, c);
-        let g: Vec<i8> =
-            (0..n).map(|c| mean_i8((0..rows).map(|t| self.banks[v.input.bank as usize][at(t, c)] as i8))).collect();
-        for t in 0..rows {
-            for (c, &gc) in g.iter().enumerate() {
-                let o = self.channel(v.out.addr, v.out_stride, t, c);
-                self.banks[v.out.bank as usize][o] = gc as u8;
-            }
-        }
-        let r = self.cfg.word_bytes();
-        let i = v.mean_byte as usize;
-        let o = self.at(v.mean_at.addr as u64 + (i / r) as u64, i % r);
-        self.banks[v.mean_at.bank as usize][o] = mean_i8(g.into_iter()) as u8;
-    }
-
-    /// SELECT (see `spec::isa`); returns the keep decision of every live token.
-    fn select(&mut self, v: &Select) -> Vec<bool> {
-        let (rows, n) = (v.rows as usize, v.n as usize);
-        let r = self.cfg.word_bytes();
-        let pb = v.probs.bank;
-        let w: Vec<u8> = (0..v.heads as usize).map(|j| self.sp_seq(pb, v.weights_addr as u64, j)).collect();
-        let mut keep = Vec::with_capacity(rows);
-        let mut weights = Vec::new();
-        for t in 0..rows {
-            let p: Vec<u8> = (0..v.heads as usize)
-                .map(|j| self.sp(pb, v.probs.addr as u64 + (j * v.probs_stride as usize + t) as u64, 0))
-                .collect();
-            let (k, score) = keep_decision(&w, &p);
-            let k = k || t < v.prefix as usize;
-            keep.push(k);
-            if !k {
-                weights.push((t, package_weight(score)));
-            }
-        }
-        let (lo, hi) = (v.x.bank as usize, v.x_hi_bank as usize);
-        let bw = self.cfg.bank_words;
-        let byte_at = move |word: u64, b: usize| (word % bw as u64) as usize * r + b;
-        let x_at =
-            move |row: usize, c: usize| byte_at(v.x.addr as u64 + (row * v.x_stride as usize + c / r) as u64, c % r);
-        let pkg = !weights.is_empty();
-        if pkg {
-            let ws: Vec<u64> = weights.iter().map(|&(_, w)| w).collect();
-            for c in 0..n {
-                let vals = weights.iter().map(|&(t, _)| {
-                    let o = x_at(t, c);
-                    i16::from_le_bytes([self.banks[lo][o], self.banks[hi][o]])
-                });
-                let y = package_channel(&ws, vals).to_le_bytes();
-                let o = x_at(rows, c);
-                self.banks[lo][o] = y[0];
-                self.banks[hi][o] = y[1];
-            }
-        }
-        let moved: Vec<usize> = (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(rows)).collect();
-        for (pos, &t) in moved.iter().enumerate() {
-            if pos != t {
-                for c in 0..n {
-                    let (from, to) = (x_at(t, c), x_at(pos, c));
-                    self.banks[lo][to] = self.banks[lo][from];
-                    self.banks[hi][to] = self.banks[hi][from];
-                }
-            }
-        }
-        let count = moved.len();
-        let gb = v.gather.bank as usize;
-        // Every gathered row takes the same bytes: the kept tokens', then the package entry.
-        let src: Vec<usize> = (0..rows).filter(|&t| keep[t]).chain(pkg.then_some(v.package_byte as usize)).collect();
-        for g in 0..v.gather_rows as usize {
-            let base = v.gather.addr as u64 + (g * v.gather_stride as usize) as u64;
-            let byte = |i: usize| byte_at(base + (i / r) as u64, i % r);
-            for (pos, &i) in src.iter().enumerate() {
-                let b = self.banks[gb][byte(i)];
-                self.banks[gb][byte(pos)] = b;
-            }
-        }
-        let cnt = self.at(v.gather.addr as u64 + v.gather_rows as u64 * v.gather_stride as u64, 0);
-        self.banks[gb][cnt..cnt + 2].copy_from_slice(&(count as u16).to_le_bytes());
-        self.set(regmap::LIVE_TOKENS, count as u32);
-        keep
     }
 
     /// Fetch and decode instruction `pc` (live sizes not yet resolved; `resolve` checks the live
     /// bits).
     fn fetch(&self, base: u64, pc: u32) -> Result<Insn, Fault> {
         let bytes: [u8; INSN_BYTES] =
-            self.dram(base + pc as u64 * INSN_BYTES as u64, INSN_BYTES)?.try_into().expect("one instruction");
+            self.machine.dram(base + pc as u64 * INSN_BYTES as u64, INSN_BYTES)?.try_into().expect("one instruction");
         let insn = Insn::decode(&bytes)?;
         insn.resolve(0)?;
         Ok(insn)
@@ -611,7 +126,7 @@ impl GoldenDevice {
         // a SELECT only lowers LIVE_TOKENS, so every size stays valid when it changes.
         let live0 = self.reg(regmap::LIVE_TOKENS) as u16;
         let first: Vec<Insn> = insns.iter().map(|i| i.resolve(live0).expect("live bits checked at fetch")).collect();
-        if let Err(f) = check_program(&self.cfg, &first) {
+        if let Err(f) = check_program(&self.machine.cfg, &first) {
             insns.truncate(f.insn);
             fault = Some((f.insn as u32, f.code));
         }
@@ -622,7 +137,7 @@ impl GoldenDevice {
         for insn in &insns {
             let live = self.reg(regmap::LIVE_TOKENS) as u16;
             let step = insn.resolve(live).map_err(Fault::from).and_then(|i| {
-                i.check(&self.cfg)?;
+                i.check(&self.machine.cfg)?;
                 Ok(i)
             });
             match step.and_then(|i| self.run_insn(&i).map(|c| (i, c))) {
@@ -659,26 +174,26 @@ impl GoldenDevice {
 
 impl Device for GoldenDevice {
     fn config(&self) -> &AccelConfig {
-        &self.cfg
+        &self.machine.cfg
     }
     fn name(&self) -> &'static str {
         "golden"
     }
     fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
-        let size = self.mem.len();
+        let size = self.machine.mem.len();
         let end = addr as usize + data.len();
         if end > size {
             return Err(DeviceError::OutOfMemory { addr, len: data.len(), size });
         }
-        self.mem[addr as usize..end].copy_from_slice(data);
+        self.machine.mem[addr as usize..end].copy_from_slice(data);
         Ok(())
     }
     fn read_mem(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, DeviceError> {
-        let size = self.mem.len();
+        let size = self.machine.mem.len();
         if addr as usize + len > size {
             return Err(DeviceError::OutOfMemory { addr, len, size });
         }
-        Ok(self.mem[addr as usize..addr as usize + len].to_vec())
+        Ok(self.machine.mem[addr as usize..addr as usize + len].to_vec())
     }
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
         let r = regmap::REGISTERS.iter().find(|r| r.offset == offset).copied();
@@ -703,8 +218,8 @@ impl Device for GoldenDevice {
     }
     fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
         Ok(match regmap::REGISTERS.iter().find(|r| r.offset == offset) {
-            Some(&r) if r == regmap::CONFIG_HASH => self.cfg.hash(),
-            Some(&r) if r == regmap::HW_INFO => regmap::hw_info(&self.cfg),
+            Some(&r) if r == regmap::CONFIG_HASH => self.machine.cfg.hash(),
+            Some(&r) if r == regmap::HW_INFO => regmap::hw_info(&self.machine.cfg),
             Some(&r) if r == regmap::CTRL => 0,
             Some(&r) => self.reg(r),
             None => 0,
@@ -728,7 +243,10 @@ mod tests {
     use ndarray::Array2;
     use proptest::prelude::*;
     use spec::isa::{BankAddr, Deps as D, GemmOut};
+    use spec::isa::{Dma, Gemm, Op, OutMode, VecOp, WeightSource};
     use spec::numerics::{exp_lut, softmax_row};
+    use spec::numerics::{layernorm_row, requant_i16, requant_i8, softmax_row_with_max, Dyadic, LayerNormParams};
+    use spec::timing::control::{DEP_LATENCY, DONE_CYCLES, SLOT_LATENCY};
 
     const MEM: usize = 0x10_0000;
     const INSN_BASE: u64 = 0xF_0000;
@@ -770,22 +288,22 @@ mod tests {
     }
 
     fn put(dev: &mut GoldenDevice, bank: u8, (word, byte): (usize, usize), v: u8) {
-        let r = dev.cfg.word_bytes();
-        dev.banks[bank as usize][word * r + byte] = v;
+        let r = dev.machine.cfg.word_bytes();
+        dev.machine.banks[bank as usize][word * r + byte] = v;
     }
 
     fn get(dev: &GoldenDevice, bank: u8, (word, byte): (usize, usize)) -> u8 {
-        dev.banks[bank as usize][word * dev.cfg.word_bytes() + byte]
+        dev.machine.banks[bank as usize][word * dev.machine.cfg.word_bytes() + byte]
     }
 
     /// Bytes from the start of word `word` on.
     fn put_bytes(dev: &mut GoldenDevice, bank: u8, word: usize, bytes: &[u8]) {
-        let o = word * dev.cfg.word_bytes();
-        dev.banks[bank as usize][o..o + bytes.len()].copy_from_slice(bytes);
+        let o = word * dev.machine.cfg.word_bytes();
+        dev.machine.banks[bank as usize][o..o + bytes.len()].copy_from_slice(bytes);
     }
 
     fn randomize_banks(dev: &mut GoldenDevice, rng: &mut Rng) {
-        for b in dev.banks.iter_mut() {
+        for b in dev.machine.banks.iter_mut() {
             b.iter_mut().for_each(|v| *v = rng.next_u64() as u8);
         }
     }
@@ -952,7 +470,7 @@ mod tests {
             weights: W_ADDR,
         }));
         // Expected: the banks as they were, with the outputs replaced.
-        let mut want = dev.banks.clone();
+        let mut want = dev.machine.banks.clone();
         for row in 0..m {
             for ch in 0..n {
                 let mut acc = bias[ch];
@@ -967,7 +485,7 @@ mod tests {
         }
         let stats = exec(&mut dev, &[insn]).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(stats.insns, 1);
-        same_banks(&dev.banks, &want, r)
+        same_banks(&dev.machine.banks, &want, r)
     }
 
     proptest! {
@@ -1067,7 +585,7 @@ mod tests {
             row_scale: None,
             weights: W_ADDR,
         }));
-        let mut want = dev.banks.clone();
+        let mut want = dev.machine.banks.clone();
         for row in 0..m {
             for ch in 0..n {
                 let mut acc = bias[ch];
@@ -1080,7 +598,7 @@ mod tests {
             }
         }
         exec(&mut dev, &[insn]).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        same_banks(&dev.banks, &want, r)
+        same_banks(&dev.machine.banks, &want, r)
     }
 
     proptest! {
@@ -1180,7 +698,7 @@ mod tests {
             }
         }
         put_bytes(&mut dev, 2, 3, &ln_params(&cfg, &p.gamma, &p.beta));
-        let mut want = dev.banks.clone();
+        let mut want = dev.machine.banks.clone();
         for (row, v) in x.iter().enumerate() {
             let mut y = vec![0i8; n];
             layernorm_row(v, &p, &mut y);
@@ -1191,7 +709,7 @@ mod tests {
         }
         exec(&mut dev, &[Insn::new(Op::LayerNorm(vec_op(rows, n, stride, out_stride, p.out)))])
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        same_banks(&dev.banks, &want, r)
+        same_banks(&dev.machine.banks, &want, r)
     }
 
     fn softmax_case(small: bool, seed: u64, rows: usize, n: usize, copies_differ: bool) -> Result<(), TestCaseError> {
@@ -1224,7 +742,7 @@ mod tests {
         }
         let table: Vec<u8> = exp.iter().flat_map(|e| e.to_le_bytes()).collect();
         put_bytes(&mut dev, 2, 3, &table);
-        let mut want = dev.banks.clone();
+        let mut want = dev.machine.banks.clone();
         for row in 0..rows {
             let mut p = vec![0u8; n];
             if copies_differ {
@@ -1239,7 +757,7 @@ mod tests {
         }
         exec(&mut dev, &[Insn::new(Op::Softmax(vec_op(rows, n, stride, stride, Dyadic::ZERO)))])
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        same_banks(&dev.banks, &want, r)
+        same_banks(&dev.machine.banks, &want, r)
     }
 
     proptest! {

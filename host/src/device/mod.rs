@@ -2,7 +2,12 @@
 //! Verilator model of the RTL, and (later) a board. The same [`Program`] runs on all of them.
 
 pub mod golden;
+#[cfg(feature = "verilator")]
 pub mod verilator;
+
+/// The backends built into this crate: `golden` always, `verilator` with the cargo feature of
+/// that name (default on; without it nothing here needs Verilator).
+pub const BACKENDS: &[&str] = if cfg!(feature = "verilator") { &["golden", "verilator"] } else { &["golden"] };
 
 use crate::program::Program;
 use serde::Serialize;

@@ -1,25 +1,28 @@
-//! The cycle model: predicted cycles of every instruction, from the timing rules of the
-//! controller, the read engine, the units and the GEMM engine (`docs/ARCHITECTURE.md`).
+//! Predicted cycles of every instruction on its unit, from the timing rules of the read engine,
+//! the units and the GEMM engine (`spec::timing`, `docs/ARCHITECTURE.md`).
 //!
 //! * DMA: LOAD is a small event model of the read engine (one command per row, at most
-//!   [`READ_OUTSTANDING`] in flight, one accepted every [`READ_ISSUE`] cycles); STORE is closed
-//!   form.
+//!   `spec::timing::read::OUTSTANDING` in flight, one accepted every `read::ISSUE` cycles);
+//!   STORE is closed form.
 //! * GEMM: the engine's *control* (weight-stream commands and arrivals, FIFO fill, loader and
 //!   streamer state, in-flight rows) is stepped cycle by cycle with the RTL's rules, without any
 //!   arithmetic: a few operations per cycle, so even DeiT-Tiny on a 64x32 array is predicted in
 //!   milliseconds.
-//! * LayerNorm / softmax: the vector unit's exact count, [`hdl::vec::vec_cycles`] (checked
-//!   against the RTL by the `hdl` tests).
-//!
-//! [`CycleModel::unit_cycles`] is what a unit's busy counter (`DMA_BUSY`, `GEMM_BUSY`,
-//! `VEC_BUSY`) shows for the instruction; [`CycleModel::insn`] what CYCLES shows when it runs
-//! alone; [`CycleModel::program`] the whole program's timeline (units overlapping), from
-//! [`crate::device::golden::schedule`]. The RTL is checked against them (`host/tests/cosim.rs`,
-//! `host/tests/model_cosim.rs`, `cargo run --release -p host --example calibrate`), and they
-//! project latency for arrays too large to simulate.
+//! * LayerNorm / softmax / COLMEAN / SELECT: the engines' exact counts
+//!   (`spec::timing::vector::vec_cycles`, `spec::timing::select`), checked against the RTL by the
+//!   `hdl` tests.
 
 use serde::Serialize;
 use spec::isa::{self, Insn, Op, OutMode, WeightSource};
+use spec::timing::control::{DONE_CYCLES, FETCH_OVERHEAD};
+use spec::timing::dma::{LOAD_OVERHEAD, STORE_OVERHEAD};
+use spec::timing::gemm::{
+    column_load_gate, load_gate, ACC_RETIRE, OUT_RETIRE, STREAM_ACCEPT, STREAM_ARRIVE, UNIT_DONE as GEMM_DONE,
+    UNIT_START as GEMM_START,
+};
+use spec::timing::read::{AR_DELAY, ISSUE as READ_ISSUE, OUTSTANDING as READ_OUTSTANDING};
+use spec::timing::vector::{self as vector_timing, UNIT_OVERHEAD as VEC_OVERHEAD};
+use spec::timing::{dram, select as select_timing};
 use spec::AccelConfig;
 use std::collections::VecDeque;
 
@@ -39,34 +42,6 @@ pub struct CycleModel {
     /// Cycles from the last write beat to the write response.
     pub write_latency: u64,
 }
-
-/// Cycles from a read command's acceptance to its address handshake.
-const AR_DELAY: u64 = 2;
-/// Read commands in flight at most (the read engine's outstanding limit).
-pub const READ_OUTSTANDING: usize = 4;
-/// Cycles between two accepted read commands of one client at best.
-pub const READ_ISSUE: u64 = 3;
-/// Cycles from START to the first instruction reaching its unit, beyond the read latency and
-/// the instruction's beats (fetch command, arbitration, decode, dispatch).
-const FETCH_OVERHEAD: u64 = 7;
-/// Cycles after the last completion until BUSY falls (the controller's NEXT state).
-pub const DONE_CYCLES: u64 = 1;
-/// LOAD: cycles from acceptance by the unit to its first read command, and from the last beat
-/// to `done`.
-const LOAD_OVERHEAD: u64 = 6;
-/// STORE: cycles beyond the write stream and the last response.
-const STORE_OVERHEAD: u64 = 4;
-/// GEMM: cycles from acceptance by the unit to the engine's first cycle (slot, check, prepare).
-const GEMM_START: u64 = 3;
-/// GEMM: cycles from the engine's last retirement to the unit's `done`.
-const GEMM_DONE: u64 = 2;
-/// GEMM stream: cycles from sizing a read command to its acceptance.
-const STREAM_ACCEPT: u64 = 2;
-/// GEMM stream: cycles from a command's acceptance to its first word counted in the FIFO,
-/// beyond [`AR_DELAY`] and the read latency.
-const STREAM_ARRIVE: u64 = 1;
-/// Vector unit: cycles beyond the engine's own count (slot and check).
-const VEC_OVERHEAD: u64 = 2;
 
 /// Where a GEMM's B operand comes from, for timing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,15 +87,15 @@ impl GemmShape {
 }
 
 impl CycleModel {
-    /// The model for `cfg` with the simulator's default memory latencies (read 20, write 2).
+    /// The model for `cfg` with the simulator's default memory latencies (`spec::timing::dram`).
     pub fn new(cfg: &AccelConfig) -> Self {
         CycleModel {
             rows: cfg.array_rows,
             cols: cfg.array_cols,
             fifo_words: cfg.weight_fifo_words,
             max_width: cfg.max_width,
-            read_latency: 20,
-            write_latency: 2,
+            read_latency: dram::READ_LATENCY,
+            write_latency: dram::WRITE_LATENCY,
         }
     }
 
@@ -149,12 +124,17 @@ impl CycleModel {
             Op::Store(d) => (self.store(d.rows as u64, d.words as u64), 0),
             Op::Gemm(g) => self.gemm(GemmShape::of(g)),
             Op::LayerNorm(v) | Op::Softmax(v) => {
-                let op =
-                    if matches!(insn.op, Op::LayerNorm(_)) { hdl::vec::OP_LAYERNORM } else { hdl::vec::OP_SOFTMAX };
-                let c = hdl::vec::vec_cycles(op, v.n as usize, v.rows as usize, self.rows, self.max_width);
+                let op = if matches!(insn.op, Op::LayerNorm(_)) {
+                    vector_timing::OP_LAYERNORM
+                } else {
+                    vector_timing::OP_SOFTMAX
+                };
+                let c = vector_timing::vec_cycles(op, v.n as usize, v.rows as usize, self.rows, self.max_width);
                 (c + VEC_OVERHEAD, 0)
             }
-            Op::ColMean(v) => (hdl::select::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0),
+            Op::ColMean(v) => {
+                (select_timing::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0)
+            }
             // Data dependent: without the decisions, the cost when every token is kept.
             Op::Select(v) => (self.select_cycles(v, &vec![true; v.rows as usize]), 0),
         }
@@ -162,15 +142,8 @@ impl CycleModel {
 
     /// Unit cycles of a SELECT whose tokens are kept as `keep` says.
     pub fn select_cycles(&self, v: &isa::Select, keep: &[bool]) -> u64 {
-        hdl::select::select_cycles(keep, v.heads as usize, v.n as usize, self.rows, v.gather_rows as usize)
+        select_timing::select_cycles(keep, v.heads as usize, v.n as usize, self.rows, v.gather_rows as usize)
             + VEC_OVERHEAD
-    }
-
-    /// `(cycles, active cycles)` of a whole program: the timeline of
-    /// [`crate::device::golden::schedule`] (units overlapping as their dependency counts allow).
-    pub fn program(&self, insns: &[Insn]) -> (u64, u64) {
-        let s = crate::device::golden::schedule(self, insns);
-        (s.cycles, s.active)
     }
 
     /// Cycles of a LOAD: one read command per row, accepted at most every [`READ_ISSUE`] cycles
@@ -209,10 +182,10 @@ impl CycleModel {
         let onchip = g.b != BSource::Stream;
         let lut_words = if g.lut { (isa::LUT_BYTES / self.rows) as u64 } else { 0 };
         let total_words = isa::weight_stream_words(g.k, g.n, self.rows, self.cols, !onchip, g.lut) as u64;
-        // Reads per on-chip tile and the loader's gate (see `hdl::gemm`).
+        // Reads per on-chip tile and the loader's gate (`spec::timing::gemm`).
         let (tile_reads, gate_len) = match g.b {
-            BSource::Stream | BSource::Rows => (r, hdl::gemm::load_gate(self.cols) as u64),
-            BSource::Columns => (c, hdl::gemm::column_load_gate(self.rows) as u64),
+            BSource::Stream | BSource::Rows => (r, load_gate(self.cols) as u64),
+            BSource::Columns => (c, column_load_gate(self.rows) as u64),
         };
         let depth = self.fifo_words as u64;
         let lat = r + c; // array latency
@@ -367,7 +340,7 @@ impl CycleModel {
                     inflight[s_par] += 1;
                     let last_k = s_kt + 1 == kt;
                     // A row leaves the accumulator stage (non-final k-tiles) or the output stage.
-                    let drop_at = if last_k { t + lat + 5 } else { t + lat + 2 };
+                    let drop_at = if last_k { t + lat + OUT_RETIRE } else { t + lat + ACC_RETIRE };
                     let pos = retire.iter().position(|&(at, _)| at > drop_at).unwrap_or(retire.len());
                     retire.insert(pos, (drop_at, s_par));
                     if s_m == 0 {
