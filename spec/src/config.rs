@@ -91,6 +91,9 @@ pub mod limits {
     pub const MAX_BANK_WORDS: usize = 1 << 20;
     /// Deepest weight FIFO: its fill counter is 16 bits.
     pub const MAX_WEIGHT_FIFO_WORDS: usize = 1 << 15;
+    /// Fewest tokens: the GEMM accumulator RAM (`max_tokens` rounded up to a power of two rows)
+    /// needs at least one address bit.
+    pub const MIN_TOKENS: usize = 2;
     /// Most tokens: token counts are 16-bit fields and the selector's weight sum must fit
     /// [`SELECT_TOTAL_BITS`]; kept at a size a token buffer can hold.
     pub const MAX_TOKENS: usize = 4096;
@@ -171,7 +174,7 @@ impl AccelConfig {
             "at least two tiles of array_rows words; a 16-bit fill counter",
         )?;
         require_pow2("weight_fifo_words", self.weight_fifo_words)?;
-        require_range("max_tokens", self.max_tokens, 1, MAX_TOKENS, "token buffer depth")?;
+        require_range("max_tokens", self.max_tokens, MIN_TOKENS, MAX_TOKENS, "token buffer depth")?;
         require_range("max_width", self.max_width, 1, MAX_WIDTH, "the int32 accumulator proof")?;
         require_range("max_heads", self.max_heads, 1, MAX_HEADS, "the selector's 21-bit token weights")?;
         require(self.select_weight_total_bound() < 1 << SELECT_TOTAL_BITS, || {
@@ -367,7 +370,7 @@ mod tests {
     fn every_field_is_checked_at_its_bounds() {
         let b = base();
         b.validate().unwrap();
-        let big = AccelConfig { max_tokens: 1, max_width: 8, ..b.clone() };
+        let tiny = AccelConfig { max_tokens: 2, max_width: 8, ..b.clone() };
         let ok = [
             AccelConfig { max_heads: 32, ..b.clone() },
             AccelConfig { max_heads: 1, ..b.clone() },
@@ -376,22 +379,22 @@ mod tests {
             AccelConfig { bank_words: 1 << 20, ..b.clone() },
             AccelConfig { weight_fifo_words: 16, ..b.clone() },
             AccelConfig { weight_fifo_words: 1 << 15, ..b.clone() },
-            AccelConfig { max_tokens: 1, ..b.clone() },
+            AccelConfig { max_tokens: 2, ..b.clone() },
             AccelConfig { max_width: 1, ..b.clone() },
             AccelConfig { max_tokens: 4096, max_width: 8, max_heads: 16, ..b.clone() },
-            AccelConfig { max_width: 1 << 15, max_tokens: 1, bank_words: 4096, ..b.clone() },
+            AccelConfig { max_width: 1 << 15, max_tokens: 2, bank_words: 8192, ..b.clone() },
             // 2064 x (32 x 255^2 + 1) = 4_294_773_264 < 2^32.
             AccelConfig { max_tokens: 2064, max_width: 8, max_heads: 32, ..b.clone() },
             AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, ..b.clone() },
             AccelConfig { array_rows: 16, array_cols: 4, ..b.clone() },
-            AccelConfig { bank_words: 1, ..big.clone() },
+            AccelConfig { bank_words: 2, ..tiny.clone() },
             AccelConfig { clock_mhz: 1999.9, ..b.clone() },
             AccelConfig { clock_mhz: 0.001, ..b.clone() },
         ];
         for c in ok {
             c.validate().unwrap_or_else(|e| panic!("{c:?}: {e}"));
         }
-        let bad: [(AccelConfig, &[&str]); 27] = [
+        let bad: [(AccelConfig, &[&str]); 28] = [
             (AccelConfig { max_heads: 33, ..b.clone() }, &["max_heads = 33", "1..=32"]),
             (AccelConfig { max_heads: 100_000, ..b.clone() }, &["max_heads = 100000", "1..=32"]),
             (AccelConfig { max_heads: 0, ..b.clone() }, &["max_heads = 0"]),
@@ -406,7 +409,8 @@ mod tests {
             (AccelConfig { weight_fifo_words: 1 << 16, ..b.clone() }, &["weight_fifo_words = 65536", "32768"]),
             (AccelConfig { weight_fifo_words: 1 << 62, ..b.clone() }, &["weight_fifo_words"]),
             (AccelConfig { weight_fifo_words: 48, ..b.clone() }, &["weight_fifo_words = 48", "power of two"]),
-            (AccelConfig { max_tokens: 0, ..b.clone() }, &["max_tokens = 0", "1..=4096"]),
+            (AccelConfig { max_tokens: 0, ..b.clone() }, &["max_tokens = 0", "2..=4096"]),
+            (AccelConfig { max_tokens: 1, ..b.clone() }, &["max_tokens = 1", "2..=4096"]),
             (AccelConfig { max_tokens: 4097, max_width: 8, ..b.clone() }, &["max_tokens = 4097"]),
             (AccelConfig { max_tokens: usize::MAX, ..b.clone() }, &["max_tokens"]),
             (AccelConfig { max_width: 0, ..b.clone() }, &["max_width = 0"]),
