@@ -143,8 +143,8 @@ impl ModelShape {
             return err(format!("{name} = 0 must be non-zero"));
         }
         // Sanity bounds (far above any real model) keep size arithmetic from overflowing.
-        let dims = dims.into_iter().chain([("selectors", self.selectors.len())]);
-        if let Some((name, d)) = dims.into_iter().find(|(_, d)| *d > MAX_DIM) {
+        let mut dims = dims.into_iter().chain([("selectors", self.selectors.len())]);
+        if let Some((name, d)) = dims.find(|(_, d)| *d > MAX_DIM) {
             return err(format!("{name} = {d} exceeds the sanity bound {MAX_DIM}"));
         }
         if !self.img_size.is_multiple_of(self.patch_size) {
