@@ -133,7 +133,7 @@ fn load_text(text: &str) -> Result<AccelConfig, ConfigError> {
 /// Whether `c` is within every bound, computed here from the hardware's own rules.
 fn expected_valid(c: &AccelConfig) -> bool {
     let pow2 = |v: usize| v.is_power_of_two();
-    let in_range = INT_FIELDS.iter().zip([
+    let mut in_range = INT_FIELDS.iter().zip([
         c.array_rows,
         c.array_cols,
         c.max_tokens,
@@ -143,7 +143,7 @@ fn expected_valid(c: &AccelConfig) -> bool {
         c.bank_words,
         c.weight_fifo_words,
     ]);
-    in_range.into_iter().all(|(&(_, lo, hi), v)| (lo..=hi).contains(&(v as i128)))
+    in_range.all(|(&(_, lo, hi), v)| (lo..=hi).contains(&(v as i128)))
         && pow2(c.array_rows)
         && pow2(c.array_cols)
         && pow2(c.bank_words)
