@@ -1,7 +1,7 @@
 //! Float model files: safetensors with NViT/timm key names and the `dim` + `vitaccel` metadata of
 //! `docs/MODEL.md`. Shapes come from the file's `dim`, never from a table in the code.
 
-use crate::tensors::{read_file, Codec, LoadError, TensorReader, TensorWriter};
+use crate::tensors::{check_dims_fit, read_file, Codec, LoadError, TensorReader, TensorWriter};
 use golden::float::{Block, FloatModel, LayerNorm, Linear, Selector};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -238,15 +238,8 @@ pub fn read_shape(r: &TensorReader) -> Result<ModelShape, LoadError> {
 pub fn load_bytes(path: &Path, bytes: &[u8], hw: Option<&AccelConfig>) -> Result<FloatModel, LoadError> {
     let mut r = TensorReader::new(path, bytes)?;
     let shape = read_shape(&r)?;
-    // Every parameter is an f32 in the file: refuse dims the file cannot possibly hold before
-    // allocating anything for them.
-    let need = (shape.params() as u128) * 4;
-    if need > bytes.len() as u128 {
-        return Err(LoadError::Corrupt {
-            path: path.to_path_buf(),
-            msg: format!("the dims need {need} bytes of weights but the file has {} bytes", bytes.len()),
-        });
-    }
+    // Every parameter is an f32 in the file.
+    check_dims_fit(path, shape.params() as u128 * 4, bytes.len())?;
     if let Some(hw) = hw {
         hw.check_model(&shape).map_err(|source| LoadError::Hardware { path: path.to_path_buf(), source })?;
     }

@@ -1,7 +1,7 @@
 //! Quantized model files: integer tensors in safetensors plus a `vitaccel_quant` JSON metadata entry
 //! (model shape, scales, calibration summary). Written by `vitaccel quantize`, read by every backend.
 
-use crate::tensors::{read_file, Codec, Elem, LoadError, TensorReader, TensorWriter};
+use crate::tensors::{check_dims_fit, read_file, Codec, Elem, LoadError, TensorReader, TensorWriter};
 use golden::int::{IntBlock, IntModel, IntSelector};
 use golden::kernels::QLinear;
 use golden::QuantReport;
@@ -208,16 +208,16 @@ pub fn load_bytes(path: &Path, bytes: &[u8], hw: Option<&AccelConfig>) -> Result
         ));
     }
     meta.shape.validate().map_err(|source| LoadError::Shape { path: path.to_path_buf(), source })?;
-    if meta.shape.params() > bytes.len() {
-        return Err(LoadError::Corrupt {
-            path: path.to_path_buf(),
-            msg: format!(
-                "the shape needs at least {} bytes of weights but the file has {}",
-                meta.shape.params(),
-                bytes.len()
-            ),
-        });
+    if !(meta.logit_scale.is_finite() && meta.logit_scale > 0.0) {
+        return Err(r.meta_err("vitaccel_quant", format!("logit_scale = {} must be finite and > 0", meta.logit_scale)));
     }
+    // Informational (0 when not recorded), but never NaN or negative.
+    if !(meta.residual_scale.is_finite() && meta.residual_scale >= 0.0) {
+        let msg = format!("residual_scale = {} must be finite and >= 0", meta.residual_scale);
+        return Err(r.meta_err("vitaccel_quant", msg));
+    }
+    // Every parameter takes at least one byte in the file.
+    check_dims_fit(path, meta.shape.params() as u128, bytes.len())?;
     if let Some(hw) = hw {
         hw.check_model(&meta.shape).map_err(|source| LoadError::Hardware { path: path.to_path_buf(), source })?;
     }

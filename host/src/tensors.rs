@@ -181,6 +181,23 @@ pub struct TensorReader<'a> {
     seen: BTreeSet<String>,
 }
 
+/// Bytes a loader may allocate beyond the size of the file it reads: a file that lacks tensors of
+/// up to this size in total is still read, so the first missing tensor is reported by its key.
+pub const MISSING_TENSOR_ALLOWANCE: u128 = 256 << 20;
+
+/// Refuse dims that need more than `need` bytes of tensors, far more than the file's `have`
+/// bytes, before allocating anything for them (a corrupt or hostile header). Dims within
+/// [`MISSING_TENSOR_ALLOWANCE`] of the file size pass: a missing tensor is then named by key.
+pub fn check_dims_fit(path: &Path, need: u128, have: usize) -> Result<(), LoadError> {
+    if need > have as u128 + MISSING_TENSOR_ALLOWANCE {
+        return Err(LoadError::Corrupt {
+            path: path.to_path_buf(),
+            msg: format!("the dims need {need} bytes of weights but the file has only {have} bytes"),
+        });
+    }
+    Ok(())
+}
+
 /// Read a whole file, mapping the OS error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })

@@ -277,3 +277,113 @@ fn huge_dims_in_a_small_file_are_refused_before_allocating() {
     let err = model_file::load_bytes(Path::new("m"), &e.bytes(), None).unwrap_err();
     assert!(matches!(&err, LoadError::Corrupt { msg, .. } if msg.contains("dims need")), "{err}");
 }
+
+/// The `vitaccel` metadata of the good file with `field` set to the JSON `value`.
+fn with_meta_field(field: &str, value: &str) -> Vec<u8> {
+    let mut e = Edit::of(&good_bytes());
+    let mut meta: serde_json::Value = serde_json::from_str(&e.meta["vitaccel"]).unwrap();
+    let mut slot = &mut meta;
+    for part in field.split('.') {
+        slot = match part.parse::<usize>() {
+            Ok(i) => &mut slot[i],
+            Err(_) => &mut slot[part],
+        };
+    }
+    *slot = serde_json::from_str(value).unwrap();
+    e.meta.insert("vitaccel".into(), meta.to_string());
+    e.bytes()
+}
+
+/// Every metadata scalar is checked; the error names the field and its value. (A negative
+/// `ln_eps` used to load and silently produce garbage.)
+#[test]
+fn bad_metadata_scalars_are_named() {
+    let cases = [
+        ("ln_eps", "-1.0", "ln_eps = -1"),
+        ("ln_eps", "0.0", "ln_eps = 0"),
+        ("attn_scale", "0.0", "attn_scale = 0"),
+        ("attn_scale", "-0.125", "attn_scale = -0.125"),
+        ("input.pixel_max", "0", "pixel_max = 0"),
+        ("input.pixel_max", "300", "pixel_max = 300"),
+        ("input.pixel_scale", "-1.0", "pixel_scale = -1"),
+        ("input.std.0", "0.0", "input.std[0] = 0"),
+        ("input.mean", "[0.5, 0.5]", "input.mean has 2"),
+        ("num_classes", "0", "num_classes = 0"),
+        ("patch_size", "3", "patch_size = 3 must divide img_size = 4"),
+        ("selectors.0.block", "2", "selector 0 placed before block 2 of 2"),
+        ("selectors", r#"[{"block": 1, "heads": 2}, {"block": 1, "heads": 2}]"#, "sorted by block"),
+        ("selectors.0.heads", "3", "selector 0: 3 heads"),
+    ];
+    for (field, value, needle) in cases {
+        let err = load(&with_meta_field(field, value)).unwrap_err();
+        assert!(matches!(err, LoadError::Shape { .. }), "{field} = {value}: {err}");
+        assert!(err.to_string().contains(needle), "{field} = {value}: {err} lacks {needle:?}");
+    }
+    let err = load(&with_meta_field("ln_eps", "\"small\"")).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::Metadata { key, msg, .. } if key == "vitaccel" && msg.contains("string")),
+        "{err}"
+    );
+    // Float overflow in JSON is a parse error, not an infinite value.
+    let mut e = Edit::of(&good_bytes());
+    let meta = e.meta["vitaccel"].replace("\"attn_scale\":0.125", "\"attn_scale\":1e400");
+    assert_ne!(meta, e.meta["vitaccel"]);
+    e.meta.insert("vitaccel".into(), meta);
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(matches!(&err, LoadError::Metadata { key, .. } if key == "vitaccel"), "{err}");
+}
+
+fn fixture_model_bytes() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/digits/model.safetensors")).unwrap()
+}
+
+/// A missing tensor is named by its key even when it is a large part of the file (the size
+/// guard against absurd dims used to fire first: "the dims need N bytes ... the file has M").
+#[test]
+fn missing_large_tensor_of_the_fixture_is_named() {
+    for key in ["blocks.0.attn.qkv.weight", "blocks.0.mlp.fc1.weight", "pos_embed", "head_dist.weight"] {
+        let mut e = Edit::of(&fixture_model_bytes());
+        e.tensors.retain(|t| t.0 != key);
+        let err = load(&e.bytes()).unwrap_err();
+        assert!(matches!(&err, LoadError::MissingKey { key: k, .. } if k == key), "{key}: {err}");
+        assert!(err.to_string().contains(&format!("missing tensor '{key}'")), "{err}");
+    }
+    // Every tensor gone: the file still has its metadata, the first key is named.
+    let mut e = Edit::of(&fixture_model_bytes());
+    e.tensors.clear();
+    let err = load(&e.bytes()).unwrap_err();
+    assert!(matches!(&err, LoadError::MissingKey { key, .. } if key == "patch_embed.proj.weight"), "{err}");
+}
+
+#[test]
+fn missing_quantized_tensor_is_named() {
+    let mut e = Edit::of(&quantized_bytes());
+    let largest = e.tensors.iter().max_by_key(|t| t.3.len()).unwrap().0.clone();
+    e.tensors.retain(|t| t.0 != largest);
+    let err = host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err();
+    assert!(matches!(&err, LoadError::MissingKey { key, .. } if *key == largest), "{err}");
+}
+
+#[test]
+fn bad_quantized_metadata_is_named() {
+    let good = Edit::of(&quantized_bytes());
+    for (field, value, needle) in [
+        ("logit_scale", "0.0", "logit_scale = 0"),
+        ("logit_scale", "-2.0", "logit_scale = -2"),
+        ("residual_scale", "-1.0", "residual_scale = -1"),
+    ] {
+        let mut e = Edit { tensors: good.tensors.clone(), meta: good.meta.clone() };
+        let mut meta: serde_json::Value = serde_json::from_str(&e.meta["vitaccel_quant"]).unwrap();
+        meta[field] = serde_json::from_str(value).unwrap();
+        e.meta.insert("vitaccel_quant".into(), meta.to_string());
+        let err = host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err();
+        assert!(matches!(&err, LoadError::Metadata { key, .. } if key == "vitaccel_quant"), "{err}");
+        assert!(err.to_string().contains(needle), "{err} lacks {needle:?}");
+    }
+    let mut e = Edit { tensors: good.tensors.clone(), meta: good.meta.clone() };
+    let mut meta: serde_json::Value = serde_json::from_str(&e.meta["vitaccel_quant"]).unwrap();
+    meta["shape"]["ln_eps"] = serde_json::json!(-1.0);
+    e.meta.insert("vitaccel_quant".into(), meta.to_string());
+    let err = host::qmodel_file::load_bytes(Path::new("q"), &e.bytes(), None).unwrap_err();
+    assert!(matches!(&err, LoadError::Shape { .. }) && err.to_string().contains("ln_eps = -1"), "{err}");
+}

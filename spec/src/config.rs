@@ -1,7 +1,6 @@
 //! Accelerator configuration: the one set of hardware parameters consumed by golden, hdl, sim and host.
 
 use crate::model::ModelShape;
-use crate::numerics::MAX_REDUCTION;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -74,60 +73,143 @@ pub enum ConfigError {
     },
 }
 
-impl AccelConfig {
-    /// Check ranges: `R` a power of two in 8..=64 (the AXI data width is `8R` bits, 64..=512),
-    /// `C` a power of two in 4..=R with `4C >= R`, buffers hold a full activation matrix,
-    /// widths fit the accumulator proof.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::Invalid(m));
-        for (name, v, lo) in [("array_rows", self.array_rows, 8), ("array_cols", self.array_cols, 4)] {
-            if !(lo..=64).contains(&v) || !v.is_power_of_two() {
-                return bad(format!("{name} = {v} must be a power of two in {lo}..=64"));
-            }
-        }
-        if 4 * self.array_cols < self.array_rows {
-            return bad(format!(
-                "array_rows = {} exceeds 4 x array_cols = {} (a weight-stream header word holds R/4 channels)",
-                self.array_rows, self.array_cols
-            ));
-        }
-        if self.array_cols > self.array_rows {
-            return bad(format!(
-                "array_cols = {} must not exceed array_rows = {} (a tile row must fit one scratchpad word)",
-                self.array_cols, self.array_rows
-            ));
-        }
-        if !(2..=16).contains(&self.banks) {
-            return bad(format!("banks = {} must be in 2..=16", self.banks));
-        }
-        if !self.bank_words.is_power_of_two() || self.bank_words > 1 << 20 {
-            return bad(format!("bank_words = {} must be a power of two <= 2^20", self.bank_words));
-        }
-        if !self.weight_fifo_words.is_power_of_two() || self.weight_fifo_words < 2 * self.array_rows {
-            return bad(format!(
-                "weight_fifo_words = {} must be a power of two >= 2 * array_rows",
-                self.weight_fifo_words
-            ));
-        }
-        if self.max_tokens == 0 || self.max_tokens > 4096 {
-            return bad(format!("max_tokens = {} must be in 1..=4096", self.max_tokens));
-        }
-        if self.max_width == 0 || self.max_width > MAX_REDUCTION {
-            return bad(format!("max_width = {} must be in 1..={MAX_REDUCTION}", self.max_width));
-        }
-        if self.max_heads == 0 {
-            return bad("max_heads must be positive".into());
-        }
-        if self.max_tokens * self.max_width.div_ceil(self.array_rows) > self.bank_words {
-            return bad(format!(
-                "bank_words = {} cannot hold max_tokens x max_width = {} x {} bytes",
-                self.bank_words, self.max_tokens, self.max_width
-            ));
-        }
-        if !(self.clock_mhz > 0.0 && self.clock_mhz < 2000.0) {
-            return bad(format!("clock_mhz = {} out of range", self.clock_mhz));
-        }
+/// Hardware limits every [`AccelConfig`] is checked against ([`AccelConfig::validate`]). Each is
+/// the bound some hardware module asserts, stated once here with the reason.
+pub mod limits {
+    /// Smallest array height `R`: the AXI data width `8R` is at least 64 bits.
+    pub const MIN_ARRAY_ROWS: usize = 8;
+    /// Largest array height `R`: a 512-bit instruction is a whole number of `8R`-bit beats, and
+    /// the generator instantiates word widths up to 512 bits.
+    pub const MAX_ARRAY_ROWS: usize = 64;
+    /// Smallest array width `C`: the GEMM output path packs at least four lanes per header word.
+    pub const MIN_ARRAY_COLS: usize = 4;
+    /// Fewest scratchpad banks.
+    pub const MIN_BANKS: usize = 2;
+    /// Most scratchpad banks: bank numbers are 4-bit instruction fields.
+    pub const MAX_BANKS: usize = 16;
+    /// Most words per bank: scratchpad addresses are 20-bit instruction fields.
+    pub const MAX_BANK_WORDS: usize = 1 << 20;
+    /// Deepest weight FIFO: its fill counter is 16 bits.
+    pub const MAX_WEIGHT_FIFO_WORDS: usize = 1 << 15;
+    /// Fewest tokens: the GEMM accumulator RAM (`max_tokens` rounded up to a power of two rows)
+    /// needs at least one address bit.
+    pub const MIN_TOKENS: usize = 2;
+    /// Most tokens: token counts are 16-bit fields and the selector's weight sum must fit
+    /// [`SELECT_TOTAL_BITS`]; kept at a size a token buffer can hold.
+    pub const MAX_TOKENS: usize = 4096;
+    /// Widest activation row: the accumulator proof ([`crate::numerics::MAX_REDUCTION`]).
+    pub const MAX_WIDTH: usize = crate::numerics::MAX_REDUCTION;
+    /// Most heads in a block or selector: the selector's per-token weight
+    /// `heads * 255^2 + 1` must fit [`SELECT_WEIGHT_BITS`].
+    pub const MAX_HEADS: usize = 32;
+    /// Bits of one token's weight in the selector's token RAM.
+    pub const SELECT_WEIGHT_BITS: u32 = 21;
+    /// Bits of the selector's sum of dropped-token weights.
+    pub const SELECT_TOTAL_BITS: u32 = 32;
+    /// Clock range accepted for latency projections, MHz (exclusive bounds).
+    pub const CLOCK_MHZ_RANGE: (f64, f64) = (0.0, 2000.0);
+
+    // The head limit keeps every selector token weight inside its register.
+    const _: () = assert!((MAX_HEADS as u64) * 255 * 255 + 1 < 1 << SELECT_WEIGHT_BITS);
+}
+
+/// `Ok` if `ok`, else the [`ConfigError::Invalid`] with `msg` (Gemmini's `require`).
+fn require(ok: bool, msg: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
         Ok(())
+    } else {
+        Err(ConfigError::Invalid(msg()))
+    }
+}
+
+/// `field = value` must lie in `lo..=hi`; `why` says which hardware needs the bound.
+fn require_range(field: &str, value: usize, lo: usize, hi: usize, why: &str) -> Result<(), ConfigError> {
+    require((lo..=hi).contains(&value), || format!("{field} = {value} is outside the limit {lo}..={hi} ({why})"))
+}
+
+/// `field = value` must be a power of two.
+fn require_pow2(field: &str, value: usize) -> Result<(), ConfigError> {
+    require(value.is_power_of_two(), || format!("{field} = {value} must be a power of two"))
+}
+
+impl AccelConfig {
+    /// Check every parameter against the [`limits`] the hardware modules assume, and the
+    /// relations between them: `R` a power of two in 8..=64 (the AXI data width is `8R` bits,
+    /// 64..=512), `C` a power of two in 4..=R with `4C >= R`, buffers hold a full activation
+    /// matrix, widths fit the accumulator proof and the selector's weight registers. No
+    /// configuration that passes can make Verilog generation fail.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use limits::*;
+        require_range(
+            "array_rows",
+            self.array_rows,
+            MIN_ARRAY_ROWS,
+            MAX_ARRAY_ROWS,
+            "AXI data width 8R of 64..=512 bits",
+        )?;
+        require_pow2("array_rows", self.array_rows)?;
+        require_range("array_cols", self.array_cols, MIN_ARRAY_COLS, MAX_ARRAY_ROWS, "GEMM output lanes")?;
+        require_pow2("array_cols", self.array_cols)?;
+        require(4 * self.array_cols >= self.array_rows, || {
+            format!(
+                "array_rows = {} exceeds the limit 4 x array_cols = {} (a weight-stream header word holds R/4 channels)",
+                self.array_rows,
+                4 * self.array_cols
+            )
+        })?;
+        require(self.array_cols <= self.array_rows, || {
+            format!(
+                "array_cols = {} exceeds the limit array_rows = {} (a tile row must fit one scratchpad word)",
+                self.array_cols, self.array_rows
+            )
+        })?;
+        require_range("banks", self.banks, MIN_BANKS, MAX_BANKS, "4-bit bank fields")?;
+        require_range("bank_words", self.bank_words, 1, MAX_BANK_WORDS, "20-bit scratchpad addresses")?;
+        require_pow2("bank_words", self.bank_words)?;
+        require_range(
+            "weight_fifo_words",
+            self.weight_fifo_words,
+            2 * self.array_rows,
+            MAX_WEIGHT_FIFO_WORDS,
+            "at least two tiles of array_rows words; a 16-bit fill counter",
+        )?;
+        require_pow2("weight_fifo_words", self.weight_fifo_words)?;
+        require_range("max_tokens", self.max_tokens, MIN_TOKENS, MAX_TOKENS, "token buffer depth")?;
+        require_range("max_width", self.max_width, 1, MAX_WIDTH, "the int32 accumulator proof")?;
+        require_range("max_heads", self.max_heads, 1, MAX_HEADS, "the selector's 21-bit token weights")?;
+        require(self.select_weight_total_bound() < 1 << SELECT_TOTAL_BITS, || {
+            format!(
+                "max_tokens x (max_heads x 255^2 + 1) = {} x {} exceeds the limit 2^{SELECT_TOTAL_BITS} \
+                 (the selector's sum of token weights); lower max_tokens or max_heads",
+                self.max_tokens,
+                self.select_max_weight()
+            )
+        })?;
+        let matrix_words = self.max_tokens * self.max_width.div_ceil(self.array_rows);
+        require(matrix_words <= self.bank_words, || {
+            format!(
+                "bank_words = {} is below the limit max_tokens x ceil(max_width / array_rows) = {} x {} = {matrix_words} \
+                 (a bank holds one full activation matrix)",
+                self.bank_words,
+                self.max_tokens,
+                self.max_width.div_ceil(self.array_rows)
+            )
+        })?;
+        let (lo, hi) = CLOCK_MHZ_RANGE;
+        require(self.clock_mhz > lo && self.clock_mhz < hi, || {
+            format!("clock_mhz = {} is outside the limit ({lo}, {hi}) MHz", self.clock_mhz)
+        })
+    }
+
+    /// Largest weight of one token in the selector's token RAM: `max_heads * 255^2 + 1` (it fits
+    /// [`limits::SELECT_WEIGHT_BITS`] for every `max_heads <= limits::MAX_HEADS`).
+    pub fn select_max_weight(&self) -> u64 {
+        (self.max_heads as u64).saturating_mul(255 * 255).saturating_add(1)
+    }
+
+    /// Bound on the selector's sum of the dropped tokens' weights: `max_tokens * select_max_weight()`.
+    pub fn select_weight_total_bound(&self) -> u64 {
+        (self.max_tokens as u64).saturating_mul(self.select_max_weight())
     }
 
     /// Load from a `.toml` or `.json` file (by extension) and validate.
@@ -219,6 +301,7 @@ impl AccelConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numerics::MAX_REDUCTION;
 
     #[test]
     fn default_is_valid_and_hash_tracks_every_field() {
@@ -255,6 +338,102 @@ mod tests {
         assert!(AccelConfig { weight_fifo_words: 16, ..c.clone() }.validate().is_err());
         AccelConfig::small().validate().unwrap();
         assert!(AccelConfig { max_width: MAX_REDUCTION + 1, ..c }.validate().is_err());
+    }
+
+    /// The error of `cfg`, which must be invalid.
+    fn invalid(cfg: AccelConfig) -> String {
+        match cfg.validate() {
+            Err(ConfigError::Invalid(m)) => m,
+            other => panic!("{cfg:?} should be invalid, got {other:?}"),
+        }
+    }
+
+    /// A small valid base for the bound tests: 8x8, 64 tokens x 256 channels in 4096-word banks.
+    fn base() -> AccelConfig {
+        AccelConfig {
+            array_rows: 8,
+            array_cols: 8,
+            max_tokens: 64,
+            max_width: 256,
+            max_heads: 8,
+            banks: 4,
+            bank_words: 4096,
+            weight_fifo_words: 32,
+            clock_mhz: 250.0,
+        }
+    }
+
+    /// Each field at, just inside and just outside its hardware bound (the numbers are the
+    /// widths of the hardware registers and instruction fields, written out here independently
+    /// of `limits`); a rejection names the field, the value and the limit.
+    #[test]
+    fn every_field_is_checked_at_its_bounds() {
+        let b = base();
+        b.validate().unwrap();
+        let tiny = AccelConfig { max_tokens: 2, max_width: 8, ..b.clone() };
+        let ok = [
+            AccelConfig { max_heads: 32, ..b.clone() },
+            AccelConfig { max_heads: 1, ..b.clone() },
+            AccelConfig { banks: 2, ..b.clone() },
+            AccelConfig { banks: 16, ..b.clone() },
+            AccelConfig { bank_words: 1 << 20, ..b.clone() },
+            AccelConfig { weight_fifo_words: 16, ..b.clone() },
+            AccelConfig { weight_fifo_words: 1 << 15, ..b.clone() },
+            AccelConfig { max_tokens: 2, ..b.clone() },
+            AccelConfig { max_width: 1, ..b.clone() },
+            AccelConfig { max_tokens: 4096, max_width: 8, max_heads: 16, ..b.clone() },
+            AccelConfig { max_width: 1 << 15, max_tokens: 2, bank_words: 8192, ..b.clone() },
+            // 2064 x (32 x 255^2 + 1) = 4_294_773_264 < 2^32.
+            AccelConfig { max_tokens: 2064, max_width: 8, max_heads: 32, ..b.clone() },
+            AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, ..b.clone() },
+            AccelConfig { array_rows: 16, array_cols: 4, ..b.clone() },
+            AccelConfig { bank_words: 2, ..tiny.clone() },
+            AccelConfig { clock_mhz: 1999.9, ..b.clone() },
+            AccelConfig { clock_mhz: 0.001, ..b.clone() },
+        ];
+        for c in ok {
+            c.validate().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        }
+        let bad: [(AccelConfig, &[&str]); 28] = [
+            (AccelConfig { max_heads: 33, ..b.clone() }, &["max_heads = 33", "1..=32"]),
+            (AccelConfig { max_heads: 100_000, ..b.clone() }, &["max_heads = 100000", "1..=32"]),
+            (AccelConfig { max_heads: 0, ..b.clone() }, &["max_heads = 0"]),
+            (AccelConfig { banks: 1, ..b.clone() }, &["banks = 1", "2..=16"]),
+            (AccelConfig { banks: 17, ..b.clone() }, &["banks = 17", "2..=16"]),
+            (AccelConfig { bank_words: (1 << 20) + 1, ..b.clone() }, &["bank_words = 1048577", "1048576"]),
+            (AccelConfig { bank_words: 1 << 21, ..b.clone() }, &["bank_words = 2097152"]),
+            (AccelConfig { bank_words: 4095, ..b.clone() }, &["bank_words = 4095", "power of two"]),
+            (AccelConfig { bank_words: 0, ..b.clone() }, &["bank_words = 0"]),
+            (AccelConfig { bank_words: 1024, ..b.clone() }, &["bank_words = 1024", "64 x 32"]),
+            (AccelConfig { weight_fifo_words: 8, ..b.clone() }, &["weight_fifo_words = 8", "16..=32768"]),
+            (AccelConfig { weight_fifo_words: 1 << 16, ..b.clone() }, &["weight_fifo_words = 65536", "32768"]),
+            (AccelConfig { weight_fifo_words: 1 << 62, ..b.clone() }, &["weight_fifo_words"]),
+            (AccelConfig { weight_fifo_words: 48, ..b.clone() }, &["weight_fifo_words = 48", "power of two"]),
+            (AccelConfig { max_tokens: 0, ..b.clone() }, &["max_tokens = 0", "2..=4096"]),
+            (AccelConfig { max_tokens: 1, ..b.clone() }, &["max_tokens = 1", "2..=4096"]),
+            (AccelConfig { max_tokens: 4097, max_width: 8, ..b.clone() }, &["max_tokens = 4097"]),
+            (AccelConfig { max_tokens: usize::MAX, ..b.clone() }, &["max_tokens"]),
+            (AccelConfig { max_width: 0, ..b.clone() }, &["max_width = 0"]),
+            (AccelConfig { max_width: (1 << 15) + 1, ..b.clone() }, &["max_width = 32769", "1..=32768"]),
+            (AccelConfig { max_width: usize::MAX, ..b.clone() }, &["max_width"]),
+            // 2065 x 2_080_801 = 4_296_854_065 > 2^32.
+            (AccelConfig { max_tokens: 2065, max_width: 8, max_heads: 32, ..b.clone() }, &["max_tokens", "2^32"]),
+            (AccelConfig { array_rows: 4, array_cols: 4, ..b.clone() }, &["array_rows = 4", "8..=64"]),
+            (AccelConfig { array_rows: 128, array_cols: 32, ..b.clone() }, &["array_rows = 128"]),
+            (AccelConfig { array_rows: 32, array_cols: 4, ..b.clone() }, &["array_rows = 32", "4 x array_cols"]),
+            (AccelConfig { array_cols: 2, ..b.clone() }, &["array_cols = 2", "4..=64"]),
+            (AccelConfig { clock_mhz: f64::NAN, ..b.clone() }, &["clock_mhz = NaN"]),
+            (AccelConfig { clock_mhz: 2000.0, ..b.clone() }, &["clock_mhz = 2000", "2000"]),
+        ];
+        for (c, needles) in bad {
+            let m = invalid(c);
+            for n in needles {
+                assert!(m.contains(n), "message {m:?} lacks {n:?}");
+            }
+        }
+        for v in [0.0, -1.0, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(invalid(AccelConfig { clock_mhz: v, ..b.clone() }).contains("clock_mhz"));
+        }
     }
 
     #[test]

@@ -85,6 +85,13 @@ pub struct ModelShape {
 /// Upper bound on every single dimension of a model (a guard against corrupt files, not a hardware limit).
 pub const MAX_DIM: usize = 1 << 16;
 
+/// Most blocks in a model (a guard against corrupt files; with [`MAX_DIM`] it keeps parameter and
+/// multiply-accumulate counts inside 64 bits).
+pub const MAX_BLOCKS: usize = 1024;
+
+/// Largest raw pixel value: images are 8-bit and the input LUT has 256 entries.
+pub const MAX_PIXEL: u16 = 255;
+
 /// A model shape that violates the model contract itself (independent of any hardware).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid model shape: {0}")]
@@ -124,24 +131,45 @@ impl ModelShape {
     /// Check the contract: positive sizes, divisibility, selector placement.
     pub fn validate(&self) -> Result<(), ShapeError> {
         let err = |m: String| Err(ShapeError(m));
-        if self.embed == 0 || self.blocks.is_empty() || self.num_classes == 0 || self.in_chans == 0 {
-            return err("embed, blocks, classes and channels must be non-zero".into());
-        }
-        if self.patch_size == 0 || self.img_size == 0 || !self.img_size.is_multiple_of(self.patch_size) {
-            return err(format!("patch size {} must divide image size {}", self.patch_size, self.img_size));
+        let dims = [
+            ("embed", self.embed),
+            ("blocks", self.blocks.len()),
+            ("num_classes", self.num_classes),
+            ("in_chans", self.in_chans),
+            ("img_size", self.img_size),
+            ("patch_size", self.patch_size),
+        ];
+        if let Some((name, _)) = dims.iter().find(|(_, d)| *d == 0) {
+            return err(format!("{name} = 0 must be non-zero"));
         }
         // Sanity bounds (far above any real model) keep size arithmetic from overflowing.
-        let dims =
-            [self.embed, self.img_size, self.in_chans, self.num_classes, self.blocks.len(), self.selectors.len()];
-        if dims.iter().any(|&d| d > MAX_DIM) || self.patches() > MAX_DIM {
-            return err(format!("a dimension exceeds the sanity bound {MAX_DIM}"));
+        let mut dims = dims.into_iter().chain([("selectors", self.selectors.len())]);
+        if let Some((name, d)) = dims.find(|(_, d)| *d > MAX_DIM) {
+            return err(format!("{name} = {d} exceeds the sanity bound {MAX_DIM}"));
+        }
+        if !self.img_size.is_multiple_of(self.patch_size) {
+            return err(format!("patch_size = {} must divide img_size = {}", self.patch_size, self.img_size));
+        }
+        if self.patches() > MAX_DIM {
+            return err(format!("{} patches exceed the sanity bound {MAX_DIM}", self.patches()));
+        }
+        if self.blocks.len() > MAX_BLOCKS {
+            return err(format!("blocks = {} exceeds the sanity bound {MAX_BLOCKS}", self.blocks.len()));
+        }
+        if self.patch_dim() > MAX_DIM {
+            return err(format!("patch length in_chans x patch_size^2 = {} exceeds {MAX_DIM}", self.patch_dim()));
         }
         for (b, blk) in self.blocks.iter().enumerate() {
-            if [blk.heads, blk.qk, blk.v, blk.mlp].iter().any(|&d| d > MAX_DIM) {
-                return err(format!("block {b}: a width exceeds the sanity bound {MAX_DIM}"));
+            let widths = [("heads", blk.heads), ("qk", blk.qk), ("v", blk.v), ("mlp", blk.mlp)];
+            if let Some((name, _)) = widths.iter().find(|(_, d)| *d == 0) {
+                return err(format!("block {b}: {name} = 0 must be non-zero"));
             }
-            if blk.heads == 0 || blk.qk == 0 || blk.v == 0 || blk.mlp == 0 {
-                return err(format!("block {b}: heads, QK, V and MLP must be non-zero ({blk:?})"));
+            if let Some((name, d)) = widths.iter().find(|(_, d)| *d > MAX_DIM) {
+                return err(format!("block {b}: {name} = {d} exceeds the sanity bound {MAX_DIM}"));
+            }
+            // Checked on the factors first, so these products cannot overflow.
+            if blk.qkv_width() > MAX_DIM {
+                return err(format!("block {b}: QKV width h*(2qk+v) = {} exceeds {MAX_DIM}", blk.qkv_width()));
             }
         }
         let mut last = None;
@@ -156,22 +184,50 @@ impl ModelShape {
             if s.heads == 0 || !self.embed.is_multiple_of(s.heads) || !(self.embed / s.heads).is_multiple_of(2) {
                 return err(format!("selector {i}: {} heads must split E={} into even widths", s.heads, self.embed));
             }
-            if [s.hidden1, s.hidden2, s.head_hidden].iter().any(|&d| d > MAX_DIM) {
-                return err(format!("selector {i}: a width exceeds the sanity bound {MAX_DIM}"));
+            let widths = [("hidden1", s.hidden1), ("hidden2", s.hidden2), ("head_hidden", s.head_hidden)];
+            if let Some((name, _)) = widths.iter().find(|(_, d)| *d == 0) {
+                return err(format!("selector {i}: {name} = 0 must be non-zero"));
             }
-            if s.hidden1 == 0 || s.hidden2 == 0 || s.head_hidden == 0 {
-                return err(format!("selector {i}: hidden widths must be non-zero"));
+            // All heads of a token run at once: h_s x width is an activation row.
+            if let Some((name, d)) =
+                widths.iter().find(|(_, d)| !matches!(s.heads.checked_mul(*d), Some(w) if w <= MAX_DIM))
+            {
+                return err(format!("selector {i}: heads x {name} = {} x {d} exceeds {MAX_DIM}", s.heads));
             }
         }
-        if self.input.mean.len() != self.in_chans || self.input.std.len() != self.in_chans {
-            return err(format!("input mean/std need {} channels", self.in_chans));
+        self.validate_scalars()
+    }
+
+    /// The scalar metadata: every float finite and in its range, the pixel format of the input LUT.
+    fn validate_scalars(&self) -> Result<(), ShapeError> {
+        let err = |m: String| Err(ShapeError(m));
+        let input = &self.input;
+        if input.mean.len() != self.in_chans || input.std.len() != self.in_chans {
+            return err(format!(
+                "input.mean has {} and input.std {} entries, in_chans = {} needs one per channel",
+                input.mean.len(),
+                input.std.len(),
+                self.in_chans
+            ));
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !self.input.std.iter().all(|&s| positive(s)) || !positive(self.input.pixel_scale) {
-            return err("input std and pixel_scale must be positive".into());
+        if let Some((c, s)) = input.std.iter().enumerate().find(|(_, &s)| !positive(s)) {
+            return err(format!("input.std[{c}] = {s} must be finite and > 0"));
+        }
+        if let Some((c, m)) = input.mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
+            return err(format!("input.mean[{c}] = {m} must be finite"));
+        }
+        if !positive(input.pixel_scale) {
+            return err(format!("input.pixel_scale = {} must be finite and > 0", input.pixel_scale));
+        }
+        if !(1..=MAX_PIXEL).contains(&input.pixel_max) {
+            return err(format!("input.pixel_max = {} must be in 1..={MAX_PIXEL} (8-bit pixels)", input.pixel_max));
         }
         if !positive(self.attn_scale) {
-            return err(format!("attn_scale {} must be positive", self.attn_scale));
+            return err(format!("attn_scale = {} must be finite and > 0", self.attn_scale));
+        }
+        if !positive(self.ln_eps) {
+            return err(format!("ln_eps = {} must be finite and > 0", self.ln_eps));
         }
         Ok(())
     }
@@ -317,6 +373,76 @@ mod tests {
         let mut m = deit_tiny();
         m.blocks[4].heads = 0;
         assert!(m.validate().is_err());
+    }
+
+    /// The error message of `m`, which must be invalid.
+    fn invalid(m: &ModelShape) -> String {
+        m.validate().expect_err("invalid shape").0
+    }
+
+    #[test]
+    fn every_scalar_is_checked_and_named() {
+        type Edit = fn(&mut ModelShape);
+        let cases: [(Edit, &str); 19] = [
+            (|m| m.ln_eps = -1.0, "ln_eps = -1"),
+            (|m| m.ln_eps = 0.0, "ln_eps = 0"),
+            (|m| m.ln_eps = f64::NAN, "ln_eps = NaN"),
+            (|m| m.ln_eps = f64::INFINITY, "ln_eps = inf"),
+            (|m| m.attn_scale = 0.0, "attn_scale = 0"),
+            (|m| m.attn_scale = -0.125, "attn_scale = -0.125"),
+            (|m| m.attn_scale = f64::NAN, "attn_scale = NaN"),
+            (|m| m.attn_scale = f64::INFINITY, "attn_scale = inf"),
+            (|m| m.input.pixel_max = 0, "pixel_max = 0"),
+            (|m| m.input.pixel_max = 256, "pixel_max = 256"),
+            (|m| m.input.pixel_scale = 0.0, "pixel_scale = 0"),
+            (|m| m.input.pixel_scale = f64::NAN, "pixel_scale = NaN"),
+            (|m| m.input.std[1] = 0.0, "input.std[1] = 0"),
+            (|m| m.input.std[2] = f64::NEG_INFINITY, "input.std[2] = -inf"),
+            (|m| m.input.mean[0] = f64::NAN, "input.mean[0] = NaN"),
+            (|m| m.input.mean.truncate(2), "input.mean has 2"),
+            (|m| m.num_classes = 0, "num_classes = 0"),
+            (|m| m.blocks[2].mlp = 0, "block 2: mlp = 0"),
+            (|m| m.in_chans = 0, "in_chans = 0"),
+        ];
+        for (edit, needle) in cases {
+            let mut m = deit_tiny();
+            edit(&mut m);
+            let e = invalid(&m);
+            assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+        }
+        let mut m = deit_tiny();
+        m.ln_eps = 1e-12;
+        m.input.pixel_max = 1;
+        m.validate().unwrap();
+    }
+
+    #[test]
+    fn sizes_that_would_overflow_are_refused() {
+        let mut m = deit_tiny();
+        m.blocks[0] = BlockShape { heads: 1 << 16, qk: 1 << 16, v: 1 << 16, mlp: 1 };
+        assert!(invalid(&m).contains("block 0: QKV width"));
+        let mut m = deit_tiny();
+        m.blocks[0].qk = (1 << 16) + 1;
+        assert!(invalid(&m).contains("block 0: qk = 65537"));
+        let mut m = deit_tiny();
+        m.blocks = vec![m.blocks[0]; 1025];
+        assert!(invalid(&m).contains("blocks = 1025"));
+        let mut m = deit_tiny();
+        m.selectors = vec![SelectorShape { block: 3, heads: 3, hidden1: 1 << 15, hidden2: 16, head_hidden: 1 }];
+        assert!(invalid(&m).contains("heads x hidden1 = 3 x 32768"));
+        m.selectors[0].hidden1 = usize::MAX;
+        assert!(invalid(&m).contains("hidden1"));
+        let mut m = deit_tiny();
+        m.in_chans = 3;
+        m.patch_size = 224;
+        m.img_size = 224;
+        assert!(invalid(&m).contains("patch length"));
+        let mut m = deit_tiny();
+        m.selectors = vec![
+            SelectorShape { block: 5, heads: 3, hidden1: 32, hidden2: 16, head_hidden: 1 },
+            SelectorShape { block: 5, heads: 3, hidden1: 32, hidden2: 16, head_hidden: 1 },
+        ];
+        assert!(invalid(&m).contains("sorted by block"));
     }
 
     #[test]
