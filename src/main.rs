@@ -7,9 +7,15 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The version line, with the backends built in (`vitaccel --version`).
+#[cfg(feature = "verilator")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: golden, verilator)");
+#[cfg(not(feature = "verilator"))]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: golden; built without the `verilator` feature)");
+
 /// FPGA accelerator for pruned vision transformers: model tools, golden model, simulation.
 #[derive(Parser)]
-#[command(name = "vitaccel", version, about)]
+#[command(name = "vitaccel", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,4 +1,5 @@
 //! `vitaccel bench`: benchmarks that print and save figures (never timed tests).
+#![cfg_attr(not(feature = "verilator"), allow(dead_code, unused_imports))]
 
 use crate::commands::synth::Shape;
 use anyhow::Result;
@@ -159,6 +160,7 @@ struct GemmBench {
     clock_mhz: f64,
 }
 
+#[cfg(feature = "verilator")]
 fn bench_gemm(chain: &[usize], config: Option<&std::path::Path>, json: &std::path::Path) -> Result<()> {
     use host::device::{run as run_program, verilator::VerilatorDevice, Device};
     let cfg = super::config(config)?;
@@ -277,6 +279,7 @@ struct Projection {
     utilization_percent: f64,
 }
 
+#[cfg(feature = "verilator")]
 fn bench_model(
     shape: Shape,
     config: Option<&std::path::Path>,
@@ -394,6 +397,7 @@ struct TokensBench {
     points: Vec<TokensPoint>,
 }
 
+#[cfg(feature = "verilator")]
 fn bench_tokens(shape: Shape, config: Option<&std::path::Path>, keep: &[f64], json: &std::path::Path) -> Result<()> {
     use host::cycle_model::CycleModel;
     use host::device::golden::{schedule, GoldenDevice};
@@ -667,10 +671,18 @@ fn cycles_by_layer(
 /// Run.
 pub fn run(a: Args) -> Result<()> {
     match a.what {
+        #[cfg(feature = "verilator")]
         What::Model { shape, config, project, json } => bench_model(shape, config.as_deref(), &project, &json),
+        #[cfg(feature = "verilator")]
         What::Gemm { chain, config, json } => bench_gemm(&chain, config.as_deref(), &json),
+        #[cfg(feature = "verilator")]
         What::Tokens { shape, config, keep, json } => bench_tokens(shape, config.as_deref(), &keep, &json),
         What::Synth { config, json } => bench_synth(&config, &json),
+        #[cfg(not(feature = "verilator"))]
+        What::Model { .. } | What::Gemm { .. } | What::Tokens { .. } | What::Pruning { .. } => {
+            anyhow::bail!(super::NO_VERILATOR)
+        }
+        #[cfg(feature = "verilator")]
         What::Pruning { shape, config, selectors, keep, json } => {
             super::pruning_bench::run(shape, config.as_deref(), &selectors, &keep, &json)
         }

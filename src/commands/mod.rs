@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod golden;
 pub mod inspect;
+#[cfg(feature = "verilator")]
 pub mod pruning_bench;
 pub mod quantize;
 pub mod run;
@@ -14,6 +15,11 @@ use anyhow::{Context, Result};
 use host::eval::EvalReport;
 use spec::AccelConfig;
 use std::path::{Path, PathBuf};
+
+/// The error of a command that needs the Verilator backend in a build without it.
+#[cfg(not(feature = "verilator"))]
+pub const NO_VERILATOR: &str = "this vitaccel was built without the Verilator backend (cargo feature `verilator`, \
+     default on; building it needs `verilator` on PATH): use `--backend golden`, or rebuild with default features";
 
 /// Load `--config` or use the default configuration.
 pub fn config(path: Option<&Path>) -> Result<AccelConfig> {

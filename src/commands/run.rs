@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use golden::synth::Rng;
 use host::compile::{chain_reference, compile_chain};
 use host::device::golden::GoldenDevice;
+#[cfg(feature = "verilator")]
 use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device};
 use host::testkit::{random_i8, random_linear};
@@ -90,7 +91,10 @@ pub struct RunReport {
 pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize) -> Result<Box<dyn Device>> {
     Ok(match backend {
         Backend::Golden => Box::new(GoldenDevice::new(cfg, mem)),
+        #[cfg(feature = "verilator")]
         Backend::Verilator => Box::new(VerilatorDevice::new(cfg, mem)?),
+        #[cfg(not(feature = "verilator"))]
+        Backend::Verilator => bail!(super::NO_VERILATOR),
     })
 }
 
@@ -109,11 +113,14 @@ pub fn run(a: Args) -> Result<()> {
     let x = random_i8(&mut rng, m, dims[0]);
     let prog = compile_chain(&layers, &x, &cfg)?;
     let mut dev: Box<dyn Device> = match (&a.vcd, a.backend) {
+        #[cfg(feature = "verilator")]
         (Some(vcd), Backend::Verilator) => {
             let mut v = VerilatorDevice::new(&cfg, prog.dram_bytes as usize)?;
             v.trace_to(vcd)?;
             Box::new(v)
         }
+        #[cfg(not(feature = "verilator"))]
+        (Some(_), Backend::Verilator) => bail!(super::NO_VERILATOR),
         (Some(_), Backend::Golden) => bail!("--vcd needs the verilator backend"),
         (None, b) => open(b, &cfg, prog.dram_bytes as usize)?,
     };
