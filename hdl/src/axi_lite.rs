@@ -1,6 +1,7 @@
 //! The AXI4-Lite register block: the host's control interface, implementing
 //! [`spec::regmap::REGISTERS`] (offsets come from `spec::regmap`, never from literals here).
 
+use crate::bus::AxiLiteSlave;
 use crate::widen::Concat;
 use rust_hdl::prelude::*;
 use spec::regmap::{self, Register};
@@ -26,40 +27,8 @@ pub struct AxiLiteRegs {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high.
     pub reset: Signal<In, Bit>,
-    /// AW address.
-    pub s_axi_awaddr: Signal<In, Bits<12>>,
-    /// AW valid.
-    pub s_axi_awvalid: Signal<In, Bit>,
-    /// AW ready.
-    pub s_axi_awready: Signal<Out, Bit>,
-    /// W data.
-    pub s_axi_wdata: Signal<In, Bits<32>>,
-    /// W byte strobes.
-    pub s_axi_wstrb: Signal<In, Bits<4>>,
-    /// W valid.
-    pub s_axi_wvalid: Signal<In, Bit>,
-    /// W ready.
-    pub s_axi_wready: Signal<Out, Bit>,
-    /// B response (always OKAY).
-    pub s_axi_bresp: Signal<Out, Bits<2>>,
-    /// B valid.
-    pub s_axi_bvalid: Signal<Out, Bit>,
-    /// B ready.
-    pub s_axi_bready: Signal<In, Bit>,
-    /// AR address.
-    pub s_axi_araddr: Signal<In, Bits<12>>,
-    /// AR valid.
-    pub s_axi_arvalid: Signal<In, Bit>,
-    /// AR ready.
-    pub s_axi_arready: Signal<Out, Bit>,
-    /// R data.
-    pub s_axi_rdata: Signal<Out, Bits<32>>,
-    /// R response (always OKAY).
-    pub s_axi_rresp: Signal<Out, Bits<2>>,
-    /// R valid.
-    pub s_axi_rvalid: Signal<Out, Bit>,
-    /// R ready.
-    pub s_axi_rready: Signal<In, Bit>,
+    /// The AXI4-Lite slave port.
+    pub s_axi: AxiLiteSlave,
     /// One-cycle pulse: CTRL was written with bit 0 set.
     pub start: Signal<Out, Bit>,
     /// `INSN_BASE_HI[7:0] ++ INSN_BASE_LO`.
@@ -159,23 +128,7 @@ impl AxiLiteRegs {
         AxiLiteRegs {
             clock: Signal::default(),
             reset: Signal::default(),
-            s_axi_awaddr: Signal::default(),
-            s_axi_awvalid: Signal::default(),
-            s_axi_awready: Signal::default(),
-            s_axi_wdata: Signal::default(),
-            s_axi_wstrb: Signal::default(),
-            s_axi_wvalid: Signal::default(),
-            s_axi_wready: Signal::default(),
-            s_axi_bresp: Signal::default(),
-            s_axi_bvalid: Signal::default(),
-            s_axi_bready: Signal::default(),
-            s_axi_araddr: Signal::default(),
-            s_axi_arvalid: Signal::default(),
-            s_axi_arready: Signal::default(),
-            s_axi_rdata: Signal::default(),
-            s_axi_rresp: Signal::default(),
-            s_axi_rvalid: Signal::default(),
-            s_axi_rready: Signal::default(),
+            s_axi: AxiLiteSlave::default(),
             start: Signal::default(),
             insn_base: Signal::default(),
             insn_count: Signal::default(),
@@ -261,16 +214,16 @@ impl Logic for AxiLiteRegs {
         self.start_q.d.next = false;
 
         // Write address and data are buffered independently, in either order.
-        if self.s_axi_awvalid.val() & !self.aw_full.q.val() {
+        if self.s_axi.awvalid.val() & !self.aw_full.q.val() {
             self.aw_full.d.next = true;
-            self.aw_addr.d.next = self.s_axi_awaddr.val();
+            self.aw_addr.d.next = self.s_axi.awaddr.val();
         }
-        if self.s_axi_wvalid.val() & !self.w_full.q.val() {
+        if self.s_axi.wvalid.val() & !self.w_full.q.val() {
             self.w_full.d.next = true;
-            self.w_data.d.next = self.s_axi_wdata.val();
-            self.w_strb.d.next = self.s_axi_wstrb.val();
+            self.w_data.d.next = self.s_axi.wdata.val();
+            self.w_strb.d.next = self.s_axi.wstrb.val();
         }
-        if self.bvalid.q.val() & self.s_axi_bready.val() {
+        if self.bvalid.q.val() & self.s_axi.bready.val() {
             self.bvalid.d.next = false;
         }
 
@@ -342,60 +295,60 @@ impl Logic for AxiLiteRegs {
         }
         self.code_ext.hi.next = self.zero24.val();
         self.code_ext.lo.next = self.error_code.val();
-        if self.rvalid.q.val() & self.s_axi_rready.val() {
+        if self.rvalid.q.val() & self.s_axi.rready.val() {
             self.rvalid.d.next = false;
         }
-        if self.s_axi_arvalid.val() & !self.rvalid.q.val() {
+        if self.s_axi.arvalid.val() & !self.rvalid.q.val() {
             self.rvalid.d.next = true;
             self.rdata.d.next = self.zero32.val();
-            if self.s_axi_araddr.val() == self.a_status.val() {
+            if self.s_axi.araddr.val() == self.a_status.val() {
                 self.rdata.d.next = self.st_busy.val() | self.st_done.val() | self.st_error.val();
             }
-            if self.s_axi_araddr.val() == self.a_error_code.val() {
+            if self.s_axi.araddr.val() == self.a_error_code.val() {
                 self.rdata.d.next = self.code_ext.dout.val();
             }
-            if self.s_axi_araddr.val() == self.a_error_insn.val() {
+            if self.s_axi.araddr.val() == self.a_error_insn.val() {
                 self.rdata.d.next = self.error_insn.val();
             }
-            if self.s_axi_araddr.val() == self.a_base_lo.val() {
+            if self.s_axi.araddr.val() == self.a_base_lo.val() {
                 self.rdata.d.next = self.base_lo.q.val();
             }
-            if self.s_axi_araddr.val() == self.a_base_hi.val() {
+            if self.s_axi.araddr.val() == self.a_base_hi.val() {
                 self.rdata.d.next = self.base_hi.q.val();
             }
-            if self.s_axi_araddr.val() == self.a_count.val() {
+            if self.s_axi.araddr.val() == self.a_count.val() {
                 self.rdata.d.next = self.count.q.val();
             }
-            if self.s_axi_araddr.val() == self.a_insn_done.val() {
+            if self.s_axi.araddr.val() == self.a_insn_done.val() {
                 self.rdata.d.next = self.insn_done.val();
             }
-            if self.s_axi_araddr.val() == self.a_cycles_lo.val() {
+            if self.s_axi.araddr.val() == self.a_cycles_lo.val() {
                 self.rdata.d.next = self.cycles.val().get_bits::<32>(0);
             }
-            if self.s_axi_araddr.val() == self.a_cycles_hi.val() {
+            if self.s_axi.araddr.val() == self.a_cycles_hi.val() {
                 self.rdata.d.next = self.cycles.val().get_bits::<32>(32);
             }
-            if self.s_axi_araddr.val() == self.a_active_lo.val() {
+            if self.s_axi.araddr.val() == self.a_active_lo.val() {
                 self.rdata.d.next = self.active.val().get_bits::<32>(0);
             }
-            if self.s_axi_araddr.val() == self.a_active_hi.val() {
+            if self.s_axi.araddr.val() == self.a_active_hi.val() {
                 self.rdata.d.next = self.active.val().get_bits::<32>(32);
             }
-            if self.s_axi_araddr.val() == self.a_config_hash.val() {
+            if self.s_axi.araddr.val() == self.a_config_hash.val() {
                 self.rdata.d.next = self.config_hash.val();
             }
-            if self.s_axi_araddr.val() == self.a_hw_info.val() {
+            if self.s_axi.araddr.val() == self.a_hw_info.val() {
                 self.rdata.d.next = self.hw_info.val();
             }
             for u in 0..3 {
-                if self.s_axi_araddr.val() == self.a_unit_busy[u].val() {
+                if self.s_axi.araddr.val() == self.a_unit_busy[u].val() {
                     self.rdata.d.next = self.unit_busy[u].val();
                 }
             }
-            if self.s_axi_araddr.val() == self.a_live.val() {
+            if self.s_axi.araddr.val() == self.a_live.val() {
                 self.rdata.d.next = self.live.q.val();
             }
-            if self.s_axi_araddr.val() == self.a_scratch.val() {
+            if self.s_axi.araddr.val() == self.a_scratch.val() {
                 self.rdata.d.next = self.scratch.q.val();
             }
         }
@@ -413,14 +366,14 @@ impl Logic for AxiLiteRegs {
             self.live.d.next = self.zero32.val();
         }
 
-        self.s_axi_awready.next = !self.aw_full.q.val();
-        self.s_axi_wready.next = !self.w_full.q.val();
-        self.s_axi_bvalid.next = self.bvalid.q.val();
-        self.s_axi_bresp.next = self.okay.val();
-        self.s_axi_arready.next = !self.rvalid.q.val();
-        self.s_axi_rvalid.next = self.rvalid.q.val();
-        self.s_axi_rdata.next = self.rdata.q.val();
-        self.s_axi_rresp.next = self.okay.val();
+        self.s_axi.awready.next = !self.aw_full.q.val();
+        self.s_axi.wready.next = !self.w_full.q.val();
+        self.s_axi.bvalid.next = self.bvalid.q.val();
+        self.s_axi.bresp.next = self.okay.val();
+        self.s_axi.arready.next = !self.rvalid.q.val();
+        self.s_axi.rvalid.next = self.rvalid.q.val();
+        self.s_axi.rdata.next = self.rdata.q.val();
+        self.s_axi.rresp.next = self.okay.val();
         self.start.next = self.start_q.q.val();
         self.base_cat.hi.next = self.base_hi.q.val().get_bits::<8>(0);
         self.base_cat.lo.next = self.base_lo.q.val();
@@ -498,9 +451,9 @@ mod tests {
             order: Order,
             b_delay: usize,
         ) -> Res<Box<R>> {
-            x.s_axi_awaddr.next = bits(addr as u64);
-            x.s_axi_wdata.next = bits(data as u64);
-            x.s_axi_wstrb.next = bits(strb as u64);
+            x.s_axi.awaddr.next = bits(addr as u64);
+            x.s_axi.wdata.next = bits(data as u64);
+            x.s_axi.wstrb.next = bits(strb as u64);
             let (mut aw_done, mut w_done) = (false, false);
             // Cycles until each half is presented; `None`: waits for the other half's handshake.
             let (mut aw_wait, mut w_wait, gap) = match order {
@@ -510,13 +463,13 @@ mod tests {
             };
             let mut guard = 0;
             while !(aw_done && w_done) {
-                x.s_axi_awvalid.next = !aw_done && aw_wait == Some(0);
-                x.s_axi_wvalid.next = !w_done && w_wait == Some(0);
-                x.s_axi_bready.next = false;
+                x.s_axi.awvalid.next = !aw_done && aw_wait == Some(0);
+                x.s_axi.wvalid.next = !w_done && w_wait == Some(0);
+                x.s_axi.bready.next = false;
                 x = self.ep.wait(1, x)?;
-                let aw_fire = x.s_axi_awvalid.val() && x.s_axi_awready.val();
-                let w_fire = x.s_axi_wvalid.val() && x.s_axi_wready.val();
-                assert!(!x.s_axi_bvalid.val(), "B before both halves of the write");
+                let aw_fire = x.s_axi.awvalid.val() && x.s_axi.awready.val();
+                let w_fire = x.s_axi.wvalid.val() && x.s_axi.wready.val();
+                assert!(!x.s_axi.bvalid.val(), "B before both halves of the write");
                 x = self.cycle(x)?;
                 aw_wait = aw_wait.map(|n: usize| n.saturating_sub(1));
                 w_wait = w_wait.map(|n: usize| n.saturating_sub(1));
@@ -531,18 +484,18 @@ mod tests {
                 guard += 1;
                 assert!(guard < 50, "write handshake stuck");
             }
-            x.s_axi_awvalid.next = false;
-            x.s_axi_wvalid.next = false;
+            x.s_axi.awvalid.next = false;
+            x.s_axi.wvalid.next = false;
             // The response.
             let mut held = 0;
             loop {
-                x.s_axi_bready.next = x.s_axi_bvalid.val() && held >= b_delay;
+                x.s_axi.bready.next = x.s_axi.bvalid.val() && held >= b_delay;
                 x = self.ep.wait(1, x)?;
-                let b_fire = x.s_axi_bvalid.val() && x.s_axi_bready.val();
+                let b_fire = x.s_axi.bvalid.val() && x.s_axi.bready.val();
                 if b_fire {
-                    assert_eq!(x.s_axi_bresp.val(), bits::<2>(0), "BRESP");
+                    assert_eq!(x.s_axi.bresp.val(), bits::<2>(0), "BRESP");
                 }
-                if x.s_axi_bvalid.val() {
+                if x.s_axi.bvalid.val() {
                     held += 1;
                 }
                 x = self.cycle(x)?;
@@ -552,21 +505,21 @@ mod tests {
                 guard += 1;
                 assert!(guard < 100, "no B response");
             }
-            x.s_axi_bready.next = false;
-            assert!(!x.s_axi_bvalid.val(), "BVALID still high after the handshake");
+            x.s_axi.bready.next = false;
+            assert!(!x.s_axi.bvalid.val(), "BVALID still high after the handshake");
             Ok(x)
         }
 
         /// One read; R is held off (`rready` low) for `r_delay` cycles after `rvalid` rises and
         /// must stay valid and stable meanwhile.
         fn read(&mut self, mut x: Box<R>, addr: u32, r_delay: usize) -> Res<(Box<R>, u32)> {
-            x.s_axi_araddr.next = bits(addr as u64);
-            x.s_axi_arvalid.next = true;
-            x.s_axi_rready.next = false;
+            x.s_axi.araddr.next = bits(addr as u64);
+            x.s_axi.arvalid.next = true;
+            x.s_axi.rready.next = false;
             let mut guard = 0;
             loop {
                 x = self.ep.wait(1, x)?;
-                let fire = x.s_axi_arvalid.val() && x.s_axi_arready.val();
+                let fire = x.s_axi.arvalid.val() && x.s_axi.arready.val();
                 x = self.cycle(x)?;
                 if fire {
                     break;
@@ -574,22 +527,22 @@ mod tests {
                 guard += 1;
                 assert!(guard < 50, "AR never accepted");
             }
-            x.s_axi_arvalid.next = false;
-            x.s_axi_araddr.next = bits(0xffc); // must not matter any more
+            x.s_axi.arvalid.next = false;
+            x.s_axi.araddr.next = bits(0xffc); // must not matter any more
             let mut held = 0;
             let mut seen: Option<u32> = None;
             loop {
-                x.s_axi_rready.next = x.s_axi_rvalid.val() && held >= r_delay;
+                x.s_axi.rready.next = x.s_axi.rvalid.val() && held >= r_delay;
                 x = self.ep.wait(1, x)?;
-                let valid = x.s_axi_rvalid.val();
-                let fire = valid && x.s_axi_rready.val();
+                let valid = x.s_axi.rvalid.val();
+                let fire = valid && x.s_axi.rready.val();
                 if valid {
-                    let d = x.s_axi_rdata.val().to_u32();
+                    let d = x.s_axi.rdata.val().to_u32();
                     if let Some(s) = seen {
                         assert_eq!(d, s, "RDATA changed while RVALID waited");
                     }
                     seen = Some(d);
-                    assert_eq!(x.s_axi_rresp.val(), bits::<2>(0), "RRESP");
+                    assert_eq!(x.s_axi.rresp.val(), bits::<2>(0), "RRESP");
                     held += 1;
                 } else {
                     assert!(seen.is_none(), "RVALID dropped before the handshake");
@@ -601,8 +554,8 @@ mod tests {
                 guard += 1;
                 assert!(guard < 100, "no R response");
             }
-            x.s_axi_rready.next = false;
-            assert!(!x.s_axi_rvalid.val(), "RVALID still high after the handshake");
+            x.s_axi.rready.next = false;
+            assert!(!x.s_axi.rvalid.val(), "RVALID still high after the handshake");
             Ok((x, seen.unwrap()))
         }
     }
@@ -805,40 +758,40 @@ mod tests {
                 assert_eq!(got, v);
             }
             // While B waits, the next AW and W are taken into the buffers but not performed.
-            x.s_axi_awaddr.next = bits(regmap::SCRATCH.offset as u64);
-            x.s_axi_wdata.next = bits(0x1111_1111);
-            x.s_axi_wstrb.next = bits(0xf);
-            x.s_axi_awvalid.next = true;
-            x.s_axi_wvalid.next = true;
+            x.s_axi.awaddr.next = bits(regmap::SCRATCH.offset as u64);
+            x.s_axi.wdata.next = bits(0x1111_1111);
+            x.s_axi.wstrb.next = bits(0xf);
+            x.s_axi.awvalid.next = true;
+            x.s_axi.wvalid.next = true;
             x = tb.cycle(x)?; // accepted
-            x.s_axi_awvalid.next = false;
-            x.s_axi_wvalid.next = false;
+            x.s_axi.awvalid.next = false;
+            x.s_axi.wvalid.next = false;
             x = tb.cycle(x)?; // performed, B pending
-            assert!(x.s_axi_bvalid.val());
-            x.s_axi_awaddr.next = bits(regmap::SCRATCH.offset as u64);
-            x.s_axi_wdata.next = bits(0x2222_2222);
-            x.s_axi_awvalid.next = true;
-            x.s_axi_wvalid.next = true;
+            assert!(x.s_axi.bvalid.val());
+            x.s_axi.awaddr.next = bits(regmap::SCRATCH.offset as u64);
+            x.s_axi.wdata.next = bits(0x2222_2222);
+            x.s_axi.awvalid.next = true;
+            x.s_axi.wvalid.next = true;
             x = tb.ep.wait(1, x)?;
-            assert!(x.s_axi_awready.val() && x.s_axi_wready.val());
+            assert!(x.s_axi.awready.val() && x.s_axi.wready.val());
             x = tb.cycle(x)?;
-            x.s_axi_awvalid.next = false;
-            x.s_axi_wvalid.next = false;
+            x.s_axi.awvalid.next = false;
+            x.s_axi.wvalid.next = false;
             x = tb.cycles(x, 4)?;
-            assert!(x.s_axi_bvalid.val(), "first B still held");
-            assert!(!x.s_axi_awready.val() && !x.s_axi_wready.val(), "second write parked");
+            assert!(x.s_axi.bvalid.val(), "first B still held");
+            assert!(!x.s_axi.awready.val() && !x.s_axi.wready.val(), "second write parked");
             let (y, got) = tb.read(x, regmap::SCRATCH.offset, 0)?;
             x = y;
             assert_eq!(got, 0x1111_1111, "second write must wait for the first B");
-            x.s_axi_bready.next = true;
+            x.s_axi.bready.next = true;
             x = tb.cycle(x)?; // first B accepted
-            x.s_axi_bready.next = false;
+            x.s_axi.bready.next = false;
             x = tb.cycle(x)?; // second write performed
-            assert!(x.s_axi_bvalid.val(), "second B");
-            x.s_axi_bready.next = true;
+            assert!(x.s_axi.bvalid.val(), "second B");
+            x.s_axi.bready.next = true;
             x = tb.cycle(x)?;
-            x.s_axi_bready.next = false;
-            assert!(!x.s_axi_bvalid.val());
+            x.s_axi.bready.next = false;
+            assert!(!x.s_axi.bvalid.val());
             let (y, got) = tb.read(x, regmap::SCRATCH.offset, 2)?;
             assert_eq!(got, 0x2222_2222);
             Ok(y)

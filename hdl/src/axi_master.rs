@@ -8,6 +8,7 @@
 //! Data passes straight through (no buffering): `m_axi_rready = data_ready`,
 //! `m_axi_wvalid = data_valid` while a write burst is open.
 
+use crate::bus::{AxiReadMaster, AxiWriteMaster, ReadServer, WriteServer};
 use crate::widen::Concat;
 use rust_hdl::prelude::*;
 
@@ -97,52 +98,16 @@ pub struct AxiReader<const W: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high (only with the memory side quiet).
     pub reset: Signal<In, Bit>,
-    /// Command valid.
-    pub cmd_valid: Signal<In, Bit>,
-    /// Command ready.
-    pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address of the first word (W/8-aligned).
-    pub cmd_addr: Signal<In, Bits<40>>,
-    /// Words to read.
-    pub cmd_beats: Signal<In, Bits<32>>,
-    /// Output word (valid with `data_valid`).
-    pub data: Signal<Out, Bits<W>>,
-    /// Output word valid.
-    pub data_valid: Signal<Out, Bit>,
-    /// Consumer ready.
-    pub data_ready: Signal<In, Bit>,
+    /// Commands in, words out.
+    pub port: ReadServer<W>,
     /// No command in progress and every word delivered.
     pub idle: Signal<Out, Bit>,
     /// Sticky RRESP != OKAY since the last accepted command.
     pub error: Signal<Out, Bit>,
     /// Clear `error` (the controller pulses it on START).
     pub clear_error: Signal<In, Bit>,
-    /// AR address.
-    pub m_axi_araddr: Signal<Out, Bits<40>>,
-    /// AR burst length - 1.
-    pub m_axi_arlen: Signal<Out, Bits<8>>,
-    /// AR beat size, log2(W/8).
-    pub m_axi_arsize: Signal<Out, Bits<3>>,
-    /// AR burst type (INCR).
-    pub m_axi_arburst: Signal<Out, Bits<2>>,
-    /// AR cache (normal non-cacheable bufferable).
-    pub m_axi_arcache: Signal<Out, Bits<4>>,
-    /// AR protection (0).
-    pub m_axi_arprot: Signal<Out, Bits<3>>,
-    /// AR valid.
-    pub m_axi_arvalid: Signal<Out, Bit>,
-    /// AR ready.
-    pub m_axi_arready: Signal<In, Bit>,
-    /// R data.
-    pub m_axi_rdata: Signal<In, Bits<W>>,
-    /// R response.
-    pub m_axi_rresp: Signal<In, Bits<2>>,
-    /// R last beat of a burst.
-    pub m_axi_rlast: Signal<In, Bit>,
-    /// R valid.
-    pub m_axi_rvalid: Signal<In, Bit>,
-    /// R ready (= `data_ready`).
-    pub m_axi_rready: Signal<Out, Bit>,
+    /// The AXI4 AR and R channels.
+    pub m_axi: AxiReadMaster<W>,
     split: BurstSplit,
     issuing: DFF<Bit>,
     cursor: DFF<Bits<40>>,
@@ -174,29 +139,11 @@ impl<const W: usize> AxiReader<W> {
         AxiReader {
             clock: Signal::default(),
             reset: Signal::default(),
-            cmd_valid: Signal::default(),
-            cmd_ready: Signal::default(),
-            cmd_addr: Signal::default(),
-            cmd_beats: Signal::default(),
-            data: Signal::default(),
-            data_valid: Signal::default(),
-            data_ready: Signal::default(),
+            port: ReadServer::default(),
             idle: Signal::default(),
             error: Signal::default(),
             clear_error: Signal::default(),
-            m_axi_araddr: Signal::default(),
-            m_axi_arlen: Signal::default(),
-            m_axi_arsize: Signal::default(),
-            m_axi_arburst: Signal::default(),
-            m_axi_arcache: Signal::default(),
-            m_axi_arprot: Signal::default(),
-            m_axi_arvalid: Signal::default(),
-            m_axi_arready: Signal::default(),
-            m_axi_rdata: Signal::default(),
-            m_axi_rresp: Signal::default(),
-            m_axi_rlast: Signal::default(),
-            m_axi_rvalid: Signal::default(),
-            m_axi_rready: Signal::default(),
+            m_axi: AxiReadMaster::default(),
             split: BurstSplit::new(W / 8),
             issuing: DFF::default(),
             cursor: DFF::default(),
@@ -235,15 +182,15 @@ impl<const W: usize> Logic for AxiReader<W> {
         dff_setup!(self, clock, issuing, cursor, remaining, arvalid, araddr, arlen, inflight, err);
         self.split.addr.next = self.cursor.q.val();
         self.split.remaining.next = self.remaining.q.val();
-        self.beat.next = self.m_axi_rvalid.val() & self.data_ready.val();
-        self.burst_done.next = self.beat.val() & self.m_axi_rlast.val();
+        self.beat.next = self.m_axi.rvalid.val() & self.port.data_ready.val();
+        self.burst_done.next = self.beat.val() & self.m_axi.rlast.val();
 
         // Address side: a new burst enters the AR register when it is empty or being accepted.
-        if self.arvalid.q.val() & self.m_axi_arready.val() {
+        if self.arvalid.q.val() & self.m_axi.arready.val() {
             self.arvalid.d.next = false;
         }
         self.load.next = self.issuing.q.val()
-            & (!self.arvalid.q.val() | self.m_axi_arready.val())
+            & (!self.arvalid.q.val() | self.m_axi.arready.val())
             & (self.inflight.q.val() < self.max_inflight.val());
         if self.load.val() {
             self.arvalid.d.next = true;
@@ -264,15 +211,15 @@ impl<const W: usize> Logic for AxiReader<W> {
         }
 
         // Commands.
-        if self.cmd_valid.val() & !self.issuing.q.val() {
-            self.issuing.d.next = self.cmd_beats.val() != self.zero32.val();
-            self.cursor.d.next = self.cmd_addr.val();
-            self.remaining.d.next = self.cmd_beats.val();
+        if self.port.cmd_valid.val() & !self.issuing.q.val() {
+            self.issuing.d.next = self.port.cmd_beats.val() != self.zero32.val();
+            self.cursor.d.next = self.port.cmd_addr.val();
+            self.remaining.d.next = self.port.cmd_beats.val();
         }
         if self.clear_error.val() {
             self.err.d.next = false;
         }
-        if self.beat.val() & (self.m_axi_rresp.val() != self.okay.val()) {
+        if self.beat.val() & (self.m_axi.rresp.val() != self.okay.val()) {
             self.err.d.next = true;
         }
 
@@ -283,19 +230,19 @@ impl<const W: usize> Logic for AxiReader<W> {
             self.err.d.next = false;
         }
 
-        self.cmd_ready.next = !self.issuing.q.val();
+        self.port.cmd_ready.next = !self.issuing.q.val();
         self.idle.next = !self.issuing.q.val() & (self.inflight.q.val() == self.zero4.val());
         self.error.next = self.err.q.val();
-        self.data.next = self.m_axi_rdata.val();
-        self.data_valid.next = self.m_axi_rvalid.val();
-        self.m_axi_rready.next = self.data_ready.val();
-        self.m_axi_araddr.next = self.araddr.q.val();
-        self.m_axi_arlen.next = self.arlen.q.val();
-        self.m_axi_arsize.next = self.size.val();
-        self.m_axi_arburst.next = self.incr.val();
-        self.m_axi_arcache.next = self.cache.val();
-        self.m_axi_arprot.next = self.prot.val();
-        self.m_axi_arvalid.next = self.arvalid.q.val();
+        self.port.data.next = self.m_axi.rdata.val();
+        self.port.data_valid.next = self.m_axi.rvalid.val();
+        self.m_axi.rready.next = self.port.data_ready.val();
+        self.m_axi.araddr.next = self.araddr.q.val();
+        self.m_axi.arlen.next = self.arlen.q.val();
+        self.m_axi.arsize.next = self.size.val();
+        self.m_axi.arburst.next = self.incr.val();
+        self.m_axi.arcache.next = self.cache.val();
+        self.m_axi.arprot.next = self.prot.val();
+        self.m_axi.arvalid.next = self.arvalid.q.val();
     }
 }
 
@@ -356,58 +303,14 @@ pub struct AxiWriter<const W: usize, const S: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high (only with the memory side quiet).
     pub reset: Signal<In, Bit>,
-    /// Command valid.
-    pub cmd_valid: Signal<In, Bit>,
-    /// Command ready.
-    pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address of the first word (W/8-aligned).
-    pub cmd_addr: Signal<In, Bits<40>>,
-    /// Words to write.
-    pub cmd_beats: Signal<In, Bits<32>>,
-    /// Input word.
-    pub data: Signal<In, Bits<W>>,
-    /// Input word valid.
-    pub data_valid: Signal<In, Bit>,
-    /// The word is taken.
-    pub data_ready: Signal<Out, Bit>,
-    /// No command in progress and every burst answered on B.
-    pub idle: Signal<Out, Bit>,
+    /// Commands and words in.
+    pub port: WriteServer<W>,
     /// Sticky BRESP != OKAY since the last accepted command.
     pub error: Signal<Out, Bit>,
     /// Clear `error` (the controller pulses it on START).
     pub clear_error: Signal<In, Bit>,
-    /// AW address.
-    pub m_axi_awaddr: Signal<Out, Bits<40>>,
-    /// AW burst length - 1.
-    pub m_axi_awlen: Signal<Out, Bits<8>>,
-    /// AW beat size, log2(W/8).
-    pub m_axi_awsize: Signal<Out, Bits<3>>,
-    /// AW burst type (INCR).
-    pub m_axi_awburst: Signal<Out, Bits<2>>,
-    /// AW cache (normal non-cacheable bufferable).
-    pub m_axi_awcache: Signal<Out, Bits<4>>,
-    /// AW protection (0).
-    pub m_axi_awprot: Signal<Out, Bits<3>>,
-    /// AW valid.
-    pub m_axi_awvalid: Signal<Out, Bit>,
-    /// AW ready.
-    pub m_axi_awready: Signal<In, Bit>,
-    /// W data (= `data`).
-    pub m_axi_wdata: Signal<Out, Bits<W>>,
-    /// W strobes (all ones).
-    pub m_axi_wstrb: Signal<Out, Bits<S>>,
-    /// W last beat of a burst.
-    pub m_axi_wlast: Signal<Out, Bit>,
-    /// W valid.
-    pub m_axi_wvalid: Signal<Out, Bit>,
-    /// W ready.
-    pub m_axi_wready: Signal<In, Bit>,
-    /// B response.
-    pub m_axi_bresp: Signal<In, Bits<2>>,
-    /// B valid.
-    pub m_axi_bvalid: Signal<In, Bit>,
-    /// B ready (always high).
-    pub m_axi_bready: Signal<Out, Bit>,
+    /// The AXI4 AW, W and B channels.
+    pub m_axi: AxiWriteMaster<W, S>,
     aw_split: BurstSplit,
     w_split: BurstSplit,
     aw_active: DFF<Bit>,
@@ -451,32 +354,10 @@ impl<const W: usize, const S: usize> AxiWriter<W, S> {
         AxiWriter {
             clock: Signal::default(),
             reset: Signal::default(),
-            cmd_valid: Signal::default(),
-            cmd_ready: Signal::default(),
-            cmd_addr: Signal::default(),
-            cmd_beats: Signal::default(),
-            data: Signal::default(),
-            data_valid: Signal::default(),
-            data_ready: Signal::default(),
-            idle: Signal::default(),
+            port: WriteServer::default(),
             error: Signal::default(),
             clear_error: Signal::default(),
-            m_axi_awaddr: Signal::default(),
-            m_axi_awlen: Signal::default(),
-            m_axi_awsize: Signal::default(),
-            m_axi_awburst: Signal::default(),
-            m_axi_awcache: Signal::default(),
-            m_axi_awprot: Signal::default(),
-            m_axi_awvalid: Signal::default(),
-            m_axi_awready: Signal::default(),
-            m_axi_wdata: Signal::default(),
-            m_axi_wstrb: Signal::default(),
-            m_axi_wlast: Signal::default(),
-            m_axi_wvalid: Signal::default(),
-            m_axi_wready: Signal::default(),
-            m_axi_bresp: Signal::default(),
-            m_axi_bvalid: Signal::default(),
-            m_axi_bready: Signal::default(),
+            m_axi: AxiWriteMaster::default(),
             aw_split: BurstSplit::new(W / 8),
             w_split: BurstSplit::new(W / 8),
             aw_active: DFF::default(),
@@ -547,8 +428,8 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
         Signal::<In, Bit>::join(&mut self.status.w_active, &mut self.w_active.q);
         Signal::<In, Bit>::join(&mut self.status.w_open, &mut self.w_open.q);
         Signal::<In, Bits<4>>::join(&mut self.status.inflight, &mut self.inflight.q);
-        Signal::<Out, Bit>::link(&mut self.cmd_ready, &mut self.status.cmd_ready);
-        Signal::<Out, Bit>::link(&mut self.idle, &mut self.status.idle);
+        Signal::<Out, Bit>::link(&mut self.port.cmd_ready, &mut self.status.cmd_ready);
+        Signal::<Out, Bit>::link(&mut self.port.idle, &mut self.status.idle);
         self.idle_cmd.next = self.status.cmd_ready.val();
         self.aw_split.addr.next = self.aw_cursor.q.val();
         self.aw_split.remaining.next = self.aw_remaining.q.val();
@@ -556,11 +437,11 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
         self.w_split.remaining.next = self.w_remaining.q.val();
 
         // Address side.
-        if self.awvalid.q.val() & self.m_axi_awready.val() {
+        if self.awvalid.q.val() & self.m_axi.awready.val() {
             self.awvalid.d.next = false;
         }
         self.aw_load.next = self.aw_active.q.val()
-            & (!self.awvalid.q.val() | self.m_axi_awready.val())
+            & (!self.awvalid.q.val() | self.m_axi.awready.val())
             & (self.inflight.q.val() < self.max_inflight.val());
         if self.aw_load.val() {
             self.awvalid.d.next = true;
@@ -572,16 +453,16 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
                 self.aw_active.d.next = false;
             }
         }
-        if self.aw_load.val() & !self.m_axi_bvalid.val() {
+        if self.aw_load.val() & !self.m_axi.bvalid.val() {
             self.inflight.d.next = self.inflight.q.val() + self.one4.val();
         }
-        if !self.aw_load.val() & self.m_axi_bvalid.val() {
+        if !self.aw_load.val() & self.m_axi.bvalid.val() {
             self.inflight.d.next = self.inflight.q.val() - self.one4.val();
         }
 
         // Data side: a burst opens as soon as the previous one takes its last beat.
         self.w_last.next = self.w_left.q.val() == self.one32.val();
-        self.w_fire.next = self.data_valid.val() & self.m_axi_wready.val() & self.w_open.q.val();
+        self.w_fire.next = self.port.data_valid.val() & self.m_axi.wready.val() & self.w_open.q.val();
         if self.w_fire.val() {
             self.w_left.d.next = self.w_left.q.val() - self.one32.val();
             if self.w_last.val() {
@@ -600,18 +481,18 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
         }
 
         // Commands.
-        if self.cmd_valid.val() & self.idle_cmd.val() {
-            self.aw_active.d.next = self.cmd_beats.val() != self.zero32.val();
-            self.w_active.d.next = self.cmd_beats.val() != self.zero32.val();
-            self.aw_cursor.d.next = self.cmd_addr.val();
-            self.w_cursor.d.next = self.cmd_addr.val();
-            self.aw_remaining.d.next = self.cmd_beats.val();
-            self.w_remaining.d.next = self.cmd_beats.val();
+        if self.port.cmd_valid.val() & self.idle_cmd.val() {
+            self.aw_active.d.next = self.port.cmd_beats.val() != self.zero32.val();
+            self.w_active.d.next = self.port.cmd_beats.val() != self.zero32.val();
+            self.aw_cursor.d.next = self.port.cmd_addr.val();
+            self.w_cursor.d.next = self.port.cmd_addr.val();
+            self.aw_remaining.d.next = self.port.cmd_beats.val();
+            self.w_remaining.d.next = self.port.cmd_beats.val();
         }
         if self.clear_error.val() {
             self.err.d.next = false;
         }
-        if self.m_axi_bvalid.val() & (self.m_axi_bresp.val() != self.okay.val()) {
+        if self.m_axi.bvalid.val() & (self.m_axi.bresp.val() != self.okay.val()) {
             self.err.d.next = true;
         }
 
@@ -625,19 +506,19 @@ impl<const W: usize, const S: usize> Logic for AxiWriter<W, S> {
         }
 
         self.error.next = self.err.q.val();
-        self.data_ready.next = self.m_axi_wready.val() & self.w_open.q.val();
-        self.m_axi_wdata.next = self.data.val();
-        self.m_axi_wstrb.next = self.strb.val();
-        self.m_axi_wlast.next = self.w_last.val();
-        self.m_axi_wvalid.next = self.data_valid.val() & self.w_open.q.val();
-        self.m_axi_bready.next = true;
-        self.m_axi_awaddr.next = self.awaddr.q.val();
-        self.m_axi_awlen.next = self.awlen.q.val();
-        self.m_axi_awsize.next = self.size.val();
-        self.m_axi_awburst.next = self.incr.val();
-        self.m_axi_awcache.next = self.cache.val();
-        self.m_axi_awprot.next = self.prot.val();
-        self.m_axi_awvalid.next = self.awvalid.q.val();
+        self.port.data_ready.next = self.m_axi.wready.val() & self.w_open.q.val();
+        self.m_axi.wdata.next = self.port.data.val();
+        self.m_axi.wstrb.next = self.strb.val();
+        self.m_axi.wlast.next = self.w_last.val();
+        self.m_axi.wvalid.next = self.port.data_valid.val() & self.w_open.q.val();
+        self.m_axi.bready.next = true;
+        self.m_axi.awaddr.next = self.awaddr.q.val();
+        self.m_axi.awlen.next = self.awlen.q.val();
+        self.m_axi.awsize.next = self.size.val();
+        self.m_axi.awburst.next = self.incr.val();
+        self.m_axi.awcache.next = self.cache.val();
+        self.m_axi.awprot.next = self.prot.val();
+        self.m_axi.awvalid.next = self.awvalid.q.val();
     }
 }
 
@@ -820,46 +701,46 @@ mod tests {
             let mut cyc = 0u64;
             loop {
                 let cmd_ok = cmd_idx < cfg.cmds.len() && (!cfg.serial || (x.idle.val() && got == accepted_beats));
-                x.cmd_valid.next = cmd_ok;
+                x.port.cmd_valid.next = cmd_ok;
                 x.clear_error.next = cmd_ok && cfg.clear;
                 let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
-                x.cmd_addr.next = bits(ca);
-                x.cmd_beats.next = bits(cn as u64);
-                x.m_axi_arready.next = rng.chance(cfg.p_addr);
+                x.port.cmd_addr.next = bits(ca);
+                x.port.cmd_beats.next = bits(cn as u64);
+                x.m_axi.arready.next = rng.chance(cfg.p_addr);
                 let head = q.front().copied().filter(|b| b.2 <= cyc);
                 let r_on = head.is_some() && rng.chance(cfg.p_data);
-                x.m_axi_rvalid.next = r_on;
-                x.m_axi_rdata.next = Bits::default();
-                x.m_axi_rlast.next = false;
-                x.m_axi_rresp.next = bits(0);
+                x.m_axi.rvalid.next = r_on;
+                x.m_axi.rdata.next = Bits::default();
+                x.m_axi.rlast.next = false;
+                x.m_axi.rresp.next = bits(0);
                 if let (true, Some((a, n, _))) = (r_on, head) {
                     let ba = a + beat_in_burst * bb;
-                    x.m_axi_rdata.next = word::<W>(ba);
-                    x.m_axi_rlast.next = beat_in_burst + 1 == n;
-                    x.m_axi_rresp.next = bits(if cfg.bad(ba) { 2 } else { 0 });
+                    x.m_axi.rdata.next = word::<W>(ba);
+                    x.m_axi.rlast.next = beat_in_burst + 1 == n;
+                    x.m_axi.rresp.next = bits(if cfg.bad(ba) { 2 } else { 0 });
                 }
-                x.data_ready.next = rng.chance(cfg.p_stream);
+                x.port.data_ready.next = rng.chance(cfg.p_stream);
                 x = ep.wait(1, x)?;
 
                 // `idle` reflects the handshakes before this cycle.
                 if got < accepted_beats {
                     assert!(!x.idle.val(), "idle with words still to deliver");
                 }
-                if x.cmd_valid.val() && x.cmd_ready.val() {
+                if x.port.cmd_valid.val() && x.port.cmd_ready.val() {
                     accepted_beats += cfg.cmds[cmd_idx].1 as usize;
                     cmd_idx += 1;
                     o.accepted.push(cyc);
                 }
-                if x.m_axi_arvalid.val() && x.m_axi_arready.val() {
-                    let a = x.m_axi_araddr.val().to_u64();
+                if x.m_axi.arvalid.val() && x.m_axi.arready.val() {
+                    let a = x.m_axi.araddr.val().to_u64();
                     let len = check_burst(
                         bb,
                         a,
-                        x.m_axi_arlen.val().to_u64(),
-                        x.m_axi_arsize.val().to_u64(),
-                        x.m_axi_arburst.val().to_u64(),
-                        x.m_axi_arcache.val().to_u64(),
-                        x.m_axi_arprot.val().to_u64(),
+                        x.m_axi.arlen.val().to_u64(),
+                        x.m_axi.arsize.val().to_u64(),
+                        x.m_axi.arburst.val().to_u64(),
+                        x.m_axi.arcache.val().to_u64(),
+                        x.m_axi.arprot.val().to_u64(),
                         ar_pos,
                         accepted_beats,
                         &addrs,
@@ -869,14 +750,14 @@ mod tests {
                     o.bursts.push((a, len));
                     ar_pos += len as usize;
                 }
-                assert_eq!(x.m_axi_rready.val(), x.data_ready.val());
-                assert_eq!(x.data_valid.val(), x.m_axi_rvalid.val());
-                if x.m_axi_rvalid.val() && x.m_axi_rready.val() {
+                assert_eq!(x.m_axi.rready.val(), x.port.data_ready.val());
+                assert_eq!(x.port.data_valid.val(), x.m_axi.rvalid.val());
+                if x.m_axi.rvalid.val() && x.m_axi.rready.val() {
                     assert!(got < addrs.len(), "a word too many");
-                    assert!(x.data.val() == word::<W>(addrs[got]), "word {got} (address {:#x})", addrs[got]);
+                    assert!(x.port.data.val() == word::<W>(addrs[got]), "word {got} (address {:#x})", addrs[got]);
                     got += 1;
                     beat_in_burst += 1;
-                    if x.m_axi_rlast.val() {
+                    if x.m_axi.rlast.val() {
                         q.pop_front();
                         beat_in_burst = 0;
                     }
@@ -893,7 +774,7 @@ mod tests {
                 assert!(cyc < 200_000, "reader stuck: {got} of {} words", addrs.len());
             }
             assert!(q.is_empty(), "bursts never read back");
-            assert!(x.cmd_ready.val());
+            assert!(x.port.cmd_ready.val());
             *out_tb.lock().unwrap() = o;
             ep.done(x)
         });
@@ -931,42 +812,42 @@ mod tests {
             let mut cyc = 0u64;
             loop {
                 let cmd_ok = cmd_idx < cfg.cmds.len()
-                    && (!cfg.serial || (x.idle.val() && sent == accepted_beats && b_done == aw.len()));
-                x.cmd_valid.next = cmd_ok;
+                    && (!cfg.serial || (x.port.idle.val() && sent == accepted_beats && b_done == aw.len()));
+                x.port.cmd_valid.next = cmd_ok;
                 x.clear_error.next = cmd_ok && cfg.clear;
                 let (ca, cn) = if cmd_ok { cfg.cmds[cmd_idx] } else { (0xff_ffff_fff0, 7) };
-                x.cmd_addr.next = bits(ca);
-                x.cmd_beats.next = bits(cn as u64);
+                x.port.cmd_addr.next = bits(ca);
+                x.port.cmd_beats.next = bits(cn as u64);
                 let d_on = sent < addrs.len() && rng.chance(cfg.p_stream);
-                x.data_valid.next = d_on;
-                x.data.next = if d_on { word::<W>(addrs[sent]) } else { Bits::default() };
-                x.m_axi_awready.next = rng.chance(cfg.p_addr);
-                x.m_axi_wready.next = rng.chance(cfg.p_data);
+                x.port.data_valid.next = d_on;
+                x.port.data.next = if d_on { word::<W>(addrs[sent]) } else { Bits::default() };
+                x.m_axi.awready.next = rng.chance(cfg.p_addr);
+                x.m_axi.wready.next = rng.chance(cfg.p_data);
                 let b_head = bq.front().copied().filter(|b| b.0 <= cyc);
                 let b_on = b_head.is_some() && rng.chance(cfg.p_data);
-                x.m_axi_bvalid.next = b_on;
-                x.m_axi_bresp.next = bits(if b_on && b_head.unwrap().1 { 2 } else { 0 });
+                x.m_axi.bvalid.next = b_on;
+                x.m_axi.bresp.next = bits(if b_on && b_head.unwrap().1 { 2 } else { 0 });
                 x = ep.wait(1, x)?;
 
                 // `idle` reflects the handshakes before this cycle.
                 if sent < accepted_beats || b_done < aw.len() {
-                    assert!(!x.idle.val(), "idle with words or responses outstanding");
+                    assert!(!x.port.idle.val(), "idle with words or responses outstanding");
                 }
-                if x.cmd_valid.val() && x.cmd_ready.val() {
+                if x.port.cmd_valid.val() && x.port.cmd_ready.val() {
                     accepted_beats += cfg.cmds[cmd_idx].1 as usize;
                     cmd_idx += 1;
                     o.accepted.push(cyc);
                 }
-                if x.m_axi_awvalid.val() && x.m_axi_awready.val() {
-                    let a = x.m_axi_awaddr.val().to_u64();
+                if x.m_axi.awvalid.val() && x.m_axi.awready.val() {
+                    let a = x.m_axi.awaddr.val().to_u64();
                     let len = check_burst(
                         bb,
                         a,
-                        x.m_axi_awlen.val().to_u64(),
-                        x.m_axi_awsize.val().to_u64(),
-                        x.m_axi_awburst.val().to_u64(),
-                        x.m_axi_awcache.val().to_u64(),
-                        x.m_axi_awprot.val().to_u64(),
+                        x.m_axi.awlen.val().to_u64(),
+                        x.m_axi.awsize.val().to_u64(),
+                        x.m_axi.awburst.val().to_u64(),
+                        x.m_axi.awcache.val().to_u64(),
+                        x.m_axi.awprot.val().to_u64(),
                         aw_pos,
                         accepted_beats,
                         &addrs,
@@ -976,19 +857,23 @@ mod tests {
                     o.bursts.push((a, len));
                     aw_pos += len as usize;
                 }
-                assert!(x.m_axi_wstrb.val() == Bits::<S>::mask(), "WSTRB all ones");
-                let w_fire = x.m_axi_wvalid.val() && x.m_axi_wready.val();
-                assert_eq!(w_fire, x.data_valid.val() && x.data_ready.val(), "W and the input stream move together");
-                if x.m_axi_wvalid.val() {
-                    assert!(x.data_valid.val(), "WVALID without input data");
-                    assert!(x.m_axi_wdata.val() == x.data.val());
+                assert!(x.m_axi.wstrb.val() == Bits::<S>::mask(), "WSTRB all ones");
+                let w_fire = x.m_axi.wvalid.val() && x.m_axi.wready.val();
+                assert_eq!(
+                    w_fire,
+                    x.port.data_valid.val() && x.port.data_ready.val(),
+                    "W and the input stream move together"
+                );
+                if x.m_axi.wvalid.val() {
+                    assert!(x.port.data_valid.val(), "WVALID without input data");
+                    assert!(x.m_axi.wdata.val() == x.port.data.val());
                 }
                 if w_fire {
                     assert!(sent < accepted_beats, "took a word of a command not yet accepted");
                     sent += 1;
-                    w_cur.push(x.m_axi_wdata.val());
+                    w_cur.push(x.m_axi.wdata.val());
                     assert!(w_cur.len() <= 256, "W burst without WLAST after 256 beats");
-                    if x.m_axi_wlast.val() {
+                    if x.m_axi.wlast.val() {
                         w.push(std::mem::take(&mut w_cur));
                     }
                     o.finished = cyc;
@@ -1006,14 +891,14 @@ mod tests {
                     bq.push_back((cyc + rng.range(cfg.latency.0, cfg.latency.1), bad));
                     matched += 1;
                 }
-                assert!(x.m_axi_bready.val());
-                if x.m_axi_bvalid.val() && x.m_axi_bready.val() {
+                assert!(x.m_axi.bready.val());
+                if x.m_axi.bvalid.val() && x.m_axi.bready.val() {
                     bq.pop_front();
                     b_done += 1;
                 }
                 wait_clock_cycle!(ep, clock, x);
                 cyc += 1;
-                let complete = x.idle.val() && sent == accepted_beats && b_done == aw.len();
+                let complete = x.port.idle.val() && sent == accepted_beats && b_done == aw.len();
                 if cfg.serial && cmd_idx > o.err_after.len() && complete {
                     o.err_after.push(x.error.val());
                 }

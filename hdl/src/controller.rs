@@ -5,8 +5,8 @@
 //! every fetch drains, then ERROR. An instruction whose dependency counts can never be met (every
 //! unit idle, the counts still short) stops the program with BAD_FIELD instead of hanging.
 
+use crate::bus::{ReadClient, UnitDispatch, INSN_BITS};
 use crate::storage::WordFifo;
-use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -19,7 +19,7 @@ const C_IDLE: u64 = 0;
 const C_RUN: u64 = 1;
 const C_STOP: u64 = 2;
 
-/// Shift register assembling one instruction from `512 / W` read beats (`W <= 512`).
+/// Shift register assembling one instruction from `INSN_BITS / W` read beats (`W <= INSN_BITS`).
 /// A leaf primitive with a Verilog body.
 #[derive(LogicBlock)]
 pub struct InsnAssembler<const W: usize> {
@@ -29,13 +29,13 @@ pub struct InsnAssembler<const W: usize> {
     pub load: Signal<In, Bit>,
     /// A read beat (the next 64-bit-aligned part of the instruction, low part first).
     pub beat: Signal<In, Bits<W>>,
-    /// The instruction as assembled so far (complete after `512 / W` loads).
-    pub insn: Signal<Out, InsnBits>,
+    /// The instruction as assembled so far (complete after `INSN_BITS / W` loads).
+    pub insn: Signal<Out, Bits<INSN_BITS>>,
 }
 
 impl<const W: usize> Default for InsnAssembler<W> {
     fn default() -> Self {
-        assert!(W <= 512 && 512 % W == 0, "W must divide 512");
+        assert!(W <= INSN_BITS && INSN_BITS % W == 0, "W must divide INSN_BITS");
         InsnAssembler {
             clock: Signal::default(),
             load: Signal::default(),
@@ -50,7 +50,7 @@ impl<const W: usize> Logic for InsnAssembler<W> {
         if self.clock.pos_edge() && self.load.val() {
             let mut v = self.insn.val() >> W as u64;
             for i in 0..W {
-                v = v.replace_bit(512 - W + i, self.beat.val().get_bit(i));
+                v = v.replace_bit(INSN_BITS - W + i, self.beat.val().get_bit(i));
             }
             self.insn.next = v;
         }
@@ -59,8 +59,11 @@ impl<const W: usize> Logic for InsnAssembler<W> {
         self.insn.connect();
     }
     fn hdl(&self) -> Verilog {
-        let body = if W < 512 { format!("insn <= {{beat, insn[511:{W}]}};") } else { "insn <= beat;".into() };
-        Verilog::Custom(format!("initial insn = 512'h0;\nalways @(posedge clock) begin\n    if (load) {body}\nend"))
+        let top = INSN_BITS - 1;
+        let body = if W < INSN_BITS { format!("insn <= {{beat, insn[{top}:{W}]}};") } else { "insn <= beat;".into() };
+        Verilog::Custom(format!(
+            "initial insn = {INSN_BITS}'h0;\nalways @(posedge clock) begin\n    if (load) {body}\nend"
+        ))
     }
 }
 
@@ -70,11 +73,11 @@ impl<const W: usize> Logic for InsnAssembler<W> {
 #[derive(LogicBlock, Default)]
 pub struct LivePatch {
     /// The instruction as fetched.
-    pub insn: Signal<In, InsnBits>,
+    pub insn: Signal<In, Bits<INSN_BITS>>,
     /// LIVE_TOKENS.
     pub live: Signal<In, Bits<16>>,
     /// The instruction as dispatched.
-    pub out: Signal<Out, InsnBits>,
+    pub out: Signal<Out, Bits<INSN_BITS>>,
 }
 
 /// Bit of LIVE_SIZES bit `i` and the lowest bit of the size it selects.
@@ -152,44 +155,14 @@ pub struct Controller<const W: usize> {
     pub wr_error: Signal<In, Bit>,
     /// Two units met on a scratchpad bank port.
     pub bank_conflict: Signal<In, Bit>,
-    // Fetch: read-arbiter client.
-    /// Fetch command valid.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Fetch command accepted.
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Fetch command address.
-    pub rd_cmd_addr: Signal<Out, Bits<40>>,
-    /// Fetch command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<32>>,
-    /// Read data.
-    pub rd_data: Signal<In, Bits<W>>,
-    /// A beat for the fetcher.
-    pub rd_data_valid: Signal<In, Bit>,
-    /// The fetcher takes it.
-    pub rd_data_ready: Signal<Out, Bit>,
-    // Units (0 DMA, 1 GEMM, 2 vector).
-    /// The instruction being dispatched (valid with `u_valid`).
-    pub u_insn: Signal<Out, InsnBits>,
-    /// Its index in the program.
-    pub u_index: Signal<Out, Bits<32>>,
-    /// Dispatch strobe, per unit.
-    pub u_valid: Vec<Signal<Out, Bit>>,
-    /// The unit can take an instruction.
-    pub u_ready: Vec<Signal<In, Bit>>,
-    /// The unit has nothing running or queued.
-    pub u_idle: Vec<Signal<In, Bit>>,
-    /// The unit completed an instruction (pulse).
-    pub u_done: Vec<Signal<In, Bit>>,
-    /// The unit rejected an instruction (pulse).
-    pub u_error: Vec<Signal<In, Bit>>,
-    /// Error code of a rejected instruction.
-    pub u_error_code: Vec<Signal<In, Bits<8>>>,
-    /// Index of a rejected instruction.
-    pub u_error_index: Vec<Signal<In, Bits<32>>>,
+    /// Instruction fetch from DRAM (a read-arbiter client).
+    pub rd: ReadClient<W>,
+    /// Dispatch to and completion from the units (0 DMA, 1 GEMM, 2 vector).
+    pub units: Vec<UnitDispatch>,
 
     asm: InsnAssembler<W>,
     patch: LivePatch,
-    queue: WordFifo<512>,
+    queue: WordFifo<INSN_BITS>,
     state: DFF<Bits<2>>,
     count: DFF<Bits<32>>,
     fetch_pc: DFF<Bits<32>>,
@@ -269,7 +242,7 @@ pub struct Controller<const W: usize> {
 }
 
 impl<const W: usize> Controller<W> {
-    /// A controller for read data of `W` bits (`W` divides 512).
+    /// A controller for read data of `W` bits (`W` divides `INSN_BITS`).
     pub fn new() -> Self {
         assert_eq!(isa::OPCODE.width, 8);
         assert_eq!(isa::DEP_DMA.width, 16);
@@ -305,22 +278,8 @@ impl<const W: usize> Controller<W> {
             rd_error: Signal::default(),
             wr_error: Signal::default(),
             bank_conflict: Signal::default(),
-            rd_cmd_valid: Signal::default(),
-            rd_cmd_ready: Signal::default(),
-            rd_cmd_addr: Signal::default(),
-            rd_cmd_beats: Signal::default(),
-            rd_data: Signal::default(),
-            rd_data_valid: Signal::default(),
-            rd_data_ready: Signal::default(),
-            u_insn: Signal::default(),
-            u_index: Signal::default(),
-            u_valid: crate::array::signals(3),
-            u_ready: crate::array::signals(3),
-            u_idle: crate::array::signals(3),
-            u_done: crate::array::signals(3),
-            u_error: crate::array::signals(3),
-            u_error_code: crate::array::signals(3),
-            u_error_index: crate::array::signals(3),
+            rd: ReadClient::default(),
+            units: (0..3).map(|_| UnitDispatch::default()).collect(),
             asm: InsnAssembler::default(),
             patch: LivePatch::default(),
             queue: WordFifo::new(INSN_QUEUE),
@@ -435,22 +394,22 @@ impl<const W: usize> Logic for Controller<W> {
             && (self.occupancy.val() < self.queue_cap.val());
         // The fetch request is a register, held until the arbiter takes it (then one idle cycle
         // while the counters catch up): the request never depends on this cycle's grant.
-        self.rd_cmd_valid.next = self.fetch_req.q.val();
-        self.fetch_go.next = self.fetch_req.q.val() && self.rd_cmd_ready.val();
+        self.rd.cmd_valid.next = self.fetch_req.q.val();
+        self.fetch_go.next = self.fetch_req.q.val() && self.rd.cmd_ready.val();
         self.fetch_req.d.next =
-            (self.fetch_req.q.val() && !self.rd_cmd_ready.val()) || (!self.fetch_req.q.val() && self.fetch_more.val());
-        self.rd_cmd_addr.next = self.fetch_addr.q.val();
-        self.rd_cmd_beats.next = self.insn_beats32.val();
+            (self.fetch_req.q.val() && !self.rd.cmd_ready.val()) || (!self.fetch_req.q.val() && self.fetch_more.val());
+        self.rd.cmd_addr.next = self.fetch_addr.q.val();
+        self.rd.cmd_beats.next = self.insn_beats32.val();
         if self.fetch_go.val() {
             self.fetch_pc.d.next = self.fetch_pc.q.val() + self.one32.val();
             self.fetch_addr.d.next = self.fetch_addr.q.val() + self.insn_bytes.val();
         }
         // Beats are always taken: the queue had room when the command was issued.
-        self.rd_data_ready.next = true;
-        self.asm.load.next = self.rd_data_valid.val();
-        self.asm.beat.next = self.rd_data.val();
-        self.last_beat.next = self.rd_data_valid.val() && (self.beat_cnt.q.val() + 1 == self.insn_beats.val());
-        if self.rd_data_valid.val() {
+        self.rd.data_ready.next = true;
+        self.asm.load.next = self.rd.data_valid.val();
+        self.asm.beat.next = self.rd.data.val();
+        self.last_beat.next = self.rd.data_valid.val() && (self.beat_cnt.q.val() + 1 == self.insn_beats.val());
+        if self.rd.data_valid.val() {
             self.beat_cnt.d.next = self.beat_cnt.q.val() + 1;
             if self.last_beat.val() {
                 self.beat_cnt.d.next = 0.into();
@@ -498,7 +457,7 @@ impl<const W: usize> Logic for Controller<W> {
         self.target_ready.next = false;
         for u in 0..3 {
             if self.unit_sel.val().index() == u {
-                self.target_ready.next = self.u_ready[u].val();
+                self.target_ready.next = self.units[u].ready.val();
             }
         }
         self.dispatch.next = (self.state.q.val() == self.st_run.val())
@@ -509,10 +468,10 @@ impl<const W: usize> Logic for Controller<W> {
             && self.target_ready.val();
         self.patch.insn.next = self.queue.dout.val();
         self.patch.live.next = self.live_tokens.val();
-        self.u_insn.next = self.patch.out.val();
-        self.u_index.next = self.pc.q.val();
         for u in 0..3 {
-            self.u_valid[u].next = self.dispatch.val() && (self.unit_sel.val().index() == u);
+            self.units[u].insn.next = self.patch.out.val();
+            self.units[u].index.next = self.pc.q.val();
+            self.units[u].valid.next = self.dispatch.val() && (self.unit_sel.val().index() == u);
         }
         self.queue.pop.next = self.dispatch.val();
         if self.dispatch.val() {
@@ -520,7 +479,7 @@ impl<const W: usize> Logic for Controller<W> {
         }
 
         // ---------------- completions and counters ----------------
-        self.all_idle.next = self.u_idle[0].val() && self.u_idle[1].val() && self.u_idle[2].val();
+        self.all_idle.next = self.units[0].idle.val() && self.units[1].idle.val() && self.units[2].idle.val();
         // A deadlock: the head waits for counts that no running or queued instruction can
         // complete. Held two cycles, so a completion pulsed as its unit went idle has reached the
         // counters.
@@ -533,13 +492,13 @@ impl<const W: usize> Logic for Controller<W> {
         self.stuck_r.d.next = self.stuck.val();
         self.unit_error.next = false;
         for u in 0..3 {
-            if self.u_done[u].val() {
+            if self.units[u].done.val() {
                 self.completed[u].d.next = self.completed[u].q.val() + self.one16.val();
             }
-            if !self.u_idle[u].val() {
+            if !self.units[u].idle.val() {
                 self.busy_cnt[u].d.next = self.busy_cnt[u].q.val() + self.one32.val();
             }
-            if self.u_error[u].val() {
+            if self.units[u].error.val() {
                 self.unit_error.next = true;
             }
         }
@@ -547,9 +506,9 @@ impl<const W: usize> Logic for Controller<W> {
         // the index of the instruction it is finishing).
         for u in 0..3 {
             self.done_inc[u].next = self.zero32.val();
-            if self.u_done[u].val()
+            if self.units[u].done.val()
                 && ((self.state.q.val() == self.st_run.val())
-                    || (self.u_error_index[u].val() < self.err_insn_r.q.val()))
+                    || (self.units[u].error_index.val() < self.err_insn_r.q.val()))
             {
                 self.done_inc[u].next = self.one32.val();
             }
@@ -603,9 +562,9 @@ impl<const W: usize> Logic for Controller<W> {
                 self.state.d.next = self.st_stop.val();
             } else if self.unit_error.val() {
                 for u in 0..3 {
-                    if self.u_error[u].val() {
-                        self.code_r.d.next = self.u_error_code[u].val();
-                        self.err_insn_r.d.next = self.u_error_index[u].val();
+                    if self.units[u].error.val() {
+                        self.code_r.d.next = self.units[u].error_code.val();
+                        self.err_insn_r.d.next = self.units[u].error_index.val();
                     }
                 }
                 self.state.d.next = self.st_stop.val();

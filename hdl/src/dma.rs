@@ -3,8 +3,8 @@
 //! one-deep slot. Fields are checked when an instruction starts; a bad one is reported (and not
 //! run).
 
+use crate::bus::{ReadClient, SpReadClient, SpWriteClient, UnitPort, WriteClient, INSN_BITS};
 use crate::storage::SP_ADDR_BITS;
-use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -21,77 +21,21 @@ pub struct DmaUnit<const W: usize, const BE: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Instruction being dispatched.
-    pub insn: Signal<In, InsnBits>,
-    /// Its index.
-    pub index: Signal<In, Bits<32>>,
-    /// Dispatch strobe.
-    pub valid: Signal<In, Bit>,
-    /// The slot is free.
-    pub ready: Signal<Out, Bit>,
-    /// Nothing running or waiting.
-    pub idle: Signal<Out, Bit>,
-    /// An instruction completed (pulse).
-    pub done: Signal<Out, Bit>,
-    /// An instruction was rejected (pulse).
-    pub error: Signal<Out, Bit>,
-    /// Why.
-    pub error_code: Signal<Out, Bits<8>>,
-    /// Which.
-    pub error_index: Signal<Out, Bits<32>>,
-    /// Read command valid.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Read command accepted.
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Read command address.
-    pub rd_cmd_addr: Signal<Out, Bits<40>>,
-    /// Read command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<32>>,
-    /// Read data.
-    pub rd_data: Signal<In, Bits<W>>,
-    /// A beat for this unit.
-    pub rd_data_valid: Signal<In, Bit>,
-    /// Beat taken.
-    pub rd_data_ready: Signal<Out, Bit>,
-    /// Write command valid.
-    pub wr_cmd_valid: Signal<Out, Bit>,
-    /// Write command accepted.
-    pub wr_cmd_ready: Signal<In, Bit>,
-    /// Write command address.
-    pub wr_cmd_addr: Signal<Out, Bits<40>>,
-    /// Write command beats.
-    pub wr_cmd_beats: Signal<Out, Bits<32>>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// Write data valid.
-    pub wr_data_valid: Signal<Out, Bit>,
-    /// Write data taken.
-    pub wr_data_ready: Signal<In, Bit>,
-    /// The write engine has answered every burst.
-    pub wr_idle: Signal<In, Bit>,
-    /// Scratchpad read enable (this unit uses its read port).
-    pub sp_rd_en: Signal<Out, Bit>,
-    /// Scratchpad read bank.
-    pub sp_rd_bank: Signal<Out, Bits<4>>,
-    /// Scratchpad read address.
-    pub sp_rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Scratchpad read data.
-    pub sp_rd_data: Signal<In, Bits<W>>,
-    /// Scratchpad write bank.
-    pub sp_wr_bank: Signal<Out, Bits<4>>,
-    /// Scratchpad write address.
-    pub sp_wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Scratchpad write data.
-    pub sp_wr_data: Signal<Out, Bits<W>>,
-    /// Byte enables.
-    pub sp_wr_be: Signal<Out, Bits<BE>>,
-    /// Write strobe.
-    pub sp_wr_en: Signal<Out, Bit>,
+    /// Dispatch from and completion to the controller.
+    pub dispatch: UnitPort,
+    /// Reads from DRAM (LOAD).
+    pub rd: ReadClient<W>,
+    /// Writes to DRAM (STORE).
+    pub wr: WriteClient<W>,
+    /// Reads the scratchpad (STORE).
+    pub sp_rd: SpReadClient<W>,
+    /// Writes the scratchpad (LOAD).
+    pub sp_wr: SpWriteClient<W, BE>,
 
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<InsnBits>,
+    pend_insn: DFF<Bits<INSN_BITS>>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<InsnBits>,
+    act: DFF<Bits<INSN_BITS>>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     row_issue: DFF<Bits<16>>,
@@ -157,39 +101,11 @@ impl<const W: usize, const BE: usize> DmaUnit<W, BE> {
         DmaUnit {
             clock: Signal::default(),
             reset: Signal::default(),
-            insn: Signal::default(),
-            index: Signal::default(),
-            valid: Signal::default(),
-            ready: Signal::default(),
-            idle: Signal::default(),
-            done: Signal::default(),
-            error: Signal::default(),
-            error_code: Signal::default(),
-            error_index: Signal::default(),
-            rd_cmd_valid: Signal::default(),
-            rd_cmd_ready: Signal::default(),
-            rd_cmd_addr: Signal::default(),
-            rd_cmd_beats: Signal::default(),
-            rd_data: Signal::default(),
-            rd_data_valid: Signal::default(),
-            rd_data_ready: Signal::default(),
-            wr_cmd_valid: Signal::default(),
-            wr_cmd_ready: Signal::default(),
-            wr_cmd_addr: Signal::default(),
-            wr_cmd_beats: Signal::default(),
-            wr_data: Signal::default(),
-            wr_data_valid: Signal::default(),
-            wr_data_ready: Signal::default(),
-            wr_idle: Signal::default(),
-            sp_rd_en: Signal::default(),
-            sp_rd_bank: Signal::default(),
-            sp_rd_addr: Signal::default(),
-            sp_rd_data: Signal::default(),
-            sp_wr_bank: Signal::default(),
-            sp_wr_addr: Signal::default(),
-            sp_wr_data: Signal::default(),
-            sp_wr_be: Signal::default(),
-            sp_wr_en: Signal::default(),
+            dispatch: UnitPort::default(),
+            rd: ReadClient::default(),
+            wr: WriteClient::default(),
+            sp_rd: SpReadClient::default(),
+            sp_wr: SpWriteClient::default(),
             pend_valid: DFF::default(),
             pend_insn: DFF::default(),
             pend_index: DFF::default(),
@@ -274,40 +190,40 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
         // this cycle's grant, so the arbiter's combinational grant forms no loop.
         self.rd_want.next = (self.state.q.val() == self.st_load.val()) && (self.row_issue.q.val() != self.rows.val());
         self.wr_want.next = (self.state.q.val() == self.st_store.val()) && (self.row_issue.q.val() != self.rows.val());
-        Signal::<Out, Bit>::link(&mut self.rd_cmd_valid, &mut self.rd_req.q);
-        Signal::<Out, Bit>::link(&mut self.wr_cmd_valid, &mut self.wr_req.q);
+        Signal::<Out, Bit>::link(&mut self.rd.cmd_valid, &mut self.rd_req.q);
+        Signal::<Out, Bit>::link(&mut self.wr.cmd_valid, &mut self.wr_req.q);
         self.rd_req.d.next =
-            (self.rd_req.q.val() && !self.rd_cmd_ready.val()) || (!self.rd_req.q.val() && self.rd_want.val());
+            (self.rd_req.q.val() && !self.rd.cmd_ready.val()) || (!self.rd_req.q.val() && self.rd_want.val());
         self.wr_req.d.next =
-            (self.wr_req.q.val() && !self.wr_cmd_ready.val()) || (!self.wr_req.q.val() && self.wr_want.val());
-        self.rd_cmd_addr.next = self.dram_row.q.val();
-        self.rd_cmd_beats.next = self.words.val();
-        self.rd_data_ready.next = false;
-        self.wr_cmd_addr.next = self.dram_row.q.val();
-        self.wr_cmd_beats.next = self.words.val();
-        self.wr_data.next = self.sp_rd_data.val();
-        self.wr_data_valid.next = false;
-        self.sp_rd_en.next = false;
-        self.sp_rd_bank.next = self.bank.val();
-        self.sp_rd_addr.next = self.sp_word.q.val();
-        self.sp_wr_bank.next = self.bank.val();
-        self.sp_wr_addr.next = self.sp_word.q.val();
-        self.sp_wr_data.next = self.rd_data.val();
-        self.sp_wr_be.next = self.all_bytes.val();
-        self.sp_wr_en.next = false;
+            (self.wr_req.q.val() && !self.wr.cmd_ready.val()) || (!self.wr_req.q.val() && self.wr_want.val());
+        self.rd.cmd_addr.next = self.dram_row.q.val();
+        self.rd.cmd_beats.next = self.words.val();
+        self.rd.data_ready.next = false;
+        self.wr.cmd_addr.next = self.dram_row.q.val();
+        self.wr.cmd_beats.next = self.words.val();
+        self.wr.data.next = self.sp_rd.data.val();
+        self.wr.data_valid.next = false;
+        self.sp_rd.en.next = false;
+        self.sp_rd.bank.next = self.bank.val();
+        self.sp_rd.addr.next = self.sp_word.q.val();
+        self.sp_wr.bank.next = self.bank.val();
+        self.sp_wr.addr.next = self.sp_word.q.val();
+        self.sp_wr.data.next = self.rd.data.val();
+        self.sp_wr.be.next = self.all_bytes.val();
+        self.sp_wr.en.next = false;
 
         // The slot.
-        if self.valid.val() {
+        if self.dispatch.valid.val() {
             self.pend_valid.d.next = true;
-            self.pend_insn.d.next = self.insn.val();
-            self.pend_index.d.next = self.index.val();
+            self.pend_insn.d.next = self.dispatch.insn.val();
+            self.pend_index.d.next = self.dispatch.index.val();
         }
 
         if self.state.q.val() == self.st_idle.val() {
             if self.pend_valid.q.val() {
                 self.act.d.next = self.pend_insn.q.val();
                 self.act_index.d.next = self.pend_index.q.val();
-                self.pend_valid.d.next = self.valid.val();
+                self.pend_valid.d.next = self.dispatch.valid.val();
                 self.state.d.next = self.st_check.val();
             }
         } else if self.state.q.val() == self.st_check.val() {
@@ -329,14 +245,14 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
         } else if self.state.q.val() == self.st_load.val() {
             // One read command per row; every beat goes to the bank.
             if self.rd_req.q.val() {
-                if self.rd_cmd_ready.val() {
+                if self.rd.cmd_ready.val() {
                     self.row_issue.d.next = self.row_issue.q.val() + 1;
                     self.dram_row.d.next = self.dram_row.q.val() + self.dram_stride.val();
                 }
             }
-            self.rd_data_ready.next = true;
-            self.sp_wr_en.next = self.rd_data_valid.val();
-            if self.rd_data_valid.val() {
+            self.rd.data_ready.next = true;
+            self.sp_wr.en.next = self.rd.data_valid.val();
+            if self.rd.data_valid.val() {
                 self.word_data.d.next = self.word_data.q.val() + 1;
                 self.sp_word.d.next = self.sp_word.q.val() + 1;
                 if self.word_data.q.val() + 1 == self.words.val() {
@@ -353,18 +269,18 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
         } else {
             // STORE: one write command per row; a word read from the bank every other cycle.
             if self.wr_req.q.val() {
-                if self.wr_cmd_ready.val() {
+                if self.wr.cmd_ready.val() {
                     self.row_issue.d.next = self.row_issue.q.val() + 1;
                     self.dram_row.d.next = self.dram_row.q.val() + self.dram_stride.val();
                 }
             }
-            self.sp_rd_en.next = true;
+            self.sp_rd.en.next = true;
             if self.row_data.q.val() != self.rows.val() {
                 if !self.st_phase.q.val() {
                     self.st_phase.d.next = true;
                 } else {
-                    self.wr_data_valid.next = true;
-                    if self.wr_data_ready.val() {
+                    self.wr.data_valid.next = true;
+                    if self.wr.data_ready.val() {
                         self.st_phase.d.next = false;
                         self.word_data.d.next = self.word_data.q.val() + 1;
                         self.sp_word.d.next = self.sp_word.q.val() + 1;
@@ -376,7 +292,7 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
                         }
                     }
                 }
-            } else if self.wr_idle.val() && (self.row_issue.q.val() == self.rows.val()) {
+            } else if self.wr.idle.val() && (self.row_issue.q.val() == self.rows.val()) {
                 self.done_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
             }
@@ -387,12 +303,12 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
             self.rd_req.d.next = false;
             self.wr_req.d.next = false;
         }
-        self.ready.next = !self.pend_valid.q.val();
-        self.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
-        self.done.next = self.done_r.q.val();
-        self.error.next = self.err_r.q.val();
-        self.error_code.next = self.code_field.val();
-        self.error_index.next = self.act_index.q.val();
+        self.dispatch.ready.next = !self.pend_valid.q.val();
+        self.dispatch.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
+        self.dispatch.done.next = self.done_r.q.val();
+        self.dispatch.error.next = self.err_r.q.val();
+        self.dispatch.error_code.next = self.code_field.val();
+        self.dispatch.error_index.next = self.act_index.q.val();
     }
 }
 

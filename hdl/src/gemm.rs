@@ -33,8 +33,13 @@ use crate::delay::DelayLine;
 use crate::mul::Mul;
 use crate::requant::{RequantLane, REQUANT_IN_BITS, REQUANT_LATENCY};
 use crate::storage::{AccLane, LutRam, ACC_ADDR_BITS, FIFO_COUNT_BITS, SP_ADDR_BITS};
-use crate::widen::{Concat, Extend, Pack, PackBits};
+use crate::widen::Extend;
+use output::OutputWriter;
+use params::TileParams;
 use rust_hdl::prelude::*;
+
+pub mod output;
+pub mod params;
 
 pub use spec::timing::gemm::{column_load_gate, load_gate, LOAD_MARGIN};
 
@@ -207,18 +212,7 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     lw_tag: DFF<Bit>,
     lw_last: DFF<Bit>,
     lw_group: DFF<Bits<4>>,
-    bias0: Vec<DFF<Bits<32>>>,
-    bias1: Vec<DFF<Bits<32>>>,
-    mult0: Vec<DFF<Bits<16>>>,
-    mult1: Vec<DFF<Bits<16>>>,
-    shift0: Vec<DFF<Bits<6>>>,
-    shift1: Vec<DFF<Bits<6>>>,
-    o_word0: DFF<Bits<SP_ADDR_BITS>>,
-    o_word1: DFF<Bits<SP_ADDR_BITS>>,
-    o_group0: DFF<Bits<4>>,
-    o_group1: DFF<Bits<4>>,
-    o_cols0: DFF<Bits<16>>,
-    o_cols1: DFF<Bits<16>>,
+    params: TileParams<W>,
     lut: LutRam<W>,
     s_state: DFF<Bits<3>>,
     s_kt: DFF<Bits<16>>,
@@ -269,21 +263,7 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     q_valid: DelayLine<Bit>,
     q_par: DelayLine<Bit>,
     q_o: DelayLine<Bits<SP_ADDR_BITS>>,
-    w_valid: DFF<Bit>,
-    w_addr: DFF<Bits<SP_ADDR_BITS>>,
-    w_group: DFF<Bits<4>>,
-    w_cols: DFF<Bits<16>>,
-    w_y: Vec<DFF<Bits<16>>>,
-    xcat: Vec<Concat<8, 8, 16>>,
-    xl: Vec<Signal<Local, Bits<8>>>,
-    xh: Vec<Signal<Local, Bits<8>>>,
-    xs: Vec<Signal<Local, Bits<16>>>,
-    xraw: Vec<Signal<Local, Bits<16>>>,
-    out_lo: Vec<Signal<Local, Bits<8>>>,
-    out_hi: Vec<Signal<Local, Bits<8>>>,
-    pack: Pack<W>,
-    pack_hi: Pack<W>,
-    pack_be: PackBits<BE>,
+    writer: OutputWriter<W, BE>,
     inc0: Signal<Local, Bits<16>>,
     inc1: Signal<Local, Bits<16>>,
     dec0: Signal<Local, Bits<16>>,
@@ -291,6 +271,7 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     ret0: Signal<Local, Bits<16>>,
     ret1: Signal<Local, Bits<16>>,
     pop: Signal<Local, Bit>,
+    header_we: Signal<Local, Bit>,
     load_ok: Signal<Local, Bit>,
     slot_free: Signal<Local, Bit>,
     start_ok: Signal<Local, Bit>,
@@ -303,7 +284,6 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     k_rem: Signal<Local, Bits<16>>,
     rs_byte: Signal<Local, Bits<8>>,
     byte_group: Vec<Constant<Bits<4>>>,
-    byte_col: Vec<Constant<Bits<16>>>,
     byte_idx16: Vec<Constant<Bits<16>>>,
     byte_idx_m: Vec<Constant<Bits<ACC_ADDR_BITS>>>,
     l_idle: Constant<Bits<3>>,
@@ -320,7 +300,6 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     bm_cols: Constant<Bits<2>>,
     om_lut: Constant<Bits<2>>,
     om_resid: Constant<Bits<2>>,
-    om_dup: Constant<Bits<2>>,
     k_round: Constant<Bits<16>>,
     k_shift: Constant<Bits<16>>,
     n_round: Constant<Bits<16>>,
@@ -340,11 +319,8 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     one16: Constant<Bits<16>>,
     zero_s16: Constant<Signed<16>>,
     zero16: Constant<Bits<16>>,
-    zero8: Constant<Bits<8>>,
     one8: Constant<Bits<8>>,
     lut_flip: Constant<Bits<8>>,
-    i16_max: Constant<Bits<16>>,
-    i16_min: Constant<Bits<16>>,
     _rows: usize,
     _cols: usize,
 }
@@ -448,18 +424,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             lw_tag: DFF::default(),
             lw_last: DFF::default(),
             lw_group: DFF::default(),
-            bias0: (0..cols).map(|_| DFF::default()).collect(),
-            bias1: (0..cols).map(|_| DFF::default()).collect(),
-            mult0: (0..cols).map(|_| DFF::default()).collect(),
-            mult1: (0..cols).map(|_| DFF::default()).collect(),
-            shift0: (0..cols).map(|_| DFF::default()).collect(),
-            shift1: (0..cols).map(|_| DFF::default()).collect(),
-            o_word0: DFF::default(),
-            o_word1: DFF::default(),
-            o_group0: DFF::default(),
-            o_group1: DFF::default(),
-            o_cols0: DFF::default(),
-            o_cols1: DFF::default(),
+            params: TileParams::new(rows, cols),
             lut: LutRam::new(cols),
             s_state: DFF::default(),
             s_kt: DFF::default(),
@@ -510,21 +475,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             q_valid: DelayLine::new(REQUANT_LATENCY),
             q_par: DelayLine::new(REQUANT_LATENCY),
             q_o: DelayLine::new(REQUANT_LATENCY),
-            w_valid: DFF::default(),
-            w_addr: DFF::default(),
-            w_group: DFF::default(),
-            w_cols: DFF::default(),
-            w_y: (0..cols).map(|_| DFF::default()).collect(),
-            xcat: (0..cols).map(|_| Concat::default()).collect(),
-            xl: (0..cols).map(|_| Signal::default()).collect(),
-            xh: (0..cols).map(|_| Signal::default()).collect(),
-            xs: (0..cols).map(|_| Signal::default()).collect(),
-            xraw: (0..cols).map(|_| Signal::default()).collect(),
-            out_lo: (0..cols).map(|_| Signal::default()).collect(),
-            out_hi: (0..cols).map(|_| Signal::default()).collect(),
-            pack: Pack::default(),
-            pack_hi: Pack::default(),
-            pack_be: PackBits::default(),
+            writer: OutputWriter::new(rows, cols),
             inc0: Signal::default(),
             inc1: Signal::default(),
             dec0: Signal::default(),
@@ -532,6 +483,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             ret0: Signal::default(),
             ret1: Signal::default(),
             pop: Signal::default(),
+            header_we: Signal::default(),
             load_ok: Signal::default(),
             slot_free: Signal::default(),
             start_ok: Signal::default(),
@@ -544,7 +496,6 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             k_rem: Signal::default(),
             rs_byte: Signal::default(),
             byte_group: (0..rows).map(|b| Constant::new(Bits::<4>::from((b / cols) as u64))).collect(),
-            byte_col: (0..rows).map(|b| c16(b % cols)).collect(),
             byte_idx16: (0..rows).map(c16).collect(),
             byte_idx_m: (0..rows).map(|b| Constant::new(Bits::<ACC_ADDR_BITS>::from(b as u64))).collect(),
             l_idle: Constant::new(L_IDLE.into()),
@@ -561,7 +512,6 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             bm_cols: Constant::new(b_mode::COLUMNS.into()),
             om_lut: Constant::new(o_mode::LUT.into()),
             om_resid: Constant::new(o_mode::RESID16.into()),
-            om_dup: Constant::new(o_mode::DUP.into()),
             k_round: c16(rows - 1),
             k_shift: c16(rows.trailing_zeros() as usize),
             n_round: c16(cols - 1),
@@ -581,11 +531,8 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             one16: c16(1),
             zero_s16: Constant::new(Signed::from(0)),
             zero16: c16(0),
-            zero8: c8(0),
             one8: c8(1),
             lut_flip: c8(0x80),
-            i16_max: c16(0x7fff),
-            i16_min: c16(0x8000),
             _rows: rows,
             _cols: cols,
         }
@@ -641,12 +588,6 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             lw_tag,
             lw_last,
             lw_group,
-            o_word0,
-            o_word1,
-            o_group0,
-            o_group1,
-            o_cols0,
-            o_cols1,
             s_state,
             s_kt,
             s_nt,
@@ -676,30 +617,14 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             x_par,
             x_m,
             x_o,
-            x_rs,
-            w_valid,
-            w_addr,
-            w_group,
-            w_cols
+            x_rs
         );
         for c in 0..self._cols {
-            self.bias0[c].clock.next = self.clock.val();
-            self.bias1[c].clock.next = self.clock.val();
-            self.mult0[c].clock.next = self.clock.val();
-            self.mult1[c].clock.next = self.clock.val();
-            self.shift0[c].clock.next = self.clock.val();
-            self.shift1[c].clock.next = self.clock.val();
-            self.w_y[c].clock.next = self.clock.val();
-            self.bias0[c].d.next = self.bias0[c].q.val();
-            self.bias1[c].d.next = self.bias1[c].q.val();
-            self.mult0[c].d.next = self.mult0[c].q.val();
-            self.mult1[c].d.next = self.mult1[c].q.val();
-            self.shift0[c].d.next = self.shift0[c].q.val();
-            self.shift1[c].d.next = self.shift1[c].q.val();
             self.acc[c].clock.next = self.clock.val();
             self.rq[c].clock.next = self.clock.val();
         }
         self.lut.clock.next = self.clock.val();
+        self.params.clock.next = self.clock.val();
         self.array.clock.next = self.clock.val();
         self.d_valid.clock.next = self.clock.val();
         self.d_first.clock.next = self.clock.val();
@@ -711,9 +636,11 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.q_valid.clock.next = self.clock.val();
         self.q_par.clock.next = self.clock.val();
         self.q_o.clock.next = self.clock.val();
+        self.writer.clock.next = self.clock.val();
 
         // ---------------- defaults ----------------
         self.pop.next = false;
+        self.header_we.next = false;
         self.inc0.next = self.zero16.val();
         self.inc1.next = self.zero16.val();
         self.dec0.next = self.zero16.val();
@@ -763,23 +690,9 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         } else if self.l_state.q.val() == self.l_header.val() {
             if self.slot_free.val() && (self.wf_count.val() != 0) {
                 self.pop.next = true;
+                self.header_we.next = true;
                 if self.l_hdr.q.val() == 0 {
-                    // Output placement of this n-tile.
-                    if self.l_par.q.val() {
-                        self.o_word1.d.next = self.o_word_cur.q.val();
-                        self.o_group1.d.next = self.o_group_cur.q.val();
-                        self.o_cols1.d.next = self.n_left.q.val();
-                        if self.n_left.q.val() > self.c_cols.val() {
-                            self.o_cols1.d.next = self.c_cols.val();
-                        }
-                    } else {
-                        self.o_word0.d.next = self.o_word_cur.q.val();
-                        self.o_group0.d.next = self.o_group_cur.q.val();
-                        self.o_cols0.d.next = self.n_left.q.val();
-                        if self.n_left.q.val() > self.c_cols.val() {
-                            self.o_cols0.d.next = self.c_cols.val();
-                        }
-                    }
+                    // Output placement of this n-tile (into `params`), then of the next.
                     self.n_left.d.next = self.n_left.q.val() - self.c_cols.val();
                     self.o_group_cur.d.next = self.o_group_cur.q.val() + 1;
                     if self.o_group_cur.q.val() == self.c_group_last.val() {
@@ -796,34 +709,6 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
                     }
                     self.b_col_nt.d.next = self.b_col_base.q.val();
                     self.b_col_base.d.next = self.b_col_base.q.val() + self.r_b_stride_c.q.val();
-                }
-                // Header word j holds R/4 lanes: biases in words 0..4C/R, then the
-                // requantization words (m in bits 15:0, s in bits 21:16 of each 32-bit lane).
-                for q in (self._rows / 4)..(self._rows / 4 + 1) {
-                    for hw in (self._cols * 4 / self._rows)..(self._cols * 4 / self._rows + 1) {
-                        for j in 0..(self._cols * 4 / self._rows) {
-                            if self.l_hdr.q.val().index() == j {
-                                for i in 0..(self._rows / 4) {
-                                    if self.l_par.q.val() {
-                                        self.bias1[j * q + i].d.next = self.wf_data.val().get_bits::<32>(32 * i);
-                                    } else {
-                                        self.bias0[j * q + i].d.next = self.wf_data.val().get_bits::<32>(32 * i);
-                                    }
-                                }
-                            }
-                            if self.l_hdr.q.val().index() == j + hw {
-                                for i in 0..(self._rows / 4) {
-                                    if self.l_par.q.val() {
-                                        self.mult1[j * q + i].d.next = self.wf_data.val().get_bits::<16>(32 * i);
-                                        self.shift1[j * q + i].d.next = self.wf_data.val().get_bits::<6>(32 * i + 16);
-                                    } else {
-                                        self.mult0[j * q + i].d.next = self.wf_data.val().get_bits::<16>(32 * i);
-                                        self.shift0[j * q + i].d.next = self.wf_data.val().get_bits::<6>(32 * i + 16);
-                                    }
-                                }
-                            }
-                        }
-                    }
                 }
                 self.l_hdr.d.next = self.l_hdr.q.val() + 1;
                 if self.l_hdr.q.val() == self.c_hdr_last.val() {
@@ -900,6 +785,13 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             }
         }
         self.wf_pop.next = self.pop.val();
+        self.params.header_we.next = self.header_we.val();
+        self.params.header_index.next = self.l_hdr.q.val();
+        self.params.header_word.next = self.wf_data.val();
+        self.params.load_par.next = self.l_par.q.val();
+        self.params.place_word_in.next = self.o_word_cur.q.val();
+        self.params.place_group_in.next = self.o_group_cur.q.val();
+        self.params.channels_left.next = self.n_left.q.val();
 
         // ---------------- weight write stage ----------------
         self.array.w_sel.next = self.l_tag.q.val();
@@ -1113,6 +1005,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.d_rs.din.next = self.rs_byte.val();
 
         // ---------------- accumulator stage ----------------
+        self.params.acc_par.next = self.x_par.q.val();
         self.x_valid.d.next = self.d_valid.dout.val();
         self.x_first.d.next = self.d_first.dout.val();
         self.x_last.d.next = self.d_last.dout.val();
@@ -1123,11 +1016,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         for c in 0..self._cols {
             self.acc[c].rd_addr.next = self.d_m.dout.val();
             if self.x_first.q.val() {
-                if self.x_par.q.val() {
-                    self.sum[c].next = unsigned_cast(self.array.out[c].val()) + self.bias1[c].q.val();
-                } else {
-                    self.sum[c].next = unsigned_cast(self.array.out[c].val()) + self.bias0[c].q.val();
-                }
+                self.sum[c].next = unsigned_cast(self.array.out[c].val()) + self.params.bias[c].val();
             } else {
                 self.sum[c].next = unsigned_cast(self.array.out[c].val()) + self.acc[c].rd_data.val();
             }
@@ -1138,13 +1027,8 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             self.scale[c].b.next = self.x_rs.q.val();
             self.rq[c].acc.next = self.scale[c].p.val();
             self.rq[c].wide.next = self.r_o_mode.q.val() == self.om_resid.val();
-            if self.x_par.q.val() {
-                self.rq[c].mult.next = self.mult1[c].q.val();
-                self.rq[c].shift.next = self.shift1[c].q.val();
-            } else {
-                self.rq[c].mult.next = self.mult0[c].q.val();
-                self.rq[c].shift.next = self.shift0[c].q.val();
-            }
+            self.rq[c].mult.next = self.params.mult[c].val();
+            self.rq[c].shift.next = self.params.shift[c].val();
         }
         if self.x_valid.q.val() && !self.x_last.q.val() {
             if self.x_par.q.val() {
@@ -1158,23 +1042,18 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.q_o.din.next = self.x_o.q.val();
 
         // ---------------- placement stage (requantizer output) ----------------
-        if self.q_par.dout.val() {
-            self.p_addr.next = self.q_o.dout.val() + self.o_word1.q.val();
-            self.p_group.next = self.o_group1.q.val();
-            self.p_cols.next = self.o_cols1.q.val();
-        } else {
-            self.p_addr.next = self.q_o.dout.val() + self.o_word0.q.val();
-            self.p_group.next = self.o_group0.q.val();
-            self.p_cols.next = self.o_cols0.q.val();
-        }
+        self.params.place_par.next = self.q_par.dout.val();
+        self.p_addr.next = self.q_o.dout.val() + self.params.place_word.val();
+        self.p_group.next = self.params.place_group.val();
+        self.p_cols.next = self.params.place_cols.val();
         self.x_rd_addr.next = self.p_addr.val();
         self.x_rd_en.next = self.q_valid.dout.val() && (self.r_o_mode.q.val() == self.om_resid.val());
-        self.w_valid.d.next = self.q_valid.dout.val();
-        self.w_addr.d.next = self.p_addr.val();
-        self.w_group.d.next = self.p_group.val();
-        self.w_cols.d.next = self.p_cols.val();
+        self.writer.place_valid.next = self.q_valid.dout.val();
+        self.writer.place_addr.next = self.p_addr.val();
+        self.writer.place_group.next = self.p_group.val();
+        self.writer.place_cols.next = self.p_cols.val();
         for c in 0..self._cols {
-            self.w_y[c].d.next = self.rq[c].y.val();
+            self.writer.place_y[c].next = self.rq[c].y.val();
             self.lut.raddr[c].next = self.rq[c].y.val().get_bits::<8>(0) ^ self.lut_flip.val();
         }
         if self.q_valid.dout.val() {
@@ -1191,61 +1070,18 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.inflight1.d.next = self.inflight1.q.val() + self.inc1.val() - self.dec1.val() - self.ret1.val();
 
         // ---------------- write stage ----------------
+        self.writer.mode.next = self.r_o_mode.q.val();
         for c in 0..self._cols {
-            self.xl[c].next = self.zero8.val();
-            self.xh[c].next = self.zero8.val();
+            self.writer.lut_data[c].next = self.lut.rdata[c].val();
         }
-        for cc in self._cols..(self._cols + 1) {
-            for b in 0..self._rows {
-                if self.w_group.q.val() == self.byte_group[b].val() {
-                    self.xl[b % cc].next = self.x_lo_data.val().get_bits::<8>(8 * b);
-                    self.xh[b % cc].next = self.x_hi_data.val().get_bits::<8>(8 * b);
-                }
-            }
-        }
-        for c in 0..self._cols {
-            self.xcat[c].hi.next = self.xh[c].val();
-            self.xcat[c].lo.next = self.xl[c].val();
-            self.xraw[c].next = self.xcat[c].dout.val() + self.w_y[c].q.val();
-            // Saturating int16 add: overflow iff both operands share a sign the sum lacks.
-            self.xs[c].next = self.xraw[c].val();
-            if (self.xcat[c].dout.val().get_bit(15) == self.w_y[c].q.val().get_bit(15))
-                && (self.xraw[c].val().get_bit(15) != self.xcat[c].dout.val().get_bit(15))
-            {
-                if self.xcat[c].dout.val().get_bit(15) {
-                    self.xs[c].next = self.i16_min.val();
-                } else {
-                    self.xs[c].next = self.i16_max.val();
-                }
-            }
-            self.out_lo[c].next = self.w_y[c].q.val().get_bits::<8>(0);
-            self.out_hi[c].next = self.zero8.val();
-            if self.r_o_mode.q.val() == self.om_lut.val() {
-                self.out_lo[c].next = self.lut.rdata[c].val();
-            }
-            if self.r_o_mode.q.val() == self.om_resid.val() {
-                self.out_lo[c].next = self.xs[c].val().get_bits::<8>(0);
-                self.out_hi[c].next = self.xs[c].val().get_bits::<8>(8);
-            }
-            if self.r_o_mode.q.val() == self.om_dup.val() {
-                self.out_hi[c].next = self.w_y[c].q.val().get_bits::<8>(0);
-            }
-        }
-        for cc in self._cols..(self._cols + 1) {
-            for b in 0..self._rows {
-                self.pack.lanes[b].next = self.out_lo[b % cc].val();
-                self.pack_hi.lanes[b].next = self.out_hi[b % cc].val();
-                self.pack_be.lanes[b].next = (self.w_group.q.val() == self.byte_group[b].val())
-                    && (self.byte_col[b].val() < self.w_cols.q.val());
-            }
-        }
-        self.o_wr_addr.next = self.w_addr.q.val();
-        self.o_wr_data.next = self.pack.dout.val();
-        self.o_hi_data.next = self.pack_hi.dout.val();
-        self.o_wr_be.next = self.pack_be.dout.val();
-        self.o_wr_en.next = self.w_valid.q.val();
-        self.o_hi_en.next = self.w_valid.q.val()
-            && ((self.r_o_mode.q.val() == self.om_resid.val()) || (self.r_o_mode.q.val() == self.om_dup.val()));
+        self.writer.x_lo_data.next = self.x_lo_data.val();
+        self.writer.x_hi_data.next = self.x_hi_data.val();
+        self.o_wr_addr.next = self.writer.wr_addr.val();
+        self.o_wr_data.next = self.writer.wr_data.val();
+        self.o_hi_data.next = self.writer.hi_data.val();
+        self.o_wr_be.next = self.writer.wr_be.val();
+        self.o_wr_en.next = self.writer.wr_en.val();
+        self.o_hi_en.next = self.writer.hi_en.val();
 
         // ---------------- reset ----------------
         if self.reset.val() {

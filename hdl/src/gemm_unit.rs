@@ -3,11 +3,11 @@
 //! chunks that always fit (so its read data never stalls the shared read channel), and runs the
 //! [`GemmEngine`]. Its scratchpad ports (A, B, X, output) go to the bank crossbar.
 
+use crate::bus::{ReadClient, SpReadClient, SpWriteClient, UnitPort, INSN_BITS};
 use crate::gemm::{b_mode, GemmEngine};
 use crate::mul::Mul;
 use crate::storage::{WordFifo, SP_ADDR_BITS};
 use crate::widen::Extend;
-use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
@@ -24,91 +24,31 @@ pub struct GemmUnit<const W: usize, const BE: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Instruction being dispatched.
-    pub insn: Signal<In, InsnBits>,
-    /// Its index.
-    pub index: Signal<In, Bits<32>>,
-    /// Dispatch strobe.
-    pub valid: Signal<In, Bit>,
-    /// The slot is free.
-    pub ready: Signal<Out, Bit>,
-    /// Nothing running or waiting.
-    pub idle: Signal<Out, Bit>,
-    /// An instruction completed (pulse).
-    pub done: Signal<Out, Bit>,
-    /// An instruction was rejected (pulse).
-    pub error: Signal<Out, Bit>,
-    /// Why.
-    pub error_code: Signal<Out, Bits<8>>,
-    /// Which.
-    pub error_index: Signal<Out, Bits<32>>,
-    /// Weight-stream read command valid.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Read command accepted.
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Read command address.
-    pub rd_cmd_addr: Signal<Out, Bits<40>>,
-    /// Read command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<32>>,
-    /// Read data.
-    pub rd_data: Signal<In, Bits<W>>,
-    /// A beat for this unit.
-    pub rd_data_valid: Signal<In, Bit>,
-    /// Beat taken (always: commands never exceed the FIFO's free space).
-    pub rd_data_ready: Signal<Out, Bit>,
-    /// A read port used.
-    pub a_en: Signal<Out, Bit>,
-    /// A read bank.
-    pub a_bank: Signal<Out, Bits<4>>,
-    /// A read address.
-    pub a_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// A read data.
-    pub a_data: Signal<In, Bits<W>>,
-    /// B read port used (on-chip B or row scales).
-    pub b_en: Signal<Out, Bit>,
-    /// B read bank.
-    pub b_bank: Signal<Out, Bits<4>>,
-    /// B read address.
-    pub b_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// B read data.
-    pub b_data: Signal<In, Bits<W>>,
-    /// X read ports used (residual update).
-    pub x_en: Signal<Out, Bit>,
-    /// X low plane bank.
-    pub x_lo_bank: Signal<Out, Bits<4>>,
-    /// X high plane bank.
-    pub x_hi_bank: Signal<Out, Bits<4>>,
-    /// X read address.
-    pub x_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// X low plane data.
-    pub x_lo_data: Signal<In, Bits<W>>,
-    /// X high plane data.
-    pub x_hi_data: Signal<In, Bits<W>>,
-    /// Output write (int8 or low plane).
-    pub o_en: Signal<Out, Bit>,
-    /// High plane write.
-    pub o_hi_en: Signal<Out, Bit>,
-    /// Output bank.
-    pub o_bank: Signal<Out, Bits<4>>,
-    /// High plane bank.
-    pub o_hi_bank: Signal<Out, Bits<4>>,
-    /// Output address.
-    pub o_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Output data (int8 or low plane).
-    pub o_data: Signal<Out, Bits<W>>,
-    /// High plane data.
-    pub o_hi_data: Signal<Out, Bits<W>>,
-    /// Byte enables.
-    pub o_be: Signal<Out, Bits<BE>>,
+    /// Dispatch from and completion to the controller.
+    pub dispatch: UnitPort,
+    /// Reads the weight stream from DRAM.
+    pub rd: ReadClient<W>,
+    /// Reads operand A.
+    pub sp_a: SpReadClient<W>,
+    /// Reads operand B or the row scales.
+    pub sp_b: SpReadClient<W>,
+    /// Reads the residual's low plane.
+    pub sp_x_lo: SpReadClient<W>,
+    /// Reads the residual's high plane (same addresses as the low plane).
+    pub sp_x_hi: SpReadClient<W>,
+    /// Writes the output (int8, or the residual's low plane).
+    pub sp_out_lo: SpWriteClient<W, BE>,
+    /// Writes the residual output's high plane (same addresses and enables as the low plane).
+    pub sp_out_hi: SpWriteClient<W, BE>,
     /// A row entered the array this cycle.
     pub active: Signal<Out, Bit>,
     engine: GemmEngine<W, BE>,
     fifo: WordFifo<W>,
     words_mul: Mul<16, 16, 32>,
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<InsnBits>,
+    pend_insn: DFF<Bits<INSN_BITS>>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<InsnBits>,
+    act: DFF<Bits<INSN_BITS>>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     words_left: DFF<Bits<32>>,
@@ -230,44 +170,14 @@ impl<const W: usize, const BE: usize> GemmUnit<W, BE> {
         GemmUnit {
             clock: Signal::default(),
             reset: Signal::default(),
-            insn: Signal::default(),
-            index: Signal::default(),
-            valid: Signal::default(),
-            ready: Signal::default(),
-            idle: Signal::default(),
-            done: Signal::default(),
-            error: Signal::default(),
-            error_code: Signal::default(),
-            error_index: Signal::default(),
-            rd_cmd_valid: Signal::default(),
-            rd_cmd_ready: Signal::default(),
-            rd_cmd_addr: Signal::default(),
-            rd_cmd_beats: Signal::default(),
-            rd_data: Signal::default(),
-            rd_data_valid: Signal::default(),
-            rd_data_ready: Signal::default(),
-            a_en: Signal::default(),
-            a_bank: Signal::default(),
-            a_addr: Signal::default(),
-            a_data: Signal::default(),
-            b_en: Signal::default(),
-            b_bank: Signal::default(),
-            b_addr: Signal::default(),
-            b_data: Signal::default(),
-            x_en: Signal::default(),
-            x_lo_bank: Signal::default(),
-            x_hi_bank: Signal::default(),
-            x_addr: Signal::default(),
-            x_lo_data: Signal::default(),
-            x_hi_data: Signal::default(),
-            o_en: Signal::default(),
-            o_hi_en: Signal::default(),
-            o_bank: Signal::default(),
-            o_hi_bank: Signal::default(),
-            o_addr: Signal::default(),
-            o_data: Signal::default(),
-            o_hi_data: Signal::default(),
-            o_be: Signal::default(),
+            dispatch: UnitPort::default(),
+            rd: ReadClient::default(),
+            sp_a: SpReadClient::default(),
+            sp_b: SpReadClient::default(),
+            sp_x_lo: SpReadClient::default(),
+            sp_x_hi: SpReadClient::default(),
+            sp_out_lo: SpWriteClient::default(),
+            sp_out_hi: SpWriteClient::default(),
             active: Signal::default(),
             engine: GemmEngine::new(rows, cols, cfg.max_tokens.next_power_of_two(), cfg.weight_fifo_words),
             fifo: WordFifo::new(cfg.weight_fifo_words),
@@ -522,9 +432,9 @@ impl<const W: usize, const BE: usize> Logic for GemmUnit<W, BE> {
         self.engine.wf_data.next = self.fifo.dout.val();
         self.engine.wf_count.next = self.fifo.count.val();
         self.fifo.pop.next = self.engine.wf_pop.val();
-        self.fifo.din.next = self.rd_data.val();
-        self.fifo.push.next = self.rd_data_valid.val();
-        self.rd_data_ready.next = true;
+        self.fifo.din.next = self.rd.data.val();
+        self.fifo.push.next = self.rd.data_valid.val();
+        self.rd.data_ready.next = true;
         // Free FIFO space not yet promised to a command in flight; a command is sized one cycle
         // (chunk_r) and issued the next, so its data never waits for FIFO space.
         self.credit.next = self.fifo_depth.val() - self.ext_count.dout.val() - self.inflight.q.val();
@@ -538,28 +448,28 @@ impl<const W: usize, const BE: usize> Logic for GemmUnit<W, BE> {
             }
         }
         self.issue.next = self.cmd_pending.q.val();
-        self.rd_cmd_valid.next = self.issue.val();
-        self.rd_cmd_addr.next = self.fetch_addr.q.val();
-        self.rd_cmd_beats.next = self.chunk_r.q.val();
+        self.rd.cmd_valid.next = self.issue.val();
+        self.rd.cmd_addr.next = self.fetch_addr.q.val();
+        self.rd.cmd_beats.next = self.chunk_r.q.val();
         self.free.next = self.inflight.q.val();
-        if self.issue.val() && self.rd_cmd_ready.val() {
+        if self.issue.val() && self.rd.cmd_ready.val() {
             self.cmd_pending.d.next = false;
             self.free.next = self.inflight.q.val() + self.chunk_r.q.val();
             self.words_left.d.next = self.words_left.q.val() - self.chunk_r.q.val();
             self.fetch_addr.d.next = self.fetch_addr.q.val() + (self.ext_chunk40.dout.val() << self.word_shift.val());
         }
         self.inflight.d.next = self.free.val();
-        if self.rd_data_valid.val() {
+        if self.rd.data_valid.val() {
             self.inflight.d.next = self.free.val() - 1;
         }
 
         // ---------------- slot and state machine ----------------
         self.done_r.d.next = false;
         self.err_r.d.next = false;
-        if self.valid.val() {
+        if self.dispatch.valid.val() {
             self.pend_valid.d.next = true;
-            self.pend_insn.d.next = self.insn.val();
-            self.pend_index.d.next = self.index.val();
+            self.pend_insn.d.next = self.dispatch.insn.val();
+            self.pend_index.d.next = self.dispatch.index.val();
         }
         if self.engine.done.val() {
             self.engine_done.d.next = true;
@@ -568,7 +478,7 @@ impl<const W: usize, const BE: usize> Logic for GemmUnit<W, BE> {
             if self.pend_valid.q.val() {
                 self.act.d.next = self.pend_insn.q.val();
                 self.act_index.d.next = self.pend_index.q.val();
-                self.pend_valid.d.next = self.valid.val();
+                self.pend_valid.d.next = self.dispatch.valid.val();
                 self.state.d.next = self.st_check.val();
             }
         } else if self.state.q.val() == self.st_check.val() {
@@ -600,40 +510,44 @@ impl<const W: usize, const BE: usize> Logic for GemmUnit<W, BE> {
             self.inflight.d.next = 0.into();
             self.words_left.d.next = 0.into();
         }
-        self.ready.next = !self.pend_valid.q.val();
-        self.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
-        self.done.next = self.done_r.q.val();
-        self.error.next = self.err_r.q.val();
-        self.error_code.next = self.code_field.val();
-        self.error_index.next = self.act_index.q.val();
+        self.dispatch.ready.next = !self.pend_valid.q.val();
+        self.dispatch.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
+        self.dispatch.done.next = self.done_r.q.val();
+        self.dispatch.error.next = self.err_r.q.val();
+        self.dispatch.error_code.next = self.code_field.val();
+        self.dispatch.error_index.next = self.act_index.q.val();
 
         // ---------------- scratchpad ports ----------------
         self.active.next = self.engine.active.val();
-        self.a_en.next = self.engine.a_rd_en.val();
-        self.a_bank.next = self.fa_bank.val();
-        self.a_addr.next = self.engine.a_rd_addr.val();
-        self.engine.a_rd_data.next = self.a_data.val();
-        self.b_en.next = self.engine.b_rd_en.val();
-        self.b_bank.next = self.fb_bank.val();
+        self.sp_a.en.next = self.engine.a_rd_en.val();
+        self.sp_a.bank.next = self.fa_bank.val();
+        self.sp_a.addr.next = self.engine.a_rd_addr.val();
+        self.engine.a_rd_data.next = self.sp_a.data.val();
+        self.sp_b.en.next = self.engine.b_rd_en.val();
+        self.sp_b.bank.next = self.fb_bank.val();
         if self.row_scale.val() {
-            self.b_bank.next = self.frs_bank.val();
+            self.sp_b.bank.next = self.frs_bank.val();
         }
-        self.b_addr.next = self.engine.b_rd_addr.val();
-        self.engine.b_rd_data.next = self.b_data.val();
-        self.x_en.next = self.engine.x_rd_en.val();
-        self.x_lo_bank.next = self.fo_bank.val();
-        self.x_hi_bank.next = self.fo_hi_bank.val();
-        self.x_addr.next = self.engine.x_rd_addr.val();
-        self.engine.x_lo_data.next = self.x_lo_data.val();
-        self.engine.x_hi_data.next = self.x_hi_data.val();
-        self.o_en.next = self.engine.o_wr_en.val();
-        self.o_hi_en.next = self.engine.o_hi_en.val();
-        self.o_bank.next = self.fo_bank.val();
-        self.o_hi_bank.next = self.fo_hi_bank.val();
-        self.o_addr.next = self.engine.o_wr_addr.val();
-        self.o_data.next = self.engine.o_wr_data.val();
-        self.o_hi_data.next = self.engine.o_hi_data.val();
-        self.o_be.next = self.engine.o_wr_be.val();
+        self.sp_b.addr.next = self.engine.b_rd_addr.val();
+        self.engine.b_rd_data.next = self.sp_b.data.val();
+        self.sp_x_lo.en.next = self.engine.x_rd_en.val();
+        self.sp_x_hi.en.next = self.engine.x_rd_en.val();
+        self.sp_x_lo.bank.next = self.fo_bank.val();
+        self.sp_x_hi.bank.next = self.fo_hi_bank.val();
+        self.sp_x_lo.addr.next = self.engine.x_rd_addr.val();
+        self.sp_x_hi.addr.next = self.engine.x_rd_addr.val();
+        self.engine.x_lo_data.next = self.sp_x_lo.data.val();
+        self.engine.x_hi_data.next = self.sp_x_hi.data.val();
+        self.sp_out_lo.en.next = self.engine.o_wr_en.val();
+        self.sp_out_hi.en.next = self.engine.o_hi_en.val();
+        self.sp_out_lo.bank.next = self.fo_bank.val();
+        self.sp_out_hi.bank.next = self.fo_hi_bank.val();
+        self.sp_out_lo.addr.next = self.engine.o_wr_addr.val();
+        self.sp_out_hi.addr.next = self.engine.o_wr_addr.val();
+        self.sp_out_lo.data.next = self.engine.o_wr_data.val();
+        self.sp_out_hi.data.next = self.engine.o_hi_data.val();
+        self.sp_out_lo.be.next = self.engine.o_wr_be.val();
+        self.sp_out_hi.be.next = self.engine.o_wr_be.val();
     }
 }
 

@@ -4,8 +4,9 @@
 //! systolic array), [`gemm`] (tile sequencer, accumulator, output path), [`requant`], [`vec`]
 //! (LayerNorm/softmax row engine). Units: [`dma`], [`gemm_unit`], [`vector_unit`], dispatched by
 //! the [`controller`]. Memory: [`scratchpad`] (banks + crossbar), [`storage`] (RAM/FIFO leaves),
-//! [`rdarb`], [`axi_master`], [`axi_lite`]. Primitives: [`widen`], [`mul`], [`delay`]. [`top`]
-//! only wires; [`verilog`] generates and lints.
+//! [`rdarb`], [`axi_master`], [`axi_lite`]. [`bus`]: the interface bundles between all of them.
+//! Primitives: [`widen`], [`mul`], [`delay`]. [`top`] only wires, bundle by bundle; [`verilog`]
+//! generates and lints.
 
 #![warn(missing_docs)]
 // State machines read best as one branch per state, each with its own condition inside.
@@ -15,6 +16,7 @@ pub mod arith;
 pub mod array;
 pub mod axi_lite;
 pub mod axi_master;
+pub mod bus;
 pub mod controller;
 pub mod delay;
 pub mod dma;
@@ -35,8 +37,6 @@ pub mod verilog;
 pub mod widen;
 use spec::AccelConfig;
 
-/// One instruction word as the units pass it around (`spec::isa::INSN_BITS` bits).
-pub type InsnBits = rust_hdl::prelude::Bits<{ spec::isa::INSN_BITS }>;
 
 /// Name of the generated top-level Verilog module.
 pub const TOP_MODULE: &str = "vitaccel_top";
@@ -75,7 +75,8 @@ pub fn selector_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> 
 pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
     cfg.validate()?;
     fn gen<const W: usize, const BE: usize>(cfg: &AccelConfig) -> String {
-        verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE)
+        let v = verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE);
+        verilog::rename_root_ports(&v, TOP_MODULE, &top::VERILOG_PORT_PREFIXES)
     }
     Ok(per_word_width!(gen, cfg))
 }

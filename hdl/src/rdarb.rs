@@ -10,7 +10,7 @@
 //! cycle's requests, so no client's request logic forms a combinational loop with it. Clients
 //! hold a request until it is granted. At most one command is accepted every two cycles.
 
-use crate::array::signals;
+use crate::bus::{ReadClient, ReadServer};
 use crate::storage::WordFifo;
 use crate::widen::Concat;
 use rust_hdl::prelude::*;
@@ -18,37 +18,17 @@ use rust_hdl::prelude::*;
 /// Depth of the routing FIFO (commands in flight).
 pub const ROUTES: usize = 8;
 
-/// The read arbiter.
+/// The read arbiter for `W`-bit words (the words pass through to every client).
 #[derive(LogicBlock)]
-pub struct ReadArbiter {
+pub struct ReadArbiter<const W: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Command valid, per client (0 fetch, 1 DMA, 2 GEMM).
-    pub c_cmd_valid: Vec<Signal<In, Bit>>,
-    /// Command accepted, per client.
-    pub c_cmd_ready: Vec<Signal<Out, Bit>>,
-    /// Command byte address, per client.
-    pub c_cmd_addr: Vec<Signal<In, Bits<40>>>,
-    /// Command beats, per client (>= 1).
-    pub c_cmd_beats: Vec<Signal<In, Bits<32>>>,
-    /// A data beat for this client is on the data bus.
-    pub c_data_valid: Vec<Signal<Out, Bit>>,
-    /// The client takes the beat.
-    pub c_data_ready: Vec<Signal<In, Bit>>,
-    /// To the read engine: command valid.
-    pub cmd_valid: Signal<Out, Bit>,
-    /// From the read engine: command accepted.
-    pub cmd_ready: Signal<In, Bit>,
-    /// To the read engine: address.
-    pub cmd_addr: Signal<Out, Bits<40>>,
-    /// To the read engine: beats.
-    pub cmd_beats: Signal<Out, Bits<32>>,
-    /// From the read engine: a beat is on the data bus.
-    pub data_valid: Signal<In, Bit>,
-    /// To the read engine: the addressed client takes it.
-    pub data_ready: Signal<Out, Bit>,
+    /// The clients (0 fetch, 1 DMA, 2 GEMM).
+    pub clients: Vec<ReadServer<W>>,
+    /// To the read engine; its data goes on to the client it belongs to.
+    pub engine: ReadClient<W>,
     routes: WordFifo<34>,
     entry: Concat<2, 32, 34>,
     grant: Signal<Local, Bits<2>>,
@@ -73,23 +53,13 @@ pub struct ReadArbiter {
     one32: Constant<Bits<32>>,
 }
 
-impl Default for ReadArbiter {
+impl<const W: usize> Default for ReadArbiter<W> {
     fn default() -> Self {
         ReadArbiter {
             clock: Signal::default(),
             reset: Signal::default(),
-            c_cmd_valid: signals(3),
-            c_cmd_ready: signals(3),
-            c_cmd_addr: signals(3),
-            c_cmd_beats: signals(3),
-            c_data_valid: signals(3),
-            c_data_ready: signals(3),
-            cmd_valid: Signal::default(),
-            cmd_ready: Signal::default(),
-            cmd_addr: Signal::default(),
-            cmd_beats: Signal::default(),
-            data_valid: Signal::default(),
-            data_ready: Signal::default(),
+            clients: (0..3).map(|_| ReadServer::default()).collect(),
+            engine: ReadClient::default(),
             routes: WordFifo::new(ROUTES),
             entry: Concat::default(),
             grant: Signal::default(),
@@ -116,7 +86,7 @@ impl Default for ReadArbiter {
     }
 }
 
-impl Logic for ReadArbiter {
+impl<const W: usize> Logic for ReadArbiter<W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, left, started, hold_valid, hold_addr, hold_beats, hold_client);
@@ -126,17 +96,17 @@ impl Logic for ReadArbiter {
             self.ready_r[k].clock.next = self.clock.val();
             self.ready_r[k].d.next = false;
         }
-        Signal::<Out, Bit>::link(&mut self.c_cmd_ready[0], &mut self.ready_r[0].q);
-        Signal::<Out, Bit>::link(&mut self.c_cmd_ready[1], &mut self.ready_r[1].q);
-        Signal::<Out, Bit>::link(&mut self.c_cmd_ready[2], &mut self.ready_r[2].q);
+        Signal::<Out, Bit>::link(&mut self.clients[0].cmd_ready, &mut self.ready_r[0].q);
+        Signal::<Out, Bit>::link(&mut self.clients[1].cmd_ready, &mut self.ready_r[1].q);
+        Signal::<Out, Bit>::link(&mut self.clients[2].cmd_ready, &mut self.ready_r[2].q);
 
         // Take the granted client's command into the holding register.
         self.accept.next = false;
         for k in 0..3 {
-            if self.ready_r[k].q.val() && self.c_cmd_valid[k].val() {
+            if self.ready_r[k].q.val() && self.clients[k].cmd_valid.val() {
                 self.accept.next = true;
-                self.hold_addr.d.next = self.c_cmd_addr[k].val();
-                self.hold_beats.d.next = self.c_cmd_beats[k].val();
+                self.hold_addr.d.next = self.clients[k].cmd_addr.val();
+                self.hold_beats.d.next = self.clients[k].cmd_beats.val();
             }
         }
         self.grant.next = self.c1.val();
@@ -150,30 +120,30 @@ impl Logic for ReadArbiter {
             self.hold_client.d.next = self.grant.val();
         }
         // The holding register drives the read engine; an accepted command records its route.
-        self.cmd_valid.next = self.hold_valid.q.val();
-        self.cmd_addr.next = self.hold_addr.q.val();
-        self.cmd_beats.next = self.hold_beats.q.val();
+        self.engine.cmd_valid.next = self.hold_valid.q.val();
+        self.engine.cmd_addr.next = self.hold_addr.q.val();
+        self.engine.cmd_beats.next = self.hold_beats.q.val();
         self.entry.hi.next = self.hold_client.q.val();
         self.entry.lo.next = self.hold_beats.q.val();
         self.routes.din.next = self.entry.dout.val();
-        self.routes.push.next = self.hold_valid.q.val() && self.cmd_ready.val();
-        self.hold_next.next = (self.hold_valid.q.val() && !self.cmd_ready.val()) || self.accept.val();
+        self.routes.push.next = self.hold_valid.q.val() && self.engine.cmd_ready.val();
+        self.hold_next.next = (self.hold_valid.q.val() && !self.engine.cmd_ready.val()) || self.accept.val();
         self.hold_valid.d.next = self.hold_next.val();
 
         // Next cycle's grant: the highest-priority client requesting now and not just taken,
         // when the holding register and a route will be free.
         self.any.next = false;
         for k in 0..3 {
-            if self.c_cmd_valid[k].val() && !(self.ready_r[k].q.val() && self.accept.val()) {
+            if self.clients[k].cmd_valid.val() && !(self.ready_r[k].q.val() && self.accept.val()) {
                 self.any.next = true;
             }
         }
         self.routes_used.next = self.routes.count.val() + 1;
         self.full.next = self.routes_used.val() >= self.routes_cap.val();
         if !self.hold_next.val() && !self.full.val() && self.any.val() {
-            if self.c_cmd_valid[0].val() && !(self.ready_r[0].q.val() && self.accept.val()) {
+            if self.clients[0].cmd_valid.val() && !(self.ready_r[0].q.val() && self.accept.val()) {
                 self.ready_r[0].d.next = true;
-            } else if self.c_cmd_valid[2].val() && !(self.ready_r[2].q.val() && self.accept.val()) {
+            } else if self.clients[2].cmd_valid.val() && !(self.ready_r[2].q.val() && self.accept.val()) {
                 self.ready_r[2].d.next = true;
             } else {
                 self.ready_r[1].d.next = true;
@@ -181,15 +151,16 @@ impl Logic for ReadArbiter {
         }
         // Steer data to the head route's client; count its beats down.
         self.head_client.next = self.routes.dout.val().get_bits::<2>(32);
-        self.data_ready.next = false;
+        self.engine.data_ready.next = false;
         for k in 0..3 {
-            self.c_data_valid[k].next = false;
+            self.clients[k].data.next = self.engine.data.val();
+            self.clients[k].data_valid.next = false;
             if (self.head_client.val().index() == k) && (self.routes.count.val() != 0) {
-                self.c_data_valid[k].next = self.data_valid.val();
-                self.data_ready.next = self.c_data_ready[k].val();
+                self.clients[k].data_valid.next = self.engine.data_valid.val();
+                self.engine.data_ready.next = self.clients[k].data_ready.val();
             }
         }
-        self.beat.next = self.data_valid.val() && self.data_ready.val() && (self.routes.count.val() != 0);
+        self.beat.next = self.engine.data_valid.val() && self.engine.data_ready.val() && (self.routes.count.val() != 0);
         self.routes.pop.next = false;
         if self.beat.val() {
             if !self.started.q.val() {
@@ -224,7 +195,7 @@ mod tests {
 
     #[test]
     fn arbiter_verilog_is_lint_clean() {
-        let v = crate::verilog::generate(&mut ReadArbiter::default(), "rdarb");
+        let v = crate::verilog::generate(&mut ReadArbiter::<64>::default(), "rdarb");
         crate::verilog::lint(&v, "rdarb").unwrap();
     }
 }

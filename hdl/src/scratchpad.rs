@@ -6,7 +6,8 @@
 //! BANK_CONFLICT instead of computing garbage silently.
 
 use crate::array::signals;
-use crate::storage::{Bank, SP_ADDR_BITS};
+use crate::bus::{SpReadServer, SpWriteServer};
+use crate::storage::Bank;
 use rust_hdl::prelude::*;
 
 /// Read clients of the crossbar, in priority order (a conflict is reported either way).
@@ -48,24 +49,10 @@ pub mod write_client {
 pub struct Scratchpad<const W: usize, const BE: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Read enables, per client.
-    pub rd_en: Vec<Signal<In, Bit>>,
-    /// Read banks, per client.
-    pub rd_bank: Vec<Signal<In, Bits<4>>>,
-    /// Read addresses, per client.
-    pub rd_addr: Vec<Signal<In, Bits<SP_ADDR_BITS>>>,
-    /// Word read in the previous cycle, per client.
-    pub rd_data: Vec<Signal<Out, Bits<W>>>,
-    /// Write enables, per client.
-    pub wr_en: Vec<Signal<In, Bit>>,
-    /// Write banks, per client.
-    pub wr_bank: Vec<Signal<In, Bits<4>>>,
-    /// Write addresses, per client.
-    pub wr_addr: Vec<Signal<In, Bits<SP_ADDR_BITS>>>,
-    /// Write data, per client.
-    pub wr_data: Vec<Signal<In, Bits<W>>>,
-    /// Byte enables, per client.
-    pub wr_be: Vec<Signal<In, Bits<BE>>>,
+    /// Read ports, per client (`read_client`).
+    pub rd: Vec<SpReadServer<W>>,
+    /// Write ports, per client (`write_client`).
+    pub wr: Vec<SpWriteServer<W, BE>>,
     /// Two clients used one bank port this cycle.
     pub conflict: Signal<Out, Bit>,
     bank: Vec<Bank<W, BE>>,
@@ -85,15 +72,8 @@ impl<const W: usize, const BE: usize> Scratchpad<W, BE> {
         let (nr, nw) = (read_client::COUNT, write_client::COUNT);
         Scratchpad {
             clock: Signal::default(),
-            rd_en: signals(nr),
-            rd_bank: signals(nr),
-            rd_addr: signals(nr),
-            rd_data: signals(nr),
-            wr_en: signals(nw),
-            wr_bank: signals(nw),
-            wr_addr: signals(nw),
-            wr_data: signals(nw),
-            wr_be: signals(nw),
+            rd: (0..nr).map(|_| SpReadServer::default()).collect(),
+            wr: (0..nw).map(|_| SpWriteServer::default()).collect(),
             conflict: Signal::default(),
             bank: (0..banks).map(|_| Bank::new(words)).collect(),
             rd_sel: (0..nr).map(|_| DFF::default()).collect(),
@@ -112,46 +92,46 @@ impl<const W: usize, const BE: usize> Logic for Scratchpad<W, BE> {
     fn update(&mut self) {
         for i in 0..self._nr {
             self.rd_sel[i].clock.next = self.clock.val();
-            self.rd_sel[i].d.next = self.rd_bank[i].val();
+            self.rd_sel[i].d.next = self.rd[i].bank.val();
         }
         self.clash.next = false;
         for b in 0..self._banks {
             self.bank[b].clock.next = self.clock.val();
-            self.bank[b].rd_addr.next = self.rd_addr[0].val();
-            self.bank[b].wr_addr.next = self.wr_addr[0].val();
-            self.bank[b].wr_data.next = self.wr_data[0].val();
-            self.bank[b].wr_be.next = self.wr_be[0].val();
+            self.bank[b].rd_addr.next = self.rd[0].addr.val();
+            self.bank[b].wr_addr.next = self.wr[0].addr.val();
+            self.bank[b].wr_data.next = self.wr[0].data.val();
+            self.bank[b].wr_be.next = self.wr[0].be.val();
             self.bank[b].wr_en.next = false;
             self.rd_seen[b].next = false;
             self.wr_seen[b].next = false;
             for i in 0..self._nr {
-                if self.rd_en[i].val() && (self.rd_bank[i].val().index() == b) {
+                if self.rd[i].en.val() && (self.rd[i].bank.val().index() == b) {
                     if self.rd_seen[b].val() {
                         self.clash.next = true;
                     }
                     self.rd_seen[b].next = true;
-                    self.bank[b].rd_addr.next = self.rd_addr[i].val();
+                    self.bank[b].rd_addr.next = self.rd[i].addr.val();
                 }
             }
             for i in 0..self._nw {
-                if self.wr_en[i].val() && (self.wr_bank[i].val().index() == b) {
+                if self.wr[i].en.val() && (self.wr[i].bank.val().index() == b) {
                     if self.wr_seen[b].val() {
                         self.clash.next = true;
                     }
                     self.wr_seen[b].next = true;
                     self.bank[b].wr_en.next = true;
-                    self.bank[b].wr_addr.next = self.wr_addr[i].val();
-                    self.bank[b].wr_data.next = self.wr_data[i].val();
-                    self.bank[b].wr_be.next = self.wr_be[i].val();
+                    self.bank[b].wr_addr.next = self.wr[i].addr.val();
+                    self.bank[b].wr_data.next = self.wr[i].data.val();
+                    self.bank[b].wr_be.next = self.wr[i].be.val();
                 }
             }
         }
         self.conflict.next = self.clash.val();
         for i in 0..self._nr {
-            self.rd_data[i].next = self.bank[0].rd_data.val();
+            self.rd[i].data.next = self.bank[0].rd_data.val();
             for b in 0..self._banks {
                 if self.rd_sel[i].q.val().index() == b {
-                    self.rd_data[i].next = self.bank[b].rd_data.val();
+                    self.rd[i].data.next = self.bank[b].rd_data.val();
                 }
             }
         }

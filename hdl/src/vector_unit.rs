@@ -4,10 +4,10 @@
 //! COLMEAN, SELECT) on the scratchpad through two read ports and one write port. SELECT's new
 //! token count leaves on `live_we`/`live_value` for the LIVE_TOKENS register.
 
+use crate::bus::{SpReadClient, SpWriteClient, UnitPort, INSN_BITS};
 use crate::select::{SelectEngine, OP_COLMEAN, OP_SELECT};
 use crate::storage::SP_ADDR_BITS;
 use crate::vec::{VecUnit, OP_LAYERNORM, OP_SOFTMAX};
-use crate::InsnBits;
 use rust_hdl::prelude::*;
 use spec::regmap::error_code;
 use spec::{isa, numerics};
@@ -23,50 +23,14 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Instruction being dispatched.
-    pub insn: Signal<In, InsnBits>,
-    /// Its index.
-    pub index: Signal<In, Bits<32>>,
-    /// Dispatch strobe.
-    pub valid: Signal<In, Bit>,
-    /// The slot is free.
-    pub ready: Signal<Out, Bit>,
-    /// Nothing running or waiting.
-    pub idle: Signal<Out, Bit>,
-    /// An instruction completed (pulse).
-    pub done: Signal<Out, Bit>,
-    /// An instruction was rejected (pulse).
-    pub error: Signal<Out, Bit>,
-    /// Why.
-    pub error_code: Signal<Out, Bits<8>>,
-    /// Which.
-    pub error_index: Signal<Out, Bits<32>>,
-    /// Read port 0 used.
-    pub rd0_en: Signal<Out, Bit>,
-    /// Read port 0 bank.
-    pub rd0_bank: Signal<Out, Bits<4>>,
-    /// Read port 0 address.
-    pub rd0_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Read port 0 data.
-    pub rd0_data: Signal<In, Bits<W>>,
-    /// Read port 1 used.
-    pub rd1_en: Signal<Out, Bit>,
-    /// Read port 1 bank.
-    pub rd1_bank: Signal<Out, Bits<4>>,
-    /// Read port 1 address.
-    pub rd1_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Read port 1 data.
-    pub rd1_data: Signal<In, Bits<W>>,
-    /// Write strobe.
-    pub wr_en: Signal<Out, Bit>,
-    /// Write bank.
-    pub wr_bank: Signal<Out, Bits<4>>,
-    /// Write address.
-    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// Byte enables.
-    pub wr_be: Signal<Out, Bits<BE>>,
+    /// Dispatch from and completion to the controller.
+    pub dispatch: UnitPort,
+    /// Scratchpad read port 0.
+    pub sp_rd0: SpReadClient<W>,
+    /// Scratchpad read port 1.
+    pub sp_rd1: SpReadClient<W>,
+    /// Scratchpad write port.
+    pub sp_wr: SpWriteClient<W, BE>,
     /// SELECT finished: LIVE_TOKENS takes `live_value` (pulse).
     pub live_we: Signal<Out, Bit>,
     /// The live token count after a SELECT.
@@ -74,9 +38,9 @@ pub struct VectorUnit<const W: usize, const BE: usize> {
     engine: VecUnit<W, BE>,
     sel: SelectEngine<W, BE>,
     pend_valid: DFF<Bit>,
-    pend_insn: DFF<InsnBits>,
+    pend_insn: DFF<Bits<INSN_BITS>>,
     pend_index: DFF<Bits<32>>,
-    act: DFF<InsnBits>,
+    act: DFF<Bits<INSN_BITS>>,
     act_index: DFF<Bits<32>>,
     state: DFF<Bits<2>>,
     done_r: DFF<Bit>,
@@ -172,28 +136,10 @@ impl<const W: usize, const BE: usize> VectorUnit<W, BE> {
         VectorUnit {
             clock: Signal::default(),
             reset: Signal::default(),
-            insn: Signal::default(),
-            index: Signal::default(),
-            valid: Signal::default(),
-            ready: Signal::default(),
-            idle: Signal::default(),
-            done: Signal::default(),
-            error: Signal::default(),
-            error_code: Signal::default(),
-            error_index: Signal::default(),
-            rd0_en: Signal::default(),
-            rd0_bank: Signal::default(),
-            rd0_addr: Signal::default(),
-            rd0_data: Signal::default(),
-            rd1_en: Signal::default(),
-            rd1_bank: Signal::default(),
-            rd1_addr: Signal::default(),
-            rd1_data: Signal::default(),
-            wr_en: Signal::default(),
-            wr_bank: Signal::default(),
-            wr_addr: Signal::default(),
-            wr_data: Signal::default(),
-            wr_be: Signal::default(),
+            dispatch: UnitPort::default(),
+            sp_rd0: SpReadClient::default(),
+            sp_rd1: SpReadClient::default(),
+            sp_wr: SpWriteClient::default(),
             live_we: Signal::default(),
             live_value: Signal::default(),
             engine: VecUnit::new(cfg.array_rows, cfg.max_width),
@@ -388,16 +334,16 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
         // ---------------- slot and state machine ----------------
         self.done_r.d.next = false;
         self.err_r.d.next = false;
-        if self.valid.val() {
+        if self.dispatch.valid.val() {
             self.pend_valid.d.next = true;
-            self.pend_insn.d.next = self.insn.val();
-            self.pend_index.d.next = self.index.val();
+            self.pend_insn.d.next = self.dispatch.insn.val();
+            self.pend_index.d.next = self.dispatch.index.val();
         }
         if self.state.q.val() == self.st_idle.val() {
             if self.pend_valid.q.val() {
                 self.act.d.next = self.pend_insn.q.val();
                 self.act_index.d.next = self.pend_index.q.val();
-                self.pend_valid.d.next = self.valid.val();
+                self.pend_valid.d.next = self.dispatch.valid.val();
                 self.state.d.next = self.st_check.val();
             }
         } else if self.state.q.val() == self.st_check.val() {
@@ -422,43 +368,43 @@ impl<const W: usize, const BE: usize> Logic for VectorUnit<W, BE> {
             self.state.d.next = self.st_idle.val();
             self.pend_valid.d.next = false;
         }
-        self.ready.next = !self.pend_valid.q.val();
-        self.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
-        self.done.next = self.done_r.q.val();
-        self.error.next = self.err_r.q.val();
-        self.error_code.next = self.code_field.val();
-        self.error_index.next = self.act_index.q.val();
+        self.dispatch.ready.next = !self.pend_valid.q.val();
+        self.dispatch.idle.next = !self.pend_valid.q.val() && (self.state.q.val() == self.st_idle.val());
+        self.dispatch.done.next = self.done_r.q.val();
+        self.dispatch.error.next = self.err_r.q.val();
+        self.dispatch.error_code.next = self.code_field.val();
+        self.dispatch.error_index.next = self.act_index.q.val();
 
         // ---------------- scratchpad ports ----------------
         // The selector engine owns the ports while it runs (COLMEAN reads on port 0 only).
-        self.engine.rd0_data.next = self.rd0_data.val();
-        self.engine.rd1_data.next = self.rd1_data.val();
-        self.sel.rd0_data.next = self.rd0_data.val();
-        self.sel.rd1_data.next = self.rd1_data.val();
+        self.engine.rd0_data.next = self.sp_rd0.data.val();
+        self.engine.rd1_data.next = self.sp_rd1.data.val();
+        self.sel.rd0_data.next = self.sp_rd0.data.val();
+        self.sel.rd1_data.next = self.sp_rd1.data.val();
         if self.sel.busy.val() {
-            self.rd0_en.next = true;
-            self.rd0_bank.next = self.sel.rd0_bank.val();
-            self.rd0_addr.next = self.sel.rd0_addr.val();
-            self.rd1_en.next = self.is_sel.val();
-            self.rd1_bank.next = self.sel.rd1_bank.val();
-            self.rd1_addr.next = self.sel.rd1_addr.val();
-            self.wr_en.next = self.sel.wr_en.val();
-            self.wr_bank.next = self.sel.wr_bank.val();
-            self.wr_addr.next = self.sel.wr_addr.val();
-            self.wr_data.next = self.sel.wr_data.val();
-            self.wr_be.next = self.sel.wr_be.val();
+            self.sp_rd0.en.next = true;
+            self.sp_rd0.bank.next = self.sel.rd0_bank.val();
+            self.sp_rd0.addr.next = self.sel.rd0_addr.val();
+            self.sp_rd1.en.next = self.is_sel.val();
+            self.sp_rd1.bank.next = self.sel.rd1_bank.val();
+            self.sp_rd1.addr.next = self.sel.rd1_addr.val();
+            self.sp_wr.en.next = self.sel.wr_en.val();
+            self.sp_wr.bank.next = self.sel.wr_bank.val();
+            self.sp_wr.addr.next = self.sel.wr_addr.val();
+            self.sp_wr.data.next = self.sel.wr_data.val();
+            self.sp_wr.be.next = self.sel.wr_be.val();
         } else {
-            self.rd0_en.next = self.engine.busy.val();
-            self.rd0_bank.next = self.engine.rd0_bank.val();
-            self.rd0_addr.next = self.engine.rd0_addr.val();
-            self.rd1_en.next = self.engine.busy.val();
-            self.rd1_bank.next = self.engine.rd1_bank.val();
-            self.rd1_addr.next = self.engine.rd1_addr.val();
-            self.wr_en.next = self.engine.wr_en.val();
-            self.wr_bank.next = self.engine.wr_bank.val();
-            self.wr_addr.next = self.engine.wr_addr.val();
-            self.wr_data.next = self.engine.wr_data.val();
-            self.wr_be.next = self.engine.wr_be.val();
+            self.sp_rd0.en.next = self.engine.busy.val();
+            self.sp_rd0.bank.next = self.engine.rd0_bank.val();
+            self.sp_rd0.addr.next = self.engine.rd0_addr.val();
+            self.sp_rd1.en.next = self.engine.busy.val();
+            self.sp_rd1.bank.next = self.engine.rd1_bank.val();
+            self.sp_rd1.addr.next = self.engine.rd1_addr.val();
+            self.sp_wr.en.next = self.engine.wr_en.val();
+            self.sp_wr.bank.next = self.engine.wr_bank.val();
+            self.sp_wr.addr.next = self.engine.wr_addr.val();
+            self.sp_wr.data.next = self.engine.wr_data.val();
+            self.sp_wr.be.next = self.engine.wr_be.val();
         }
         self.live_we.next = self.sel.live_we.val();
         self.live_value.next = self.sel.live_value.val();

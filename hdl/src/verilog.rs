@@ -26,6 +26,22 @@ pub fn generate<U: Block>(uut: &mut U, name: &str) -> String {
             .replace("endmodule // top$", &format!("endmodule // {name}$"))
 }
 
+/// `verilog` (from [`generate`]) with the ports of its root module `name` renamed by
+/// `prefixes`: every identifier of that module starting with `from` (a bundle's `bundle$`)
+/// starts with `to` instead. Identifiers inside submodules and the submodules' port names in
+/// instance connections (`.bundle$x(...)`) are left alone.
+pub fn rename_root_ports(verilog: &str, name: &str, prefixes: &[(&str, &str)]) -> String {
+    let start = verilog.find(&format!("module {name}(")).expect("root module");
+    let end_tag = format!("endmodule // {name}\n");
+    let end = start + verilog[start..].find(&end_tag).expect("end of root module") + end_tag.len();
+    let mut root = verilog[start..end].to_string();
+    for (from, to) in prefixes {
+        let re = regex::Regex::new(&format!(r"(^|[^A-Za-z0-9_$.]){}", regex::escape(from))).expect("valid regex");
+        root = re.replace_all(&root, format!("${{1}}{to}").as_str()).into_owned();
+    }
+    format!("{}{}{}", &verilog[..start], root, &verilog[end..])
+}
+
 /// rust-hdl 0.46 emits `join`/`link` of plain signals with a dangling `$` on both names
 /// (`always @(*) a$b$ = c$d$;`); identifiers of this design never end in `$`, so drop it.
 fn fix_signal_links(v: &str) -> String {

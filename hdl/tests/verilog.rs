@@ -70,3 +70,84 @@ fn generated_docs_are_up_to_date() {
         );
     }
 }
+
+/// The ports of the root module of `verilog` as (direction, name, width), in declaration order.
+fn root_ports(verilog: &str) -> Vec<(String, String, usize)> {
+    let start = verilog.find(&format!("module {}(", hdl::TOP_MODULE)).expect("root module");
+    let end = start + verilog[start..].find("endmodule").expect("end of root module");
+    let decl = regex::Regex::new(r"^\s*(input|output)\s+(?:wire|reg)?\s*(?:\[(\d+):0\])?\s*([A-Za-z_][A-Za-z0-9_$]*);")
+        .expect("valid regex");
+    verilog[start..end]
+        .lines()
+        .filter_map(|l| decl.captures(l))
+        .map(|c| {
+            let width = c.get(2).map_or(1, |m| m.as_str().parse::<usize>().unwrap() + 1);
+            (c[1].to_string(), c[3].to_string(), width)
+        })
+        .collect()
+}
+
+/// The top's ports are the AXI4-Lite slave and AXI4 master with Vivado's names, which the IP
+/// packager and `sim/csrc/harness.h` rely on; the widths follow the array height `R`
+/// (`8R`-bit data, `R` strobes). Written out here from the AXI specification, not from the code.
+#[test]
+fn top_ports_keep_their_axi_names_and_widths() {
+    for cfg in [AccelConfig::small(), AccelConfig::default()] {
+        let data = 8 * cfg.array_rows;
+        let strobes = cfg.array_rows;
+        let expected: Vec<(&str, &str, usize)> = vec![
+            ("input", "aclk", 1),
+            ("input", "aresetn", 1),
+            ("input", "s_axi_awaddr", 12),
+            ("input", "s_axi_awvalid", 1),
+            ("output", "s_axi_awready", 1),
+            ("input", "s_axi_wdata", 32),
+            ("input", "s_axi_wstrb", 4),
+            ("input", "s_axi_wvalid", 1),
+            ("output", "s_axi_wready", 1),
+            ("output", "s_axi_bresp", 2),
+            ("output", "s_axi_bvalid", 1),
+            ("input", "s_axi_bready", 1),
+            ("input", "s_axi_araddr", 12),
+            ("input", "s_axi_arvalid", 1),
+            ("output", "s_axi_arready", 1),
+            ("output", "s_axi_rdata", 32),
+            ("output", "s_axi_rresp", 2),
+            ("output", "s_axi_rvalid", 1),
+            ("input", "s_axi_rready", 1),
+            ("output", "m_axi_araddr", 40),
+            ("output", "m_axi_arlen", 8),
+            ("output", "m_axi_arsize", 3),
+            ("output", "m_axi_arburst", 2),
+            ("output", "m_axi_arcache", 4),
+            ("output", "m_axi_arprot", 3),
+            ("output", "m_axi_arvalid", 1),
+            ("input", "m_axi_arready", 1),
+            ("input", "m_axi_rdata", data),
+            ("input", "m_axi_rresp", 2),
+            ("input", "m_axi_rlast", 1),
+            ("input", "m_axi_rvalid", 1),
+            ("output", "m_axi_rready", 1),
+            ("output", "m_axi_awaddr", 40),
+            ("output", "m_axi_awlen", 8),
+            ("output", "m_axi_awsize", 3),
+            ("output", "m_axi_awburst", 2),
+            ("output", "m_axi_awcache", 4),
+            ("output", "m_axi_awprot", 3),
+            ("output", "m_axi_awvalid", 1),
+            ("input", "m_axi_awready", 1),
+            ("output", "m_axi_wdata", data),
+            ("output", "m_axi_wstrb", strobes),
+            ("output", "m_axi_wlast", 1),
+            ("output", "m_axi_wvalid", 1),
+            ("input", "m_axi_wready", 1),
+            ("input", "m_axi_bresp", 2),
+            ("input", "m_axi_bvalid", 1),
+            ("output", "m_axi_bready", 1),
+        ];
+        let expected: Vec<(String, String, usize)> =
+            expected.into_iter().map(|(d, n, w)| (d.to_string(), n.to_string(), w)).collect();
+        let ports = root_ports(&hdl::top_verilog(&cfg).unwrap());
+        assert_eq!(ports, expected, "{}x{}", cfg.array_rows, cfg.array_cols);
+    }
+}
