@@ -67,7 +67,15 @@ pub fn run(a: Args) -> Result<()> {
         What::Pruning(a) => pruning::run(&a),
         What::Synth(a) => synth::run(&a),
         What::Golden(a) => golden::run(&a),
-        What::All(a) => suite::run(&a),
+        What::All(a) => {
+            suite::run(&a)?;
+            // Here, not in `suite`, so `report` (which reads the suite's files) and `suite` do
+            // not import each other.
+            match &a.report {
+                Some(md) => report::write(&a.out, md),
+                None => Ok(()),
+            }
+        }
         What::Report(a) => report::run(&a),
     }
 }

@@ -240,8 +240,5 @@ pub fn run(a: &Args) -> Result<()> {
         crate::commands::write_json(&path, &manifest)?;
     }
     println!("suite: {:.1} s; figures in {}", t_suite.elapsed().as_secs_f64(), a.out.display());
-    if let Some(md) = &a.report {
-        super::report::write(&a.out, md)?;
-    }
     Ok(())
 }
