@@ -18,13 +18,8 @@ for cfg in configs/32x32.toml configs/64x32.toml; do
     verilator --lint-only -Wall --top-module vitaccel_top "$out/vitaccel_top.v"
     echo "lint clean: $cfg"
 done
-./target/release/vitaccel bench gemm
-./target/release/vitaccel bench model --shape deit-tiny
-./target/release/vitaccel bench model --shape nvit-t --json out/bench/model-nvit-t.json
-./target/release/vitaccel bench tokens --shape deit-tiny
-./target/release/vitaccel bench pruning --shape deit-tiny
-./target/release/vitaccel bench synth
 cargo run --release -p host --example calibrate -- small
 cargo run --release -p host --example calibrate -- default
-./target/release/vitaccel bench golden --shape deit-tiny
-./target/release/vitaccel bench golden --shape nvit-t --json out/bench/golden-nvit.json
+# The whole benchmark suite (JSON + PNG/SVG plots in out/bench/, results generated from them);
+# `vitaccel bench report --from out/bench -o docs/RESULTS.md` refreshes the committed results.
+./target/release/vitaccel bench all --out out/bench --report out/bench/RESULTS.md

@@ -4,8 +4,6 @@ pub mod bench;
 pub mod demo;
 pub mod golden;
 pub mod inspect;
-#[cfg(feature = "verilator")]
-pub mod pruning_bench;
 pub mod quantize;
 pub mod run;
 pub mod synth;

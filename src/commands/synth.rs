@@ -12,6 +12,9 @@ pub enum Shape {
     DeitTiny,
     /// NViT-T-like heterogeneous widths, E=256, 198 tokens.
     NvitT,
+    /// A tiny DeiT-like model for quick runs: E=32, 4 blocks of 2 heads of 16, MLP 64, 18 tokens
+    /// (16 patches of 4x4 pixels), 10 classes.
+    Tiny,
 }
 
 impl Shape {
@@ -20,8 +23,26 @@ impl Shape {
         match self {
             Shape::DeitTiny => deit_tiny(selectors),
             Shape::NvitT => nvit_t_like(selectors),
+            Shape::Tiny => tiny(selectors),
         }
     }
+}
+
+/// The [`Shape::Tiny`] model shape: DeiT-Tiny's structure (distilled, selector heads of half the
+/// reduced width) at a size that runs on the RTL in seconds.
+fn tiny(selectors: &[usize]) -> spec::ModelShape {
+    let mut shape = deit_tiny(selectors);
+    let (embed, sel_heads) = (32, 2);
+    let d = embed / sel_heads;
+    shape.embed = embed;
+    shape.blocks = vec![spec::BlockShape { heads: 2, qk: 16, v: 16, mlp: 64 }; 4];
+    shape.img_size = 16;
+    shape.patch_size = 4;
+    shape.num_classes = 10;
+    for s in &mut shape.selectors {
+        *s = spec::SelectorShape { block: s.block, heads: sel_heads, hidden1: d / 2, hidden2: d / 4, head_hidden: 1 };
+    }
+    shape
 }
 
 /// Arguments.
