@@ -37,7 +37,6 @@ pub mod verilog;
 pub mod widen;
 use spec::AccelConfig;
 
-
 /// Name of the generated top-level Verilog module.
 pub const TOP_MODULE: &str = "vitaccel_top";
 

@@ -47,14 +47,28 @@ pub fn synthetic(sh: &spec::ModelShape) -> Result<(golden::IntModel, Vec<golden:
     Ok((im, imgs))
 }
 
-/// The Verilator model of `cfg` with `program` loaded (needs the RTL simulator).
-pub fn rtl_device(
-    cfg: &AccelConfig,
-    program: &host::program::Program,
-) -> Result<host::device::verilator::VerilatorDevice> {
-    let mut dev = host::device::verilator::VerilatorDevice::new(cfg, program.dram_bytes as usize)?;
-    host::device::load(&mut dev, program)?;
-    Ok(dev)
+/// The device the RTL benchmarks run on: the Verilator model (the golden simulator's type stands
+/// in for it in a build without the `verilator` feature, where [`rtl_device`] always fails).
+#[cfg(feature = "verilator")]
+pub type RtlDevice = host::device::verilator::VerilatorDevice;
+/// The device the RTL benchmarks run on (never built without the `verilator` feature).
+#[cfg(not(feature = "verilator"))]
+pub type RtlDevice = GoldenDevice;
+
+/// The Verilator model of `cfg` with `program` loaded (needs the RTL simulator; without the
+/// `verilator` feature, an error that says so).
+pub fn rtl_device(cfg: &AccelConfig, program: &host::program::Program) -> Result<RtlDevice> {
+    #[cfg(feature = "verilator")]
+    {
+        let mut dev = host::device::verilator::VerilatorDevice::new(cfg, program.dram_bytes as usize)?;
+        host::device::load(&mut dev, program)?;
+        Ok(dev)
+    }
+    #[cfg(not(feature = "verilator"))]
+    {
+        let _ = (cfg, program);
+        anyhow::bail!(crate::commands::NO_VERILATOR)
+    }
 }
 
 /// The golden ISA simulator of `cfg` with `program` loaded.

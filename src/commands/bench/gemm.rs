@@ -74,6 +74,13 @@ pub fn run(a: &Args) -> Result<()> {
 }
 
 /// Run the chain on the RTL, each instruction alone for its own cycle count (needs Verilator).
+/// Without the Verilator backend there is no RTL to measure.
+#[cfg(not(feature = "verilator"))]
+fn measure_rtl(_chain: &[usize], _cfg: &spec::AccelConfig) -> Result<GemmBench> {
+    anyhow::bail!(crate::commands::NO_VERILATOR)
+}
+
+#[cfg(feature = "verilator")]
 fn measure_rtl(chain: &[usize], cfg: &spec::AccelConfig) -> Result<GemmBench> {
     use host::device::{run as run_program, Device};
     let m = chain[0];
