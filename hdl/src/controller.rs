@@ -35,7 +35,7 @@ pub struct InsnAssembler<const W: usize> {
 
 impl<const W: usize> Default for InsnAssembler<W> {
     fn default() -> Self {
-        assert!(W <= INSN_BITS && INSN_BITS % W == 0, "W must divide INSN_BITS");
+        assert!(W <= INSN_BITS && INSN_BITS / W * W == INSN_BITS, "W must divide INSN_BITS");
         InsnAssembler {
             clock: Signal::default(),
             load: Signal::default(),

@@ -107,6 +107,12 @@ pub fn run(a: Args) -> Result<()> {
     if a.chain.len() < 3 {
         bail!("--chain needs M,K and at least one layer width");
     }
+    if let Some(i) = a.chain.iter().position(|&d| d == 0) {
+        bail!(
+            "--chain {:?}: entry {i} is 0; every size (token rows, inputs, layer widths) must be at least 1",
+            a.chain
+        );
+    }
     let (m, dims) = (a.chain[0], &a.chain[1..]);
     let mut rng = Rng::new(a.seed);
     let layers: Vec<_> = dims.windows(2).map(|d| random_linear(&mut rng, d[0], d[1])).collect();
