@@ -1,10 +1,9 @@
 //! `vitaccel bench gemm`: the GEMM engine on the RTL, one linear layer after another.
 
-use super::common::{self, latency_ms, utilization_percent};
+use super::common;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `vitaccel bench gemm` (its help text is on `bench::What::Gemm`).
 #[derive(clap::Args, Clone)]
@@ -82,7 +81,9 @@ fn measure_rtl(_chain: &[usize], _cfg: &spec::AccelConfig) -> Result<GemmBench> 
 
 #[cfg(feature = "verilator")]
 fn measure_rtl(chain: &[usize], cfg: &spec::AccelConfig) -> Result<GemmBench> {
+    use common::{latency_ms, utilization_percent};
     use host::device::{run as run_program, Device};
+    use std::time::Instant;
     let m = chain[0];
     let mut rng = golden::synth::Rng::new(1);
     let layers: Vec<_> = chain[1..].windows(2).map(|d| host::testkit::random_linear(&mut rng, d[0], d[1])).collect();
