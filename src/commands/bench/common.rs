@@ -71,6 +71,19 @@ pub fn rtl_device(cfg: &AccelConfig, program: &host::program::Program) -> Result
     }
 }
 
+/// Run one image of `cm` on the RTL: the run and its wall time in seconds.
+pub fn run_image_rtl(
+    cfg: &AccelConfig,
+    cm: &host::model_compile::CompiledModel,
+    im: &golden::IntModel,
+    img: &golden::Image,
+) -> Result<(host::model_compile::ImageRun, f64)> {
+    let mut dev = rtl_device(cfg, &cm.program)?;
+    let t0 = std::time::Instant::now();
+    let run = cm.run_image(&mut dev, &im.input_patches(img), RTL_TIMEOUT)?;
+    Ok((run, t0.elapsed().as_secs_f64()))
+}
+
 /// The golden ISA simulator of `cfg` with `program` loaded.
 pub fn golden_device(cfg: &AccelConfig, program: &host::program::Program) -> Result<GoldenDevice> {
     let mut dev = GoldenDevice::new(cfg, program.dram_bytes as usize);

@@ -11,7 +11,6 @@ use host::device::golden::schedule;
 use host::model_compile::{compile_model, ModelOptions};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `vitaccel bench model` (its help text is on `bench::What::Model`).
 #[derive(clap::Args, Clone)]
@@ -88,7 +87,7 @@ pub fn run(a: &Args) -> Result<()> {
     let (im, imgs) = common::synthetic(&sh)?;
     let macs = sh.macs_dense() as u64;
     let cm = compile_model(&im, &cfg, ModelOptions::default())?;
-    let (run, wall) = run_rtl(&cfg, &cm, &im, &imgs[0])?;
+    let (run, wall) = common::run_image_rtl(&cfg, &cm, &im, &imgs[0])?;
     let want = im.forward(&imgs[0], &ForwardOptions { prune: false }, None);
     let bit_exact = run.logits == want.logits;
     let model = CycleModel::new(&cfg);
@@ -135,19 +134,6 @@ pub fn run(a: &Args) -> Result<()> {
     println!("  plotted {}", plot::names(&files));
     anyhow::ensure!(bit_exact, "RTL logits differ from the golden model");
     Ok(())
-}
-
-/// One image through the compiled model on the RTL, and the wall time (needs Verilator).
-fn run_rtl(
-    cfg: &spec::AccelConfig,
-    cm: &host::model_compile::CompiledModel,
-    im: &golden::IntModel,
-    img: &golden::Image,
-) -> Result<(host::model_compile::ImageRun, f64)> {
-    let mut dev = common::rtl_device(cfg, &cm.program)?;
-    let t = Instant::now();
-    let run = cm.run_image(&mut dev, &im.input_patches(img), common::RTL_TIMEOUT)?;
-    Ok((run, t.elapsed().as_secs_f64()))
 }
 
 fn print(r: &ModelBench) {

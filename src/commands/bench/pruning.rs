@@ -19,7 +19,6 @@ use host::model_compile::{compile_model, CompiledModel, LayerKind, ModelOptions}
 use plotters::style::RGBColor;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `vitaccel bench pruning` (its help text is on `bench::What::Pruning`).
 #[derive(clap::Args, Clone)]
@@ -173,7 +172,7 @@ type Run = (u64, u64, bool, Vec<usize>, Vec<Vec<(LayerKind, u64)>>, f64);
 fn run_once(im: &IntModel, img: &golden::Image, cfg: &spec::AccelConfig, prune: bool) -> Result<Run> {
     let cm = compile_model(im, cfg, ModelOptions { prune, ..ModelOptions::default() })?;
     let patches = im.input_patches(img);
-    let (rtl, wall) = run_rtl(cfg, &cm, im, img)?;
+    let (rtl, wall) = common::run_image_rtl(cfg, &cm, im, img)?;
     let mut g = common::golden_device(cfg, &cm.program)?;
     let gold = cm.run_image(&mut g, &patches, common::GOLDEN_TIMEOUT)?;
     let want = im.forward(img, &ForwardOptions { prune }, None);
@@ -181,19 +180,6 @@ fn run_once(im: &IntModel, img: &golden::Image, cfg: &spec::AccelConfig, prune: 
     let live = rtl.kept.iter().map(Vec::len).collect();
     let by = busy_by_block(&g, &cm, im.shape.blocks.len());
     Ok((rtl.stats.cycles, gold.stats.cycles, exact, live, by, wall))
-}
-
-/// One image through `cm` on the RTL, and the wall time (needs Verilator).
-fn run_rtl(
-    cfg: &spec::AccelConfig,
-    cm: &CompiledModel,
-    im: &IntModel,
-    img: &golden::Image,
-) -> Result<(host::model_compile::ImageRun, f64)> {
-    let mut dev = common::rtl_device(cfg, &cm.program)?;
-    let t0 = Instant::now();
-    let rtl = cm.run_image(&mut dev, &im.input_patches(img), common::RTL_TIMEOUT)?;
-    Ok((rtl, t0.elapsed().as_secs_f64()))
 }
 
 /// Per-block figures of one pruned run against the unpruned one, and the selectors' busy

@@ -6,11 +6,10 @@ use crate::commands::synth::Shape;
 use anyhow::Result;
 use host::cycle_model::CycleModel;
 use host::device::golden::schedule;
-use host::model_compile::{compile_model, CompiledModel, ModelOptions};
+use host::model_compile::{compile_model, ModelOptions};
 use plotters::style::RGBColor;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// Arguments of `vitaccel bench tokens` (its help text is on `bench::What::Tokens`).
 #[derive(clap::Args, Clone)]
@@ -88,7 +87,8 @@ pub fn run(a: &Args) -> Result<()> {
         anyhow::ensure!((0.0..=1.0).contains(&k), "--keep {k}: fractions are in [0, 1]");
         let live = prefix + ((t - prefix) as f64 * k).round() as usize;
         cm.program.live_tokens = live as u16;
-        let (rtl_logits, rtl_cycles, wall) = run_rtl(&cfg, &cm, &im, &imgs[0])?;
+        let (rtl, wall) = common::run_image_rtl(&cfg, &cm, &im, &imgs[0])?;
+        let (rtl_logits, rtl_cycles) = (rtl.logits, rtl.stats.cycles);
         let gdev = &mut common::golden_device(&cfg, &cm.program)?;
         let golden_run = cm.run_image(gdev, &patches, common::GOLDEN_TIMEOUT)?;
         let resolved: Vec<_> = cm.program.insns.iter().map(|i| i.resolve(live as u16)).collect::<Result<_, _>>()?;
@@ -133,20 +133,6 @@ pub fn run(a: &Args) -> Result<()> {
     let files = plot::save_xy(&chart(&r), &common::plot_stem(&a.json))?;
     println!("  plotted {}", plot::names(&files));
     Ok(())
-}
-
-/// One image on the RTL at the program's live count: logits, cycles, wall seconds (needs
-/// Verilator).
-fn run_rtl(
-    cfg: &spec::AccelConfig,
-    cm: &CompiledModel,
-    im: &golden::IntModel,
-    img: &golden::Image,
-) -> Result<(Vec<i32>, u64, f64)> {
-    let mut dev = common::rtl_device(cfg, &cm.program)?;
-    let t0 = Instant::now();
-    let run = cm.run_image(&mut dev, &im.input_patches(img), common::RTL_TIMEOUT)?;
-    Ok((run.logits, run.stats.cycles, t0.elapsed().as_secs_f64()))
 }
 
 fn print_point(p: &TokensPoint) {
