@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PROPTEST_CASES="${PROPTEST_CASES:-5000}"
-cargo test --release -p host --test cosim
-PROPTEST_CASES=2000 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test model_cosim --test model_golden
-PROPTEST_CASES=1000 cargo test --release -p host --test live_tokens
-PROPTEST_CASES=2000 cargo test --release -p host --test select_ops
-PROPTEST_CASES=500 VITACCEL_COSIM_IMAGES=360 cargo test --release -p host --test pruning
+# The backend suite (tests/backends), one suite at a time (test paths are suite::backend::test).
+cargo test --release --test backends -- gemm_chains::
+PROPTEST_CASES=2000 VITACCEL_COSIM_IMAGES=360 cargo test --release --test backends -- models::
+PROPTEST_CASES=1000 cargo test --release --test backends -- live_tokens::
+PROPTEST_CASES=2000 cargo test --release --test backends -- select_ops::
+PROPTEST_CASES=500 VITACCEL_COSIM_IMAGES=360 cargo test --release --test backends -- pruning::
 cargo test --release -p sim
 cargo build --release
 for cfg in configs/32x32.toml configs/64x32.toml; do

@@ -2,8 +2,8 @@
 //! unit's busy counter `DMA_BUSY`, `GEMM_BUSY`, `VEC_BUSY` shows for it; [`CycleModel::insn`],
 //! what CYCLES shows when it runs alone) and of whole programs ([`schedule`]: the timeline, units
 //! overlapping as their dependency counts allow). Every latency and formula comes from
-//! `spec::timing`. The RTL is checked against it (`host/tests/cosim.rs`,
-//! `host/tests/model_cosim.rs`, `cargo run --release -p host --example calibrate`), and it
+//! `spec::timing`. The RTL is checked against it (`tests/backends/gemm_chains.rs`,
+//! `tests/backends/models.rs`, `cargo run --release -p host --example calibrate`), and it
 //! projects latency for arrays too large to simulate.
 //!
 //! * [`units`]: per-instruction costs on each unit.

@@ -8,7 +8,7 @@
 //! * [`read`]: the core's read engine (outstanding reads, issue rate).
 //! * [`control`]: the controller (fetch, dispatch, hand-offs between units, DONE).
 //! * [`dma`], [`gemm`], [`vector`], [`select`]: per-unit overheads and the exact cycle formulas
-//!   of the engines (checked against the RTL by the `hdl` tests and `host/tests/cosim.rs`).
+//!   of the engines (checked against the RTL by the `hdl` tests and `tests/backends/gemm_chains.rs`).
 
 pub mod gemm;
 pub mod select;

@@ -1,12 +1,13 @@
-//! The token selector's instructions alone (COLMEAN, SELECT) on the RTL and on the golden ISA
-//! simulator: every byte they write, the LIVE_TOKENS they leave and their cycles are equal, over
-//! random cases and the edge cases of pruning (every token kept, every patch token dropped,
-//! exactly one token kept, the maximum token count). The decisions themselves are checked
-//! against `spec::numerics` independently of both backends.
+//! The token selector's instructions alone (COLMEAN, SELECT), on every backend: every byte they
+//! write and the LIVE_TOKENS they leave equal the golden ISA simulator's, and their cycles equal
+//! the cycle model's, over random cases and the edge cases of pruning (every token kept, every
+//! patch token dropped, exactly one token kept, the maximum token count). The decisions, the
+//! gathered rows, the count word and the column means are checked against `spec::numerics`
+//! independently of every backend.
 
+use crate::common::{Backend, GOLDEN};
 use host::cycle_model::CycleModel;
-use host::device::golden::GoldenDevice;
-use host::device::{self, verilator::VerilatorDevice, Device};
+use host::device::{self, Device};
 use host::program::{DramAlloc, Program, Segment};
 use host::testkit::proptest_cases;
 use proptest::prelude::*;
@@ -71,21 +72,22 @@ fn run(dev: &mut dyn Device, c: &Case) -> (Vec<Vec<u8>>, u32, u64) {
     (out, live, st.cycles)
 }
 
-/// Both backends agree on every byte, LIVE_TOKENS and cycles; the cycles are the model's.
-fn both(cfg: &AccelConfig, c: &Case, model_cycles: u64) -> (Vec<Vec<u8>>, u32) {
-    let mut g = GoldenDevice::new(cfg, MEM);
-    let mut v = VerilatorDevice::new(cfg, MEM).unwrap();
-    let (gb, gl, gc) = run(&mut g, c);
-    let (vb, vl, vc) = run(&mut v, c);
-    for (i, (a, b)) in gb.iter().zip(&vb).enumerate() {
-        if let Some(k) = (0..a.len()).find(|&k| a[k] != b[k]) {
-            panic!("bank {} byte {k}: golden {}, RTL {}", c.regions[i].bank, a[k], b[k]);
+/// Run a case on `backend`: its cycles must be the model's and, unless it is the reference,
+/// every byte and LIVE_TOKENS those of the golden ISA simulator. Returns the backend's banks
+/// and LIVE_TOKENS.
+fn on(backend: &Backend, cfg: &AccelConfig, c: &Case, model_cycles: u64) -> (Vec<Vec<u8>>, u32) {
+    let (banks, live, cycles) = run(backend.open(cfg, MEM).as_mut(), c);
+    assert_eq!(cycles, model_cycles, "{}: cycles vs the cycle model", backend.name);
+    if !backend.is_reference() {
+        let (want, want_live, _) = run(GOLDEN.open(cfg, MEM).as_mut(), c);
+        for (i, (got, want)) in banks.iter().zip(&want).enumerate() {
+            if let Some(k) = (0..want.len()).find(|&k| got[k] != want[k]) {
+                panic!("{}: bank {} byte {k}: {}, golden {}", backend.name, c.regions[i].bank, got[k], want[k]);
+            }
         }
+        assert_eq!(live, want_live, "{}: LIVE_TOKENS", backend.name);
     }
-    assert_eq!(vl, gl, "LIVE_TOKENS");
-    assert_eq!(vc, model_cycles, "RTL cycles vs the cycle model");
-    assert_eq!(gc, model_cycles, "golden cycles vs the cycle model");
-    (gb, gl)
+    (banks, live)
 }
 
 /// How the keep probabilities are drawn.
@@ -103,6 +105,7 @@ enum Pattern {
 
 #[allow(clippy::too_many_arguments)]
 fn select_case(
+    backend: &Backend,
     cfg: &AccelConfig,
     rows: usize,
     n: usize,
@@ -191,7 +194,7 @@ fn select_case(
     let rs = Select { rows: rows as u16, ..rs };
     let model = CycleModel::new(cfg);
     let cycles = model.fetch() + model.select_cycles(&rs, &keep) + host::cycle_model::DONE_CYCLES;
-    let (banks, live) = both(cfg, &c, cycles);
+    let (banks, live) = on(backend, cfg, &c, cycles);
     assert_eq!(live as usize, want_live, "new live count");
     // The gathered rows follow the kept tokens; the count word holds the new count.
     let g = &banks[3];
@@ -213,7 +216,15 @@ fn select_case(
     }
 }
 
-fn colmean_case(cfg: &AccelConfig, rows: usize, n: usize, in_place: bool, mean_byte: usize, seed: u64) {
+fn colmean_case(
+    backend: &Backend,
+    cfg: &AccelConfig,
+    rows: usize,
+    n: usize,
+    in_place: bool,
+    mean_byte: usize,
+    seed: u64,
+) {
     let r = cfg.word_bytes();
     let mut rng = golden::synth::Rng::new(seed);
     let stride = n.div_ceil(r) + (seed % 2) as usize;
@@ -236,7 +247,7 @@ fn colmean_case(cfg: &AccelConfig, rows: usize, n: usize, in_place: bool, mean_b
     let model = CycleModel::new(cfg);
     let resolved = insn.resolve(rows as u16).unwrap();
     let cycles = model.insn(&resolved).0;
-    let (banks, _) = both(cfg, &c, cycles);
+    let (banks, _) = on(backend, cfg, &c, cycles);
     // Independent expectation: numerics::mean_i8 over each column, then over the means.
     let col =
         |c: usize| -> i8 { spec::numerics::mean_i8((0..rows).map(|t| input[(t * stride + c / r) * r + c % r] as i8)) };
@@ -250,45 +261,57 @@ fn colmean_case(cfg: &AccelConfig, rows: usize, n: usize, in_place: bool, mean_b
     assert_eq!(banks[2][mean_byte] as i8, spec::numerics::mean_i8(g.into_iter()), "mean of means");
 }
 
-#[test]
-fn select_edge_cases() {
+/// The pruning edge cases of SELECT, up to the maximum token and head counts.
+fn check_select_edge_cases(backend: &Backend) {
     let cfg = AccelConfig::small();
     let max = cfg.max_tokens;
-    select_case(&cfg, 10, 20, 3, 1, 3, Pattern::AllKept, 1);
-    select_case(&cfg, 10, 20, 3, 1, 3, Pattern::AllDropped, 2);
-    select_case(&cfg, 10, 20, 3, 2, 3, Pattern::AllDropped, 3);
-    select_case(&cfg, 10, 9, 2, 0, 2, Pattern::OneKept(4), 4);
-    select_case(&cfg, 1, 8, 1, 0, 1, Pattern::AllDropped, 5);
-    select_case(&cfg, 1, 8, 1, 1, 1, Pattern::AllDropped, 6);
-    select_case(&cfg, max, 33, cfg.max_heads, 2, 4, Pattern::Random, 7);
-    select_case(&cfg, max, 16, cfg.max_heads, 2, 4, Pattern::AllDropped, 8);
-    select_case(&cfg, max, 16, 4, 1, 0, Pattern::AllKept, 9);
+    select_case(backend, &cfg, 10, 20, 3, 1, 3, Pattern::AllKept, 1);
+    select_case(backend, &cfg, 10, 20, 3, 1, 3, Pattern::AllDropped, 2);
+    select_case(backend, &cfg, 10, 20, 3, 2, 3, Pattern::AllDropped, 3);
+    select_case(backend, &cfg, 10, 9, 2, 0, 2, Pattern::OneKept(4), 4);
+    select_case(backend, &cfg, 1, 8, 1, 0, 1, Pattern::AllDropped, 5);
+    select_case(backend, &cfg, 1, 8, 1, 1, 1, Pattern::AllDropped, 6);
+    select_case(backend, &cfg, max, 33, cfg.max_heads, 2, 4, Pattern::Random, 7);
+    select_case(backend, &cfg, max, 16, cfg.max_heads, 2, 4, Pattern::AllDropped, 8);
+    select_case(backend, &cfg, max, 16, 4, 1, 0, Pattern::AllKept, 9);
 }
 
-#[test]
-fn colmean_edge_cases() {
+/// COLMEAN of one element, of the maximum token count, and out of place.
+fn check_colmean_edge_cases(backend: &Backend) {
     let cfg = AccelConfig::small();
-    colmean_case(&cfg, 1, 1, true, 0, 1);
-    colmean_case(&cfg, cfg.max_tokens, 24, true, 5, 2);
-    colmean_case(&cfg, 7, 13, false, 17, 3);
+    colmean_case(backend, &cfg, 1, 1, true, 0, 1);
+    colmean_case(backend, &cfg, cfg.max_tokens, 24, true, 5, 2);
+    colmean_case(backend, &cfg, 7, 13, false, 17, 3);
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: proptest_cases(40), failure_persistence: None, ..ProptestConfig::default() })]
+on_every_backend!(BACKEND => {
     #[test]
-    fn select_random(rows in 1usize..=32, n in 1usize..40, heads in 1usize..=8, prefix in 0usize..=2,
-                     g in 0usize..4, kind in 0usize..4, seed in any::<u64>()) {
-        let pattern = match kind {
-            0 => Pattern::AllKept,
-            1 => Pattern::AllDropped,
-            2 => Pattern::OneKept(seed as usize % rows),
-            _ => Pattern::Random,
-        };
-        select_case(&AccelConfig::small(), rows, n, heads, prefix, g, pattern, seed);
+    fn select_edge_cases() {
+        check_select_edge_cases(BACKEND);
     }
 
     #[test]
-    fn colmean_random(rows in 1usize..=32, n in 1usize..40, in_place: bool, byte in 0usize..24, seed in any::<u64>()) {
-        colmean_case(&AccelConfig::small(), rows, n, in_place, byte, seed);
+    fn colmean_edge_cases() {
+        check_colmean_edge_cases(BACKEND);
     }
-}
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: proptest_cases(40), failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn select_random(rows in 1usize..=32, n in 1usize..40, heads in 1usize..=8, prefix in 0usize..=2,
+                         g in 0usize..4, kind in 0usize..4, seed in any::<u64>()) {
+            let pattern = match kind {
+                0 => Pattern::AllKept,
+                1 => Pattern::AllDropped,
+                2 => Pattern::OneKept(seed as usize % rows),
+                _ => Pattern::Random,
+            };
+            select_case(BACKEND, &AccelConfig::small(), rows, n, heads, prefix, g, pattern, seed);
+        }
+
+        #[test]
+        fn colmean_random(rows in 1usize..=32, n in 1usize..40, in_place: bool, byte in 0usize..24, seed in any::<u64>()) {
+            colmean_case(BACKEND, &AccelConfig::small(), rows, n, in_place, byte, seed);
+        }
+    }
+});

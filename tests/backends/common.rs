@@ -1,0 +1,123 @@
+//! The backends the suite runs on, and the macro that runs a test on each of them.
+//!
+//! The list of backends is [`on_every_backend!`]: the golden ISA simulator always, the
+//! Verilator model of the RTL when the `verilator` feature is on (the default). Adding a backend
+//! (e.g. a board emulator) is a [`Backend`] constant, a [`TestDevice`] implementation for its
+//! device, and one line in that macro.
+
+use host::device::golden::GoldenDevice;
+use host::device::Device;
+use spec::AccelConfig;
+
+/// A device under test: the [`Device`] interface plus the test-only knobs a backend may have.
+pub trait TestDevice: Device {
+    /// Set the DRAM read latency (cycles) and random AXI back-pressure (`percent` of cycles,
+    /// from `seed`); `false` when this backend does not model memory timing (it then runs at
+    /// the cycle model's default latency, without back-pressure).
+    fn set_memory_timing(&mut self, _read_latency: u32, _seed: u64, _percent: u32) -> bool {
+        false
+    }
+
+    /// AXI protocol violations seen so far, on a backend that watches its bus.
+    fn protocol_violations(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl TestDevice for GoldenDevice {}
+
+#[cfg(feature = "verilator")]
+impl TestDevice for host::device::verilator::VerilatorDevice {
+    fn set_memory_timing(&mut self, read_latency: u32, seed: u64, percent: u32) -> bool {
+        self.sim().set_read_latency(read_latency);
+        self.sim().set_backpressure(seed, percent);
+        true
+    }
+
+    fn protocol_violations(&mut self) -> Option<String> {
+        self.sim().protocol_violations()
+    }
+}
+
+/// A backend the suite runs on.
+pub struct Backend {
+    /// Its name, as in the test paths (`models::verilator::...`) and in failure messages.
+    pub name: &'static str,
+    /// Whether its CYCLES counter is measured on a cycle-accurate model of the hardware (the
+    /// cycle model is checked against it) rather than computed by the cycle model itself.
+    pub measures_cycles: bool,
+    /// How many of the fixture's test images its tests run unless `VITACCEL_COSIM_IMAGES` says
+    /// otherwise (`None`: every one).
+    default_fixture_images: Option<usize>,
+    /// A reset device for a configuration with the given bytes of DRAM.
+    open: fn(&AccelConfig, usize) -> Box<dyn TestDevice>,
+}
+
+impl Backend {
+    /// A reset device for `cfg` with `mem_bytes` of DRAM.
+    pub fn open(&self, cfg: &AccelConfig, mem_bytes: usize) -> Box<dyn TestDevice> {
+        (self.open)(cfg, mem_bytes)
+    }
+
+    /// Whether this is the golden ISA simulator, the reference other backends are compared with.
+    pub fn is_reference(&self) -> bool {
+        std::ptr::eq(self, &GOLDEN)
+    }
+
+    /// How many of `all` fixture test images to run here: every one on a fast backend; on a slow
+    /// one `VITACCEL_COSIM_IMAGES` (the heavy tier sets it) or its default.
+    pub fn fixture_images(&self, all: usize) -> usize {
+        let Some(default) = self.default_fixture_images else { return all };
+        let set = std::env::var("VITACCEL_COSIM_IMAGES").ok().and_then(|v| v.parse().ok());
+        set.unwrap_or(default).min(all)
+    }
+}
+
+/// The golden instruction-set simulator: the reference, always built.
+pub static GOLDEN: Backend = Backend {
+    name: "golden_isa",
+    measures_cycles: false,
+    default_fixture_images: None,
+    open: |cfg, mem| Box::new(GoldenDevice::new(cfg, mem)),
+};
+
+/// The Verilator model of the generated RTL.
+#[cfg(feature = "verilator")]
+pub static VERILATOR: Backend = Backend {
+    name: "verilator",
+    measures_cycles: true,
+    default_fixture_images: Some(8),
+    open: |cfg, mem| {
+        let dev = host::device::verilator::VerilatorDevice::new(cfg, mem);
+        Box::new(dev.expect("the Verilator model of this configuration is built"))
+    },
+};
+
+/// Expands the items once per built backend, in a module named for the backend (so a test
+/// `fixture` in `models` runs as `models::golden_isa::fixture` and `models::verilator::fixture`),
+/// with `$b` bound to that [`Backend`]. Write the test bodies as calls of functions of the
+/// enclosing module that take the backend: the items see that module through `use super::*`,
+/// so a test must not share a name with the function it calls.
+///
+/// This is the one list of backends.
+macro_rules! on_every_backend {
+    ($b:ident => { $($items:tt)* }) => {
+        on_every_backend!(@each $b [$($items)*]
+            golden_isa: crate::common::GOLDEN, all();
+            verilator: crate::common::VERILATOR, feature = "verilator";
+        );
+    };
+    (@each $b:ident $items:tt $($name:ident: $backend:path, $cfg:meta;)*) => {
+        $(
+            #[cfg($cfg)]
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(dead_code)]
+                static $b: &crate::common::Backend = &$backend;
+                on_every_backend!(@items $items);
+            }
+        )*
+    };
+    (@items [$($items:tt)*]) => { $($items)* };
+}
