@@ -63,7 +63,7 @@ fn check_fixture(backend: &Backend) {
         }
     }
     if backend.measures_cycles {
-        let estimate = check(&GOLDEN, &im, images, &cfg).unwrap();
+        let estimate = check(&GOLDEN, &im, images, &cfg).unwrap_or_else(|e| panic!("golden ISA simulator: {e}"));
         for (i, ((c, _), (e, _))) in runs.iter().zip(&estimate).enumerate() {
             let err = (*c as f64 - *e as f64).abs() / *c as f64;
             assert!(err <= 0.02, "{}: image {i}: {c} cycles, golden estimate {e} ({:.2} %)", backend.name, err * 100.0);
