@@ -1,12 +1,17 @@
 //! Builds one Verilator model of `vitaccel_top` per configuration and links it with the harness.
 //!
+//! The models live in one cache per profile, `CACHE = target/<profile>/vitaccel-sim/`, shared by
+//! every build of this crate in that profile (`cargo clippy`, `cargo test`, feature variants: each
+//! has its own `OUT_DIR`, and without the shared cache each would compile the same models again).
+//! Cargo's lock on the build directory keeps two builds from running in it at once.
+//!
 //! For each entry of `VITACCEL_SIM_CONFIGS` (see `src/configs.rs`), in parallel:
-//! 1. generate the Verilog with `hdl::top_verilog` into `OUT_DIR/<name>/<name>.v`;
-//! 2. write the C++ shim `OUT_DIR/<name>/shim_<name>.cpp` (instantiates `csrc/harness.h`, which
-//!    includes `OUT_DIR/include/vitaccel_timing.h`, generated here from `spec::timing`);
+//! 1. generate the Verilog with `hdl::top_verilog` into `CACHE/<name>/<name>.v`;
+//! 2. write the C++ shim `CACHE/<name>/shim_<name>.cpp` (instantiates `csrc/harness.h`, which
+//!    includes `CACHE/include/vitaccel_timing.h`, generated here from `spec::timing`);
 //! 3. if the stamp of (Verilog, harness sources, shim, Verilator version and flags, compiler and its
-//!    flags) equals `OUT_DIR/<name>/stamp` and the library exists, stop: nothing to rebuild;
-//! 4. otherwise `verilator --cc` into `OUT_DIR/<name>/verilated`, read `V<name>_classes.mk` for the
+//!    flags) equals `CACHE/<name>/stamp` and the library exists, stop: nothing to rebuild;
+//! 4. otherwise `verilator --cc` into `CACHE/<name>/verilated`, read `V<name>_classes.mk` for the
 //!    generated sources, compile them and the shim with `cc` (C++17; everything that runs per
 //!    simulated cycle at `-O2` whatever the cargo profile, Verilator's run-once slow path at `-O0`
 //!    as Verilator's own makefiles do) into `libvsim_<name>.a`, then write the stamp.
@@ -186,7 +191,7 @@ struct Built {
 
 fn build_model(
     m: &configs::ModelSpec,
-    out: &Path,
+    cache: &Path,
     csrc: &Path,
     generated: &Path,
     v: &Verilator,
@@ -195,7 +200,7 @@ fn build_model(
 ) -> Built {
     let t0 = Instant::now();
     let name = &m.name;
-    let dir = out.join(name);
+    let dir = cache.join(name);
     let vdir = dir.join("verilated");
     let lib_dir = dir.join("build");
     fs::create_dir_all(&lib_dir).unwrap_or_else(|e| fail(format!("cannot create {}: {e}", lib_dir.display())));
@@ -318,8 +323,8 @@ fn build_model(
 }
 
 /// Verilator's runtime (`VM_GLOBAL_*` of any model), compiled once for every model.
-fn build_runtime(out: &Path, v: &Verilator, any_mk: &Path) -> (PathBuf, String) {
-    let dir = out.join("verilated_runtime");
+fn build_runtime(cache: &Path, v: &Verilator, any_mk: &Path) -> (PathBuf, String) {
+    let dir = cache.join("verilated_runtime");
     fs::create_dir_all(&dir).unwrap_or_else(|e| fail(format!("cannot create {}: {e}", dir.display())));
     let mk = fs::read_to_string(any_mk).unwrap_or_else(|e| fail(format!("cannot read {}: {e}", any_mk.display())));
     let globals: Vec<String> =
@@ -346,9 +351,21 @@ fn build_runtime(out: &Path, v: &Verilator, any_mk: &Path) -> (PathBuf, String) 
     (dir, format!("verilator runtime: c++ {:.1} s", t.elapsed().as_secs_f64()))
 }
 
+/// The model cache of this profile: `target/<profile>/vitaccel-sim` for the usual
+/// `OUT_DIR = target/<profile>/build/sim-<hash>/out`, else `OUT_DIR` itself.
+fn model_cache(out: &Path) -> PathBuf {
+    match out.ancestors().nth(3) {
+        Some(profile) if out.ancestors().nth(2).and_then(Path::file_name) == Some("build".as_ref()) => {
+            profile.join("vitaccel-sim")
+        }
+        _ => out.to_path_buf(),
+    }
+}
+
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let cache = model_cache(&out);
     let root = manifest.parent().expect("sim/ sits in the workspace").to_path_buf();
     let csrc = manifest.join("csrc");
     println!("cargo:rerun-if-changed=build.rs");
@@ -376,7 +393,7 @@ fn main() {
         harness.extend(fs::read(manifest.join(f)).unwrap_or_else(|e| fail(format!("cannot read {f}: {e}"))));
     }
     // The harness's timing constants, from spec (stamped with the harness sources).
-    let generated = out.join("include");
+    let generated = cache.join("include");
     fs::create_dir_all(&generated).unwrap_or_else(|e| fail(format!("cannot create {}: {e}", generated.display())));
     let timing_h = spec::timing::c_header();
     write_if_changed(&generated.join("vitaccel_timing.h"), &timing_h);
@@ -391,15 +408,15 @@ fn main() {
             .iter()
             .map(|m| {
                 let mk_tx = mk_tx.clone();
-                let (out, csrc, generated, v, harness) = (&out, &csrc, &generated, &v, &harness);
-                s.spawn(move || build_model(m, out, csrc, generated, v, harness, &mk_tx))
+                let (cache, csrc, generated, v, harness) = (&cache, &csrc, &generated, &v, &harness);
+                s.spawn(move || build_model(m, cache, csrc, generated, v, harness, &mk_tx))
             })
             .collect();
         drop(mk_tx);
-        let (out, v) = (&out, &v);
+        let (cache, v) = (&cache, &v);
         let runtime = s.spawn(move || {
             let mk = mk_rx.recv().unwrap_or_else(|_| fail("no model was verilated"));
-            build_runtime(out, v, &mk)
+            build_runtime(cache, v, &mk)
         });
         fn join_err<T>(_: Box<dyn std::any::Any + Send>) -> T {
             fail("a build thread panicked (see above)")

@@ -6,9 +6,11 @@
 //! `tests/backends/models.rs`, `cargo run --release -p host --example calibrate`), and it
 //! projects latency for arrays too large to simulate.
 //!
-//! * [`units`]: per-instruction costs on each unit.
+//! * [`units`]: per-instruction costs on each unit; a GEMM's are stepped by `gemm_timeline`
+//!   (weight stream, loader, streamer and rows in flight, each a small state machine).
 //! * [`schedule`]: the program timeline.
 
+mod gemm_timeline;
 pub mod schedule;
 pub mod units;
 
