@@ -411,6 +411,10 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         self.columns.rd0_data.next = self.rd0_data.val();
         self.columns.rd1_data.next = self.rd1_data.val();
         self.columns.tok_weight.next = self.ext_weight.dout.val();
+        // Compaction starts after the decision (nothing dropped) or after the package pass. The
+        // token RAM's restart below spells the condition out again instead of reading this
+        // signal: a shared local would put `compact.go` and the RAM address (which reads
+        // `compact.tok_next`) in one Verilator ordering group, a false combinational loop.
         self.go_compact.next = (self.decide.finish.val() && !self.decide.dropped.val())
             || (self.columns.finish.val() && self.sel_op.q.val());
         self.compact.reset.next = self.reset.val();
@@ -434,7 +438,6 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         self.gather.out_addr.next = self.out_addr.val();
         self.gather.out_stride.next = self.out_stride.val();
         self.gather.aux.next = self.aux.val();
-        self.gather.out_bank.next = self.out_bank.val();
         self.gather.dropped.next = self.decide.dropped.val();
         self.gather.token.next = self.tok_token.q.val();
         self.gather.tok_keep.next = self.tok.rd_data.val().get_bit(31);
@@ -452,7 +455,10 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         if self.compact.tok_next.val() || self.gather.tok_next.val() {
             self.tok_rd_addr.next = self.tok_token.q.val() + 1;
         }
-        if self.go_compact.val() || self.gather.tok_first.val() {
+        if (self.decide.finish.val() && !self.decide.dropped.val())
+            || (self.columns.finish.val() && self.sel_op.q.val())
+            || self.gather.tok_first.val()
+        {
             self.tok_rd_addr.next = self.c_zero16.val();
         }
         self.tok_token.d.next = self.tok_rd_addr.val();
@@ -548,4 +554,3 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         }
     }
 }
-

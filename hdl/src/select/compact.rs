@@ -236,7 +236,8 @@ impl<const W: usize, const BE: usize> Logic for Compact<W, BE> {
 
         self.rd_en.next = false;
         self.rd_addr.next = self.src_word.q.val();
-        self.tok_next.next = false;
+        // One assignment: a port assigned twice per evaluation re-triggers the parent.
+        self.tok_next.next = (self.phase.q.val() == self.p_scan.val()) && (self.token.val() != self.end_token.val());
         self.finish.next = false;
         if self.phase.q.val() == self.p_scan.val() {
             // Token `token` (the token RAM holds its entry now).
@@ -244,7 +245,6 @@ impl<const W: usize, const BE: usize> Logic for Compact<W, BE> {
                 self.finish.next = true;
                 self.phase.d.next = self.p_idle.val();
             } else {
-                self.tok_next.next = true;
                 self.src_row.d.next = self.src_row.q.val() + self.in_stride.val();
                 if self.kept.val() {
                     self.kept_count.d.next = self.kept_count.q.val() + 1;

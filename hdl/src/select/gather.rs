@@ -41,8 +41,6 @@ pub struct Gather<const W: usize, const BE: usize> {
     pub out_stride: Signal<In, Bits<SP_ADDR_BITS>>,
     /// The package byte of each gathered row.
     pub aux: Signal<In, Bits<16>>,
-    /// Bank of the gathered rows and the count.
-    pub out_bank: Signal<In, Bits<4>>,
     /// A token was dropped (the package byte is gathered too).
     pub dropped: Signal<In, Bit>,
     /// The token whose entry is on `tok_keep`.
@@ -63,7 +61,7 @@ pub struct Gather<const W: usize, const BE: usize> {
     pub tok_next: Signal<Out, Bit>,
     /// Write this cycle.
     pub wr_en: Signal<Out, Bit>,
-    /// Write address (bank `out_bank`).
+    /// Write address (in the parent's `out_bank`).
     pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
     /// Write data.
     pub wr_data: Signal<Out, Bits<W>>,
@@ -123,7 +121,6 @@ impl<const W: usize, const BE: usize> Default for Gather<W, BE> {
             out_addr: Signal::default(),
             out_stride: Signal::default(),
             aux: Signal::default(),
-            out_bank: Signal::default(),
             dropped: Signal::default(),
             token: Signal::default(),
             tok_keep: Signal::default(),
@@ -216,8 +213,10 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
 
         self.rd_en.next = false;
         self.rd_addr.next = self.fetch_addr.q.val();
-        self.tok_first.next = false;
-        self.tok_next.next = false;
+        // Token RAM steps, one assignment each (a port assigned twice per evaluation re-triggers
+        // the parent).
+        self.tok_first.next = (self.phase.q.val() == self.p_row.val()) && (self.row.q.val() != self.g_rows.val());
+        self.tok_next.next = self.phase.q.val() == self.p_byte.val();
         self.wr_en.next = false;
         self.wr_addr.next = self.dst_addr.q.val();
         self.wr_data.next = self.byte_pack.dout.val();
@@ -229,7 +228,6 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
                 self.phase.d.next = self.p_count.val();
             } else {
                 self.phase.d.next = self.p_fetch.val();
-                self.tok_first.next = true;
                 self.fetch_addr.d.next = self.row_addr.q.val();
                 self.dst_addr.d.next = self.row_addr.q.val();
                 self.dst_byte.d.next = self.c_zero16.val();
@@ -246,7 +244,6 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
             // Byte `token` of the row: a kept token's byte goes to byte dst_byte.
             self.src_word.d.next = self.word.val();
             self.fresh_word.d.next = false;
-            self.tok_next.next = true;
             if self.tok_keep.val() {
                 self.wr_en.next = true;
                 self.dst_byte.d.next = self.dst_byte.q.val() + 1;

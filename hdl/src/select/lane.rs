@@ -116,6 +116,8 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     /// The results' high bytes.
     pub hi_results: Signal<Out, Bits<W>>,
     lane: Vec<SelLane>,
+    /// Lane `pick`'s sum, selected (the port is assigned once per evaluation).
+    picked_sum: Signal<Local, Bits<ACC_BITS>>,
     results: Vec<DFF<Bits<16>>>,
     lo_pack: Pack<W>,
     hi_pack: Pack<W>,
@@ -139,6 +141,7 @@ impl<const W: usize, const BE: usize> Default for LaneArray<W, BE> {
             lo_results: Signal::default(),
             hi_results: Signal::default(),
             lane: (0..BE).map(|_| SelLane::default()).collect(),
+            picked_sum: Signal::default(),
             results: (0..BE).map(|_| DFF::default()).collect(),
             lo_pack: Pack::default(),
             hi_pack: Pack::default(),
@@ -152,7 +155,7 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
     fn update(&mut self) {
         Signal::<Out, Bits<W>>::link(&mut self.lo_results, &mut self.lo_pack.dout);
         Signal::<Out, Bits<W>>::link(&mut self.hi_results, &mut self.hi_pack.dout);
-        self.picked.next = self.lane[0].acc.val();
+        self.picked_sum.next = self.lane[0].acc.val();
         for l in 0..self._r {
             self.lane[l].clock.next = self.clock.val();
             self.lane[l].lo.next = self.lo_word.val().get_bits::<8>(8 * l);
@@ -164,7 +167,7 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
             self.results[l].clock.next = self.clock.val();
             self.results[l].d.next = self.results[l].q.val();
             if self.pick.val().index() == l {
-                self.picked.next = self.lane[l].acc.val();
+                self.picked_sum.next = self.lane[l].acc.val();
                 if self.store.val() {
                     self.results[l].d.next = self.result.val();
                 }
@@ -172,6 +175,7 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
             self.lo_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(0);
             self.hi_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(8);
         }
+        self.picked.next = self.picked_sum.val();
     }
 }
 
