@@ -38,6 +38,11 @@ impl Rng {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
 
+    /// True with probability `pct` percent (always from 100 on).
+    pub fn chance(&mut self, pct: u64) -> bool {
+        pct >= 100 || self.below(100) < pct
+    }
+
     /// One element of `v`.
     pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
         v[self.below(v.len() as u64) as usize]
