@@ -389,15 +389,7 @@ mod tests {
     use super::*;
     use crate::verilog::{generate, lint};
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::testkit::Rng;
 
     fn check_mul<const A: usize, const B: usize, const P: usize>(pairs: &[(i64, i64)]) {
         let mut uut = MulS::<A, B, P>::default();
@@ -423,7 +415,7 @@ mod tests {
         check_mul::<5, 6, 11>(&small);
         check_mul::<5, 6, 8>(&small);
         check_mul::<5, 6, 6>(&small);
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         fn wide<const A: usize, const B: usize, const P: usize>(rng: &mut Rng) {
             let ext = |bits: usize| [-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 0, -1, 1];
             let mut pairs: Vec<(i64, i64)> =
@@ -452,7 +444,7 @@ mod tests {
         assert_eq!(s.dout.val().to_u64(), (0xfedc_ba98_7654_3210u64 >> 3) & ((1 << 27) - 1));
         let mut uut = RoundShift::default();
         uut.connect_all();
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = Rng::new(0x1234_5678_9abc_def1);
         let mut cases: Vec<(i64, u32)> =
             vec![(-1, 1), (1, 1), (-3, 1), (-5, 2), (0, 0), (-(1 << 61), 62), ((1 << 61) - 1, 62)];
         for _ in 0..2000 {
@@ -514,7 +506,7 @@ mod tests {
         }
         let exhaustive: Vec<(u64, u64, u64)> = (0..1u64 << 12).map(|d| (d, 0, d.isqrt())).collect();
         isq!(6, 2, exhaustive);
-        let mut rng = Rng(0xdead_beef_1234_5678);
+        let mut rng = Rng::new(0xdead_beef_1234_5678);
         let mut cases: Vec<u64> = vec![0, 1, 2, 3, (1 << 56) - 1, 1 << 54, (1 << 55) + 12345];
         for k in 1..28u64 {
             cases.extend([(k * k) - 1, k * k, (1 << (2 * k)) - 1, 1 << (2 * k)]);
@@ -548,7 +540,7 @@ mod tests {
         }
         let small: Vec<(u64, u64, u64)> = (1..64u64).flat_map(|d| (0..d).map(move |n| (n, d, (n << 6) / d))).collect();
         div!(6, 2, small);
-        let mut rng = Rng(0x0bad_cafe_f00d_1234);
+        let mut rng = Rng::new(0x0bad_cafe_f00d_1234);
         let mut cases = Vec::new();
         let mut soft = |sum: u64| cases.push((1u64 << 14, sum, (1u64 << 40) / sum));
         for s in [1u64 << 15, (1 << 15) + 1, (1 << 31) - 1, 255 * 32768 + 1] {

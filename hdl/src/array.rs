@@ -148,24 +148,16 @@ impl Logic for SystolicArray {
 mod tests {
     use super::*;
 
-    struct Lcg(u64);
-    impl Lcg {
-        fn byte(&mut self) -> i64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((self.0 >> 33) as u8) as i8 as i64
-        }
-    }
-
     /// Load tile 0 row-wise and tile 1 column-wise, then stream rows alternating between them:
     /// every output row equals the reference product, `array_latency` cycles after its input.
     fn check(rows: usize, cols: usize) {
         let mut uut = SystolicArray::new(rows, cols);
         uut.connect_all();
-        let mut rng = Lcg(rows as u64 * 31 + cols as u64);
+        let mut rng = crate::testkit::Rng::new(rows as u64 * 31 + cols as u64);
         let w: Vec<Vec<Vec<i64>>> =
-            (0..2).map(|_| (0..rows).map(|_| (0..cols).map(|_| rng.byte()).collect()).collect()).collect();
+            (0..2).map(|_| (0..rows).map(|_| (0..cols).map(|_| rng.range(-128, 127)).collect()).collect()).collect();
         let n_in = 12;
-        let a: Vec<Vec<i64>> = (0..n_in).map(|_| (0..rows).map(|_| rng.byte()).collect()).collect();
+        let a: Vec<Vec<i64>> = (0..n_in).map(|_| (0..rows).map(|_| rng.range(-128, 127)).collect()).collect();
         let lat = array_latency(rows, cols);
         let mut sim = Simulation::new();
         sim.add_clock(5, |x: &mut Box<SystolicArray>| x.clock.next = !x.clock.val());

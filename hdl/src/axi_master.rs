@@ -551,22 +551,6 @@ mod tests {
 
     type Res = std::result::Result<(), SimError>;
 
-    /// Deterministic pseudo-random stalls.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-        fn chance(&mut self, pct: u64) -> bool {
-            pct >= 100 || self.next() % 100 < pct
-        }
-        fn range(&mut self, lo: u64, hi: u64) -> u64 {
-            lo + self.next() % (hi - lo + 1)
-        }
-    }
-
     /// The memory's content: a distinct `W`-bit word per byte address.
     fn word<const W: usize>(addr: u64) -> Bits<W> {
         let mix = |v: u64| {
@@ -689,7 +673,7 @@ mod tests {
             let bb = (W / 8) as u64;
             let (addrs, ends) = cfg.beats(bb);
             let mut o = Outcome::default();
-            let mut rng = Lcg(cfg.seed);
+            let mut rng = crate::testkit::Rng::new(cfg.seed);
             let mut x = ep.init()?;
             x.reset.next = true;
             wait_clock_cycle!(ep, clock, x, 2);
@@ -746,7 +730,7 @@ mod tests {
                         &addrs,
                         &ends,
                     );
-                    q.push_back((a, len, cyc + rng.range(cfg.latency.0, cfg.latency.1)));
+                    q.push_back((a, len, cyc + rng.range(cfg.latency.0 as i64, cfg.latency.1 as i64) as u64));
                     o.bursts.push((a, len));
                     ar_pos += len as usize;
                 }
@@ -795,7 +779,7 @@ mod tests {
             let bb = (W / 8) as u64;
             let (addrs, ends) = cfg.beats(bb);
             let mut o = Outcome::default();
-            let mut rng = Lcg(cfg.seed);
+            let mut rng = crate::testkit::Rng::new(cfg.seed);
             let mut x = ep.init()?;
             x.reset.next = true;
             wait_clock_cycle!(ep, clock, x, 2);
@@ -888,7 +872,7 @@ mod tests {
                         assert!(mem.insert(ba, *d).is_none(), "address {ba:#x} written twice");
                         bad |= cfg.bad(ba);
                     }
-                    bq.push_back((cyc + rng.range(cfg.latency.0, cfg.latency.1), bad));
+                    bq.push_back((cyc + rng.range(cfg.latency.0 as i64, cfg.latency.1 as i64) as u64, bad));
                     matched += 1;
                 }
                 assert!(x.m_axi.bready.val());

@@ -31,6 +31,8 @@ pub mod select;
 pub mod storage;
 pub mod top;
 
+#[cfg(test)]
+mod testkit;
 pub mod vec;
 pub mod vector_unit;
 pub mod verilog;

@@ -1408,87 +1408,13 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::{
+        random_memory, run_ops, simulate, Alloc, EngineBench, EngineCase, IcarusBench, IcarusOp, Rng, TbMem,
+    };
     use spec::numerics::{exp_lut, layernorm_row, softmax_row, Dyadic, LayerNormParams};
 
     const NB: usize = 4;
     const WORDS: usize = 256;
-
-    /// Scratchpad model for the simulations: `NB` banks of `WORDS` words, two read ports
-    /// (registered, like `Bank`), one byte-enabled write port. Rust model only.
-    #[derive(LogicBlock)]
-    struct TbMem<const W: usize, const BE: usize> {
-        clock: Signal<In, Clock>,
-        rd0_bank: Signal<In, Bits<4>>,
-        rd0_addr: Signal<In, Bits<SP_ADDR_BITS>>,
-        rd0_data: Signal<Out, Bits<W>>,
-        rd1_bank: Signal<In, Bits<4>>,
-        rd1_addr: Signal<In, Bits<SP_ADDR_BITS>>,
-        rd1_data: Signal<Out, Bits<W>>,
-        wr_bank: Signal<In, Bits<4>>,
-        wr_addr: Signal<In, Bits<SP_ADDR_BITS>>,
-        wr_data: Signal<In, Bits<W>>,
-        wr_be: Signal<In, Bits<BE>>,
-        wr_en: Signal<In, Bit>,
-        _mem: Vec<Vec<u8>>,
-    }
-
-    impl<const W: usize, const BE: usize> TbMem<W, BE> {
-        fn new() -> Self {
-            TbMem {
-                clock: Signal::default(),
-                rd0_bank: Signal::default(),
-                rd0_addr: Signal::default(),
-                rd0_data: Signal::default(),
-                rd1_bank: Signal::default(),
-                rd1_addr: Signal::default(),
-                rd1_data: Signal::default(),
-                wr_bank: Signal::default(),
-                wr_addr: Signal::default(),
-                wr_data: Signal::default(),
-                wr_be: Signal::default(),
-                wr_en: Signal::default(),
-                _mem: vec![vec![0; WORDS * BE]; NB],
-            }
-        }
-
-        fn word(&self, bank: Bits<4>, addr: Bits<SP_ADDR_BITS>) -> Bits<W> {
-            let (b, a) = (bank.index() % NB, addr.index() % WORDS);
-            let mut w = Bits::<W>::default();
-            for k in 0..BE / 8 {
-                let mut chunk = 0u64;
-                for i in 0..8 {
-                    chunk |= (self._mem[b][a * BE + 8 * k + i] as u64) << (8 * i);
-                }
-                w = w | (Bits::<W>::from(chunk) << (64 * k) as u64);
-            }
-            w
-        }
-    }
-
-    impl<const W: usize, const BE: usize> Logic for TbMem<W, BE> {
-        fn update(&mut self) {
-            if self.clock.pos_edge() {
-                self.rd0_data.next = self.word(self.rd0_bank.val(), self.rd0_addr.val());
-                self.rd1_data.next = self.word(self.rd1_bank.val(), self.rd1_addr.val());
-                if self.wr_en.val() {
-                    let (b, a) = (self.wr_bank.val().index() % NB, self.wr_addr.val().index() % WORDS);
-                    let d = self.wr_data.val();
-                    for i in 0..BE {
-                        if self.wr_be.val().get_bit(i) {
-                            self._mem[b][a * BE + i] = d.get_bits::<8>(8 * i).index() as u8;
-                        }
-                    }
-                }
-            }
-        }
-        fn connect(&mut self) {
-            self.rd0_data.connect();
-            self.rd1_data.connect();
-        }
-        fn hdl(&self) -> Verilog {
-            Verilog::Empty
-        }
-    }
 
     /// The unit under test with its memory; the operands are the test bench's.
     #[derive(LogicBlock)]
@@ -1549,25 +1475,6 @@ mod tests {
         }
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn range(&mut self, lo: i64, hi: i64) -> i64 {
-            lo + self.below((hi - lo + 1) as u64) as i64
-        }
-        fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-            v[self.below(v.len() as u64) as usize]
-        }
-    }
-
     /// One op: operands, the memory before and the memory expected after.
     #[derive(Clone, Debug)]
     struct Case {
@@ -1587,35 +1494,8 @@ mod tests {
         init: Vec<Vec<u8>>,
         expect: Vec<Vec<u8>>,
         what: String,
-    }
-
-    /// Hands out non-overlapping word ranges of the banks.
-    struct Alloc {
-        next: [usize; NB],
-    }
-    impl Alloc {
-        fn new(rng: &mut Rng) -> Self {
-            Alloc { next: std::array::from_fn(|_| rng.below(4) as usize) }
-        }
-        /// `words` words at the same address in every bank of `banks`.
-        fn take(&mut self, rng: &mut Rng, banks: &[usize], words: usize) -> usize {
-            let a = banks.iter().map(|&b| self.next[b]).max().unwrap() + rng.below(3) as usize;
-            for &b in banks {
-                self.next[b] = a + words;
-            }
-            assert!(a + words <= WORDS, "test layout overflows a bank");
-            a
-        }
-    }
-
-    fn random_memory(rng: &mut Rng, r: usize) -> Vec<Vec<u8>> {
-        (0..NB).map(|_| (0..WORDS * r).map(|_| rng.next() as u8).collect()).collect()
-    }
-
-    fn distinct_banks(rng: &mut Rng) -> (usize, usize) {
-        let a = rng.below(NB as u64) as usize;
-        let b = (a + 1 + rng.below(NB as u64 - 1) as usize) % NB;
-        (a, b)
+        /// Cycles from `start` to `done` ([`vec_cycles`], set by [`run_cases`]).
+        cycles: u64,
     }
 
     /// A LayerNorm case over rows `x` with parameters `p`, random layout (`R = r` lanes).
@@ -1623,11 +1503,11 @@ mod tests {
         let rows = x.len();
         let n = x[0].len();
         let w = n.div_ceil(r);
-        let mut mem = random_memory(rng, r);
-        let (in_lo, in_hi) = distinct_banks(rng);
+        let mut mem = random_memory(rng, NB, WORDS, r);
+        let (in_lo, in_hi) = rng.distinct_banks(NB);
         let out_bank = rng.below(NB as u64) as usize;
         let par_bank = rng.below(NB as u64) as usize;
-        let mut al = Alloc::new(rng);
+        let mut al = Alloc::new(rng, NB, WORDS);
         let in_stride = w + rng.below(3) as usize;
         let in_addr = al.take(rng, &[in_lo, in_hi], (rows - 1) * in_stride + w);
         let g_words = (2 * n).div_ceil(r);
@@ -1678,6 +1558,7 @@ mod tests {
             init: mem,
             expect,
             what,
+            cycles: 0,
         }
     }
 
@@ -1686,10 +1567,10 @@ mod tests {
         let rows = x.len();
         let n = x[0].len();
         let w = n.div_ceil(r);
-        let mut mem = random_memory(rng, r);
-        let (in_lo, in_hi) = distinct_banks(rng);
+        let mut mem = random_memory(rng, NB, WORDS, r);
+        let (in_lo, in_hi) = rng.distinct_banks(NB);
         let par_bank = rng.below(NB as u64) as usize;
-        let mut al = Alloc::new(rng);
+        let mut al = Alloc::new(rng, NB, WORDS);
         let in_stride = w + rng.below(3) as usize;
         let in_addr = al.take(rng, &[in_lo, in_hi], (rows - 1) * in_stride + w);
         let par_addr = al.take(rng, &[par_bank], 512 / r);
@@ -1734,102 +1615,104 @@ mod tests {
             init: mem,
             expect,
             what,
+            cycles: 0,
+        }
+    }
+
+    impl<const W: usize, const BE: usize> Tb<W, BE> {
+        fn new(max_width: usize) -> Self {
+            Tb {
+                clock: Signal::default(),
+                reset: Signal::default(),
+                start: Signal::default(),
+                op: Signal::default(),
+                rows: Signal::default(),
+                n: Signal::default(),
+                in_lo_bank: Signal::default(),
+                in_hi_bank: Signal::default(),
+                in_addr: Signal::default(),
+                in_stride: Signal::default(),
+                out_bank: Signal::default(),
+                out_addr: Signal::default(),
+                out_stride: Signal::default(),
+                par_bank: Signal::default(),
+                par_addr: Signal::default(),
+                out_m: Signal::default(),
+                out_s: Signal::default(),
+                vu: VecUnit::new(BE, max_width),
+                mem: TbMem::new(NB, WORDS),
+            }
+        }
+    }
+
+    impl EngineCase for Case {
+        fn init(&self) -> &[Vec<u8>] {
+            &self.init
+        }
+        fn expect(&self) -> &[Vec<u8>] {
+            &self.expect
+        }
+        fn cycles(&self) -> u64 {
+            self.cycles
+        }
+        fn what(&self) -> String {
+            format!("{} {:?}", self.what, Case { init: vec![], expect: vec![], ..self.clone() })
+        }
+    }
+
+    impl<const W: usize, const BE: usize> EngineBench for Tb<W, BE> {
+        type Case = Case;
+        fn toggle_clock(&mut self) {
+            self.clock.next = !self.clock.val();
+        }
+        fn clock_high(&self) -> bool {
+            self.clock.val().clk
+        }
+        fn memory(&mut self) -> &mut Vec<Vec<u8>> {
+            &mut self.mem._mem
+        }
+        fn apply(&mut self, c: &Case) {
+            self.op.next = c.op.into();
+            self.rows.next = (c.rows as u64).into();
+            self.n.next = (c.n as u64).into();
+            self.in_lo_bank.next = (c.in_lo as u64).into();
+            self.in_hi_bank.next = (c.in_hi as u64).into();
+            self.in_addr.next = (c.in_addr as u64).into();
+            self.in_stride.next = (c.in_stride as u64).into();
+            self.out_bank.next = (c.out_bank as u64).into();
+            self.out_addr.next = (c.out_addr as u64).into();
+            self.out_stride.next = (c.out_stride as u64).into();
+            self.par_bank.next = (c.par_bank as u64).into();
+            self.par_addr.next = (c.par_addr as u64).into();
+            self.out_m.next = (c.out.m as u64).into();
+            self.out_s.next = (c.out.s as u64).into();
+        }
+        fn set_reset(&mut self, on: bool) {
+            self.reset.next = on;
+        }
+        fn set_start(&mut self, on: bool) {
+            self.start.next = on;
+        }
+        fn busy(&self) -> bool {
+            self.vu.busy.val()
+        }
+        fn done(&self) -> bool {
+            self.vu.done.val()
         }
     }
 
     /// Runs the cases back to back in one simulation of an `R = BE` unit built for
     /// `max_width`; checks every byte of every bank, the `busy`/`done` protocol and that the
     /// cycle count equals [`vec_cycles`]. A case with any other op must finish at once.
-    fn run_cases<const W: usize, const BE: usize>(max_width: usize, cases: Vec<Case>) {
-        let mut uut = Tb::<W, BE> {
-            clock: Signal::default(),
-            reset: Signal::default(),
-            start: Signal::default(),
-            op: Signal::default(),
-            rows: Signal::default(),
-            n: Signal::default(),
-            in_lo_bank: Signal::default(),
-            in_hi_bank: Signal::default(),
-            in_addr: Signal::default(),
-            in_stride: Signal::default(),
-            out_bank: Signal::default(),
-            out_addr: Signal::default(),
-            out_stride: Signal::default(),
-            par_bank: Signal::default(),
-            par_addr: Signal::default(),
-            out_m: Signal::default(),
-            out_s: Signal::default(),
-            vu: VecUnit::new(BE, max_width),
-            mem: TbMem::new(),
-        };
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Tb<W, BE>>| x.clock.next = !x.clock.val());
-        sim.add_testbench(move |mut ep: Sim<Tb<W, BE>>| {
-            let mut x = ep.init()?;
-            x.reset.next = true;
-            wait_clock_cycle!(ep, clock, x);
-            x.reset.next = false;
-            wait_clock_cycle!(ep, clock, x);
-            for c in &cases {
-                x.mem._mem = c.init.clone();
-                x.op.next = c.op.into();
-                x.rows.next = (c.rows as u64).into();
-                x.n.next = (c.n as u64).into();
-                x.in_lo_bank.next = (c.in_lo as u64).into();
-                x.in_hi_bank.next = (c.in_hi as u64).into();
-                x.in_addr.next = (c.in_addr as u64).into();
-                x.in_stride.next = (c.in_stride as u64).into();
-                x.out_bank.next = (c.out_bank as u64).into();
-                x.out_addr.next = (c.out_addr as u64).into();
-                x.out_stride.next = (c.out_stride as u64).into();
-                x.par_bank.next = (c.par_bank as u64).into();
-                x.par_addr.next = (c.par_addr as u64).into();
-                x.out_m.next = (c.out.m as u64).into();
-                x.out_s.next = (c.out.s as u64).into();
-                x.start.next = true;
-                wait_clock_cycle!(ep, clock, x);
-                x.start.next = false;
-                let mut cycles = 1u64;
-                while !x.vu.done.val() {
-                    sim_assert!(ep, x.vu.busy.val() && cycles < 100_000, x);
-                    wait_clock_cycle!(ep, clock, x);
-                    cycles += 1;
-                }
-                let model = if c.op == OP_LAYERNORM || c.op == OP_SOFTMAX {
-                    vec_cycles(c.op, c.n, c.rows, BE, max_width)
-                } else {
-                    1
-                };
-                if cycles != model {
-                    println!("CYCLES {}: measured {cycles}, model {model}", c.what);
-                    return ep.halt(x);
-                }
-                if x.mem._mem != c.expect {
-                    for b in 0..NB {
-                        for i in 0..WORDS * BE {
-                            if x.mem._mem[b][i] != c.expect[b][i] {
-                                println!(
-                                    "MISMATCH {}: bank {b} word {} byte {}: got {:#04x}, want {:#04x} (was {:#04x})\n{:?}",
-                                    c.what,
-                                    i / BE,
-                                    i % BE,
-                                    x.mem._mem[b][i],
-                                    c.expect[b][i],
-                                    c.init[b][i],
-                                    Case { init: vec![], expect: vec![], ..c.clone() }
-                                );
-                                return ep.halt(x);
-                            }
-                        }
-                    }
-                }
-                wait_clock_cycle!(ep, clock, x);
-                sim_assert!(ep, !x.vu.done.val() && !x.vu.busy.val(), x);
-            }
-            ep.done(x)
-        });
-        sim.run(Box::new(uut), 10_000_000_000).unwrap();
+    fn run_cases<const W: usize, const BE: usize>(max_width: usize, mut cases: Vec<Case>) {
+        for c in &mut cases {
+            c.cycles = if c.op == OP_LAYERNORM || c.op == OP_SOFTMAX {
+                vec_cycles(c.op, c.n, c.rows, BE, max_width)
+            } else {
+                1
+            };
+        }
+        run_ops(Tb::<W, BE>::new(max_width), cases, BE);
     }
 
     /// Random LayerNorm parameters: realistic (full-range gamma, beta near the accumulator
@@ -1946,14 +1829,14 @@ mod tests {
     /// parameters. Every output byte equals `layernorm_row`; nothing else changes.
     #[test]
     fn layernorm_matches_spec() {
-        let mut rng = Rng(0x1234_5678_9abc_def0);
+        let mut rng = Rng::new(0x1234_5678_9abc_def0);
         run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 40, 60));
     }
 
     /// More LayerNorm rows (another seed), run as a second test so the two run in parallel.
     #[test]
     fn layernorm_matches_spec_more() {
-        let mut rng = Rng(0x1234_5678_9abc_def5);
+        let mut rng = Rng::new(0x1234_5678_9abc_def5);
         run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 40, 60));
     }
 
@@ -1961,14 +1844,14 @@ mod tests {
     /// for several input scales. Every output byte equals `softmax_row`; nothing else changes.
     #[test]
     fn softmax_matches_spec() {
-        let mut rng = Rng(0x2234_5678_9abc_def1);
+        let mut rng = Rng::new(0x2234_5678_9abc_def1);
         run_cases::<64, 8>(40, sm_cases(&mut rng, 8, 40, 50));
     }
 
     /// More softmax rows (another seed), run as a second test so the two run in parallel.
     #[test]
     fn softmax_matches_spec_more() {
-        let mut rng = Rng(0x2234_5678_9abc_def6);
+        let mut rng = Rng::new(0x2234_5678_9abc_def6);
         run_cases::<64, 8>(40, sm_cases(&mut rng, 8, 40, 50));
     }
 
@@ -1977,7 +1860,7 @@ mod tests {
     /// with no rows (nothing written, nothing left behind for the next op).
     #[test]
     fn mixed_ops_and_long_ops() {
-        let mut rng = Rng(0x3234_5678_9abc_def2);
+        let mut rng = Rng::new(0x3234_5678_9abc_def2);
         let mut cases = Vec::new();
         for k in 0..12 {
             let n = 1 + rng.below(40) as usize;
@@ -2020,7 +1903,7 @@ mod tests {
     /// exp table words differs from R = 8.
     #[test]
     fn sixteen_lanes_match_spec() {
-        let mut rng = Rng(0x4234_5678_9abc_def3);
+        let mut rng = Rng::new(0x4234_5678_9abc_def3);
         let mut cases = ln_cases(&mut rng, 16, 72, 8);
         cases.extend(sm_cases(&mut rng, 16, 72, 8));
         run_cases::<128, 16>(72, cases);
@@ -2030,54 +1913,17 @@ mod tests {
     /// normally.
     #[test]
     fn reset_mid_op_recovers() {
-        let mut rng = Rng(0x5234_5678_9abc_def4);
+        let mut rng = Rng::new(0x5234_5678_9abc_def4);
         let x = (0..6).map(|_| ln_row(&mut rng, 37, 0)).collect();
         let p = ln_params(&mut rng, 37);
         let first = ln_case(&mut rng, 8, x, p, "aborted".into());
         let x = (0..3).map(|_| sm_row(&mut rng, 29, 0)).collect();
         let second = sm_case(&mut rng, 8, x, &exp_lut(0.1), "after reset".into());
-        let mut uut = Tb::<64, 8> {
-            clock: Signal::default(),
-            reset: Signal::default(),
-            start: Signal::default(),
-            op: Signal::default(),
-            rows: Signal::default(),
-            n: Signal::default(),
-            in_lo_bank: Signal::default(),
-            in_hi_bank: Signal::default(),
-            in_addr: Signal::default(),
-            in_stride: Signal::default(),
-            out_bank: Signal::default(),
-            out_addr: Signal::default(),
-            out_stride: Signal::default(),
-            par_bank: Signal::default(),
-            par_addr: Signal::default(),
-            out_m: Signal::default(),
-            out_s: Signal::default(),
-            vu: VecUnit::new(8, 40),
-            mem: TbMem::new(),
-        };
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Tb<64, 8>>| x.clock.next = !x.clock.val());
-        sim.add_testbench(move |mut ep: Sim<Tb<64, 8>>| {
+        simulate(Tb::<64, 8>::new(40), move |mut ep: Sim<Tb<64, 8>>| {
             let mut x = ep.init()?;
             for (k, c) in [&first, &second].into_iter().enumerate() {
                 x.mem._mem = c.init.clone();
-                x.op.next = c.op.into();
-                x.rows.next = (c.rows as u64).into();
-                x.n.next = (c.n as u64).into();
-                x.in_lo_bank.next = (c.in_lo as u64).into();
-                x.in_hi_bank.next = (c.in_hi as u64).into();
-                x.in_addr.next = (c.in_addr as u64).into();
-                x.in_stride.next = (c.in_stride as u64).into();
-                x.out_bank.next = (c.out_bank as u64).into();
-                x.out_addr.next = (c.out_addr as u64).into();
-                x.out_stride.next = (c.out_stride as u64).into();
-                x.par_bank.next = (c.par_bank as u64).into();
-                x.par_addr.next = (c.par_addr as u64).into();
-                x.out_m.next = (c.out.m as u64).into();
-                x.out_s.next = (c.out.s as u64).into();
+                x.apply(c);
                 x.start.next = true;
                 wait_clock_cycle!(ep, clock, x);
                 x.start.next = false;
@@ -2106,147 +1952,68 @@ mod tests {
             }
             ep.done(x)
         });
-        sim.run(Box::new(uut), 1_000_000_000).unwrap();
     }
 
     /// Runs `cases` on the *generated Verilog* of an R = 8 unit in Icarus Verilog (a behavioural
     /// two-read-port memory around it); returns, per case, the memory after the op and the
     /// cycles from `start` to `done`.
     fn run_verilog(max_width: usize, cases: &[Case]) -> Vec<(Vec<Vec<u8>>, u64)> {
-        const R: usize = 8;
-        let dir = std::env::temp_dir().join(format!("vitaccel-vec-iv-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let dut = crate::verilog::generate(&mut VecUnit::<64, 8>::new(R, max_width), "vecu");
-        std::fs::write(dir.join("vecu.v"), dut).unwrap();
-        let mut steps = String::new();
-        for (k, c) in cases.iter().enumerate() {
-            let mut hex = String::new();
-            for bank in &c.init {
-                for w in 0..WORDS {
-                    let v = (0..R).fold(0u64, |a, i| a | (bank[w * R + i] as u64) << (8 * i));
-                    hex += &format!("{v:016x}\n");
-                }
-            }
-            std::fs::write(dir.join(format!("in{k}.hex")), hex).unwrap();
-            steps += &format!(
-                "    $readmemh(\"{d}/in{k}.hex\", mem);\n    op = {}; rows = {}; n = {}; in_lo_bank = {}; in_hi_bank = {};\n    \
-                 in_addr = {}; in_stride = {}; out_bank = {}; out_addr = {}; out_stride = {};\n    par_bank = {}; \
-                 par_addr = {}; out_m = {}; out_s = {};\n    run_op;\n    $writememh(\"{d}/out{k}.hex\", mem);\n    \
-                 $fdisplay(fd, \"%0d\", cyc);\n",
-                c.op,
-                c.rows,
-                c.n,
-                c.in_lo,
-                c.in_hi,
-                c.in_addr,
-                c.in_stride,
-                c.out_bank,
-                c.out_addr,
-                c.out_stride,
-                c.par_bank,
-                c.par_addr,
-                c.out.m,
-                c.out.s,
-                d = dir.display()
-            );
-        }
-        let tb = format!(
-            "`timescale 1ns/1ps
-module tb;
-  reg clock = 0;
-  always #5 clock = ~clock;
-  reg reset = 1, start = 0;
-  reg [3:0] op, in_lo_bank, in_hi_bank, out_bank, par_bank;
-  reg [15:0] rows, n, out_m;
-  reg [19:0] in_addr, in_stride, out_addr, out_stride, par_addr;
-  reg [7:0] out_s;
-  wire busy, done, wr_en;
-  wire [3:0] rd0_bank, rd1_bank, wr_bank;
-  wire [19:0] rd0_addr, rd1_addr, wr_addr;
-  reg [63:0] rd0_data, rd1_data;
-  wire [63:0] wr_data;
-  wire [7:0] wr_be;
-  reg [63:0] mem [0:{last}];
-  integer i, cyc, fd;
-  vecu dut(.clock(clock), .reset(reset), .start(start), .op(op), .rows(rows), .n(n),
-    .in_lo_bank(in_lo_bank), .in_hi_bank(in_hi_bank), .in_addr(in_addr), .in_stride(in_stride),
-    .out_bank(out_bank), .out_addr(out_addr), .out_stride(out_stride), .par_bank(par_bank),
-    .par_addr(par_addr), .out_m(out_m), .out_s(out_s), .busy(busy), .done(done),
-    .rd0_bank(rd0_bank), .rd0_addr(rd0_addr), .rd0_data(rd0_data), .rd1_bank(rd1_bank),
-    .rd1_addr(rd1_addr), .rd1_data(rd1_data), .wr_bank(wr_bank), .wr_addr(wr_addr),
-    .wr_data(wr_data), .wr_be(wr_be), .wr_en(wr_en));
-  always @(posedge clock) begin
-    rd0_data <= mem[{{rd0_bank[1:0], rd0_addr[7:0]}}];
-    rd1_data <= mem[{{rd1_bank[1:0], rd1_addr[7:0]}}];
-    if (wr_en)
-      for (i = 0; i < 8; i = i + 1)
-        if (wr_be[i]) mem[{{wr_bank[1:0], wr_addr[7:0]}}][i*8 +: 8] <= wr_data[i*8 +: 8];
-  end
-  task run_op;
-    begin
-      @(negedge clock) start = 1;
-      @(negedge clock) start = 0;
-      cyc = 1;
-      while (!done) begin
-        @(negedge clock);
-        cyc = cyc + 1;
-      end
-      @(negedge clock);
-    end
-  endtask
-  initial begin
-    fd = $fopen(\"{d}/cycles.txt\", \"w\");
-    @(negedge clock); @(negedge clock) reset = 0;
-{steps}    $fclose(fd);
-    $finish;
-  end
-endmodule
-",
-            last = NB * WORDS - 1,
-            d = dir.display(),
-        );
-        std::fs::write(dir.join("tb.v"), tb).unwrap();
-        let out = std::process::Command::new("iverilog")
-            .args(["-g2005", "-o"])
-            .arg(dir.join("sim.vvp"))
-            .args(["-s", "tb"])
-            .arg(dir.join("vecu.v"))
-            .arg(dir.join("tb.v"))
-            .output()
-            .expect("iverilog must be installed (scripts/setup.sh installs it)");
-        assert!(out.status.success(), "iverilog: {}", String::from_utf8_lossy(&out.stderr));
-        let out = std::process::Command::new("vvp").arg(dir.join("sim.vvp")).output().expect("vvp");
-        assert!(out.status.success(), "vvp: {}", String::from_utf8_lossy(&out.stderr));
-        let cycles: Vec<u64> = std::fs::read_to_string(dir.join("cycles.txt"))
-            .unwrap()
-            .lines()
-            .map(|l| l.trim().parse().unwrap())
-            .collect();
-        let result = (0..cases.len())
-            .map(|k| {
-                let text = std::fs::read_to_string(dir.join(format!("out{k}.hex"))).unwrap();
-                let words: Vec<u64> = text
-                    .lines()
-                    .map(|l| l.trim())
-                    .filter(|l| !l.is_empty() && !l.starts_with("//"))
-                    .map(|l| u64::from_str_radix(l, 16).expect("memory dump word"))
-                    .collect();
-                assert_eq!(words.len(), NB * WORDS);
-                let mem = (0..NB)
-                    .map(|b| (0..WORDS * R).map(|i| (words[b * WORDS + i / R] >> (8 * (i % R))) as u8).collect())
-                    .collect();
-                (mem, cycles[k])
+        let a = SP_ADDR_BITS;
+        let bench = IcarusBench {
+            module: "vecu".into(),
+            verilog: crate::verilog::generate(&mut VecUnit::<64, 8>::new(8, max_width), "vecu"),
+            operands: vec![
+                ("op", 4),
+                ("rows", 16),
+                ("n", 16),
+                ("in_lo_bank", 4),
+                ("in_hi_bank", 4),
+                ("in_addr", a),
+                ("in_stride", a),
+                ("out_bank", 4),
+                ("out_addr", a),
+                ("out_stride", a),
+                ("par_bank", 4),
+                ("par_addr", a),
+                ("out_m", 16),
+                ("out_s", 8),
+            ],
+            probes: vec![],
+            banks: NB,
+            words: WORDS,
+        };
+        let ops: Vec<IcarusOp> = cases
+            .iter()
+            .map(|c| IcarusOp {
+                init: c.init.clone(),
+                operands: [
+                    c.op as usize,
+                    c.rows,
+                    c.n,
+                    c.in_lo,
+                    c.in_hi,
+                    c.in_addr,
+                    c.in_stride,
+                    c.out_bank,
+                    c.out_addr,
+                    c.out_stride,
+                    c.par_bank,
+                    c.par_addr,
+                    c.out.m as usize,
+                    c.out.s as usize,
+                ]
+                .map(|v| v as u64)
+                .to_vec(),
             })
             .collect();
-        let _ = std::fs::remove_dir_all(&dir);
-        result
+        bench.run(&ops).into_iter().map(|r| (r.mem, r.cycles)).collect()
     }
 
     /// The generated Verilog (not only rust-hdl's model of it) computes both ops bit-exactly
     /// and in exactly [`vec_cycles`] cycles.
     #[test]
     fn generated_verilog_matches_spec() {
-        let mut rng = Rng(0x6234_5678_9abc_def7);
+        let mut rng = Rng::new(0x6234_5678_9abc_def7);
         let mut cases = ln_cases(&mut rng, 8, 40, 14);
         cases.extend(sm_cases(&mut rng, 8, 40, 14));
         let results = run_verilog(40, &cases);

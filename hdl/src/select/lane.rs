@@ -1,0 +1,226 @@
+//! The selector's multiply-accumulate lanes: COLMEAN sums int8 values (weight 1), the
+//! SELECT package sums weighted int16 values.
+
+use super::ACC_BITS;
+use crate::arith::MulS;
+use crate::widen::{Concat, Extend, Pack};
+use rust_hdl::prelude::*;
+
+/// One lane: `acc = (clr ? 0 : acc) + w * x` when `en`, with `x` the int16 `{hi, lo}` (`wide`)
+/// or the int8 `lo`, and `w` a non-negative weight.
+#[derive(LogicBlock)]
+pub struct SelLane {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Low byte (or the int8 value).
+    pub lo: Signal<In, Bits<8>>,
+    /// High byte.
+    pub hi: Signal<In, Bits<8>>,
+    /// `x = {hi, lo}` (int16) instead of the sign-extended `lo`.
+    pub wide: Signal<In, Bit>,
+    /// Weight (`< 2^21`, zero-extended).
+    pub w: Signal<In, Bits<22>>,
+    /// Accumulate this cycle.
+    pub en: Signal<In, Bit>,
+    /// Start a new sum with this term.
+    pub clr: Signal<In, Bit>,
+    /// The sum (two's complement).
+    pub acc: Signal<Out, Bits<ACC_BITS>>,
+    x16: Concat<8, 8, 16>,
+    sx: Extend<16, 8>,
+    xs: Signal<Local, Bits<16>>,
+    mul: MulS<22, 16, 38>,
+    ext: Extend<ACC_BITS, 38>,
+    base: Signal<Local, Bits<ACC_BITS>>,
+    a: DFF<Bits<ACC_BITS>>,
+    zero: Constant<Bits<ACC_BITS>>,
+}
+
+impl Default for SelLane {
+    fn default() -> Self {
+        SelLane {
+            clock: Signal::default(),
+            lo: Signal::default(),
+            hi: Signal::default(),
+            wide: Signal::default(),
+            w: Signal::default(),
+            en: Signal::default(),
+            clr: Signal::default(),
+            acc: Signal::default(),
+            x16: Concat::default(),
+            sx: Extend::new(true),
+            xs: Signal::default(),
+            mul: MulS::default(),
+            ext: Extend::new(true),
+            base: Signal::default(),
+            a: DFF::default(),
+            zero: Constant::new(0u64.into()),
+        }
+    }
+}
+
+impl Logic for SelLane {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, a);
+        Signal::<Out, Bits<ACC_BITS>>::link(&mut self.acc, &mut self.a.q);
+        self.x16.hi.next = self.hi.val();
+        self.x16.lo.next = self.lo.val();
+        self.sx.din.next = self.lo.val();
+        self.xs.next = self.sx.dout.val();
+        if self.wide.val() {
+            self.xs.next = self.x16.dout.val();
+        }
+        self.mul.a.next = self.w.val();
+        self.mul.b.next = self.xs.val();
+        self.ext.din.next = self.mul.p.val();
+        self.base.next = self.a.q.val();
+        if self.clr.val() {
+            self.base.next = self.zero.val();
+        }
+        if self.en.val() {
+            self.a.d.next = self.base.val() + self.ext.dout.val();
+        }
+    }
+}
+
+/// The `R` lanes of the column pass with their results: lane `l` takes byte `l` of the read
+/// words; the divider reads lane `pick`'s sum and `store` keeps its quotient as lane `pick`'s
+/// result; the results leave as a low-byte and a high-byte word.
+#[derive(LogicBlock)]
+pub struct LaneArray<const W: usize, const BE: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Low byte plane word (or the int8 values).
+    pub lo_word: Signal<In, Bits<W>>,
+    /// High byte plane word.
+    pub hi_word: Signal<In, Bits<W>>,
+    /// int16 values `{hi, lo}` instead of int8.
+    pub wide: Signal<In, Bit>,
+    /// Weight of this row (every lane).
+    pub weight: Signal<In, Bits<22>>,
+    /// Accumulate this cycle.
+    pub en: Signal<In, Bit>,
+    /// Start new sums with this row.
+    pub clr: Signal<In, Bit>,
+    /// The lane the divider reads and `store` writes.
+    pub pick: Signal<In, Bits<8>>,
+    /// Keep `result` as lane `pick`'s result.
+    pub store: Signal<In, Bit>,
+    /// A lane's result (int16).
+    pub result: Signal<In, Bits<16>>,
+    /// Lane `pick`'s sum.
+    pub picked: Signal<Out, Bits<ACC_BITS>>,
+    /// The results' low bytes, lane `l` in byte `l`.
+    pub lo_results: Signal<Out, Bits<W>>,
+    /// The results' high bytes.
+    pub hi_results: Signal<Out, Bits<W>>,
+    lane: Vec<SelLane>,
+    /// Lane `pick`'s sum, selected (the port is assigned once per evaluation).
+    picked_sum: Signal<Local, Bits<ACC_BITS>>,
+    results: Vec<DFF<Bits<16>>>,
+    lo_pack: Pack<W>,
+    hi_pack: Pack<W>,
+    _r: usize,
+}
+
+impl<const W: usize, const BE: usize> Default for LaneArray<W, BE> {
+    fn default() -> Self {
+        LaneArray {
+            clock: Signal::default(),
+            lo_word: Signal::default(),
+            hi_word: Signal::default(),
+            wide: Signal::default(),
+            weight: Signal::default(),
+            en: Signal::default(),
+            clr: Signal::default(),
+            pick: Signal::default(),
+            store: Signal::default(),
+            result: Signal::default(),
+            picked: Signal::default(),
+            lo_results: Signal::default(),
+            hi_results: Signal::default(),
+            lane: (0..BE).map(|_| SelLane::default()).collect(),
+            picked_sum: Signal::default(),
+            results: (0..BE).map(|_| DFF::default()).collect(),
+            lo_pack: Pack::default(),
+            hi_pack: Pack::default(),
+            _r: BE,
+        }
+    }
+}
+
+impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        Signal::<Out, Bits<W>>::link(&mut self.lo_results, &mut self.lo_pack.dout);
+        Signal::<Out, Bits<W>>::link(&mut self.hi_results, &mut self.hi_pack.dout);
+        self.picked_sum.next = self.lane[0].acc.val();
+        for l in 0..self._r {
+            self.lane[l].clock.next = self.clock.val();
+            self.lane[l].lo.next = self.lo_word.val().get_bits::<8>(8 * l);
+            self.lane[l].hi.next = self.hi_word.val().get_bits::<8>(8 * l);
+            self.lane[l].wide.next = self.wide.val();
+            self.lane[l].w.next = self.weight.val();
+            self.lane[l].en.next = self.en.val();
+            self.lane[l].clr.next = self.clr.val();
+            self.results[l].clock.next = self.clock.val();
+            self.results[l].d.next = self.results[l].q.val();
+            if self.pick.val().index() == l {
+                self.picked_sum.next = self.lane[l].acc.val();
+                if self.store.val() {
+                    self.results[l].d.next = self.result.val();
+                }
+            }
+            self.lo_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(0);
+            self.hi_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(8);
+        }
+        self.picked.next = self.picked_sum.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Rng;
+
+    /// Random operand sequences (int8 and int16 values, weights up to `2^21 - 1`, restarts,
+    /// idle cycles): the accumulator equals the sum computed with `i64` arithmetic, modulo
+    /// `2^48`.
+    #[test]
+    fn lane_accumulates_weighted_values() {
+        let mut uut = SelLane::default();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<SelLane>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut ep: Sim<SelLane>| {
+            let mut x = ep.init()?;
+            let mut rng = Rng::new(0x1a4e);
+            let mut model = 0i64;
+            for step in 0..3000 {
+                let (lo, hi) = (rng.next() as u8, rng.next() as u8);
+                let wide = rng.below(2) == 1;
+                let w = match rng.below(4) {
+                    0 => (1 << 21) - 1,
+                    1 => 1,
+                    _ => rng.below(1 << 21),
+                };
+                let (en, clr) = (rng.below(4) != 0, step == 0 || rng.below(8) == 0);
+                x.lo.next = (lo as u64).into();
+                x.hi.next = (hi as u64).into();
+                x.wide.next = wide;
+                x.w.next = w.into();
+                x.en.next = en;
+                x.clr.next = clr;
+                wait_clock_cycle!(ep, clock, x);
+                let v = if wide { i16::from_le_bytes([lo, hi]) as i64 } else { lo as i8 as i64 };
+                if en {
+                    model = if clr { 0 } else { model } + w as i64 * v;
+                }
+                sim_assert_eq!(ep, x.acc.val().to_u64(), model as u64 & ((1 << ACC_BITS) - 1), x);
+            }
+            ep.done(x)
+        });
+        sim.run(Box::new(uut), 1 << 30).unwrap();
+    }
+}
