@@ -14,6 +14,24 @@ use crate::storage::SP_ADDR_BITS;
 use crate::widen::{Concat, Pack, PackBits};
 use rust_hdl::prelude::*;
 
+/// The GEMM's output write port: one address and byte-enable set for two byte planes (the
+/// int8 output, or the low and high bytes of the int16 residual).
+#[derive(LogicInterface, Default)]
+pub struct OutputWrite<const W: usize, const BE: usize> {
+    /// Write address (both planes).
+    pub addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Low plane (or int8) data.
+    pub lo_data: Signal<Out, Bits<W>>,
+    /// High plane data.
+    pub hi_data: Signal<Out, Bits<W>>,
+    /// Byte enables (both planes).
+    pub be: Signal<Out, Bits<BE>>,
+    /// Low plane write strobe.
+    pub lo_en: Signal<Out, Bit>,
+    /// High plane write strobe.
+    pub hi_en: Signal<Out, Bit>,
+}
+
 /// The write stage for `C` channels of a `W = 8R`-bit word with `BE = R` byte enables.
 #[derive(LogicBlock)]
 pub struct OutputWriter<const W: usize, const BE: usize> {
@@ -37,18 +55,8 @@ pub struct OutputWriter<const W: usize, const BE: usize> {
     pub x_lo_data: Signal<In, Bits<W>>,
     /// Residual high byte plane at `place_addr` (one cycle after it).
     pub x_hi_data: Signal<In, Bits<W>>,
-    /// Output write address (both planes).
-    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Output write data (int8, or the low byte plane).
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// High byte plane write data.
-    pub hi_data: Signal<Out, Bits<W>>,
-    /// Byte enables (both planes).
-    pub wr_be: Signal<Out, Bits<BE>>,
-    /// Output write strobe.
-    pub wr_en: Signal<Out, Bit>,
-    /// High byte plane write strobe.
-    pub hi_en: Signal<Out, Bit>,
+    /// The output write port (both planes).
+    pub out: OutputWrite<W, BE>,
     row_valid: DFF<Bit>,
     row_addr: DFF<Bits<SP_ADDR_BITS>>,
     row_group: DFF<Bits<4>>,
@@ -93,12 +101,7 @@ impl<const W: usize, const BE: usize> OutputWriter<W, BE> {
             lut_data: signals(cols),
             x_lo_data: Signal::default(),
             x_hi_data: Signal::default(),
-            wr_addr: Signal::default(),
-            wr_data: Signal::default(),
-            hi_data: Signal::default(),
-            wr_be: Signal::default(),
-            wr_en: Signal::default(),
-            hi_en: Signal::default(),
+            out: OutputWrite::default(),
             row_valid: DFF::default(),
             row_addr: DFF::default(),
             row_group: DFF::default(),
@@ -187,12 +190,12 @@ impl<const W: usize, const BE: usize> Logic for OutputWriter<W, BE> {
                     && (self.byte_col[b].val() < self.row_cols.q.val());
             }
         }
-        self.wr_addr.next = self.row_addr.q.val();
-        self.wr_data.next = self.pack_lo.dout.val();
-        self.hi_data.next = self.pack_hi.dout.val();
-        self.wr_be.next = self.pack_be.dout.val();
-        self.wr_en.next = self.row_valid.q.val();
-        self.hi_en.next = self.row_valid.q.val()
+        self.out.addr.next = self.row_addr.q.val();
+        self.out.lo_data.next = self.pack_lo.dout.val();
+        self.out.hi_data.next = self.pack_hi.dout.val();
+        self.out.be.next = self.pack_be.dout.val();
+        self.out.lo_en.next = self.row_valid.q.val();
+        self.out.hi_en.next = self.row_valid.q.val()
             && ((self.mode.val() == self.om_resid.val()) || (self.mode.val() == self.om_dup.val()));
     }
 }
@@ -286,16 +289,16 @@ mod tests {
                 x.x_hi_data.next = word(|b| (x_at(b) >> 8) as u8);
                 x = ep.wait(1, x)?;
                 let (lo, hi, be, hi_en) = expected(r);
-                sim_assert!(ep, x.wr_en.val(), x);
-                sim_assert_eq!(ep, x.wr_addr.val(), Bits::<SP_ADDR_BITS>::from(100 + i as u64), x);
-                sim_assert_eq!(ep, x.wr_be.val(), Bits::<8>::from(be), x);
-                sim_assert_eq!(ep, x.hi_en.val(), hi_en, x);
+                sim_assert!(ep, x.out.lo_en.val(), x);
+                sim_assert_eq!(ep, x.out.addr.val(), Bits::<SP_ADDR_BITS>::from(100 + i as u64), x);
+                sim_assert_eq!(ep, x.out.be.val(), Bits::<8>::from(be), x);
+                sim_assert_eq!(ep, x.out.hi_en.val(), hi_en, x);
                 let lo_word = word(|b| lo[b]);
                 let hi_word = word(|b| hi[b]);
-                sim_assert_eq!(ep, x.wr_data.val(), lo_word, x);
-                sim_assert_eq!(ep, x.hi_data.val(), hi_word, x);
+                sim_assert_eq!(ep, x.out.lo_data.val(), lo_word, x);
+                sim_assert_eq!(ep, x.out.hi_data.val(), hi_word, x);
                 wait_clock_cycle!(ep, clock, x);
-                sim_assert!(ep, !x.wr_en.val() && !x.hi_en.val(), x);
+                sim_assert!(ep, !x.out.lo_en.val() && !x.out.hi_en.val(), x);
             }
             ep.done(x)
         });
