@@ -7,9 +7,15 @@
 
 use crate::bus::{ReadClient, UnitDispatch, INSN_BITS};
 use crate::storage::WordFifo;
+pub use counters::Counters;
+pub use decode::HeadDecode;
+use decode::{HEADER_BITS, TAIL_BITS, TAIL_LSB};
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
+
+mod counters;
+mod decode;
 
 /// Instructions fetched ahead of dispatch.
 pub const INSN_QUEUE: usize = 4;
@@ -162,6 +168,8 @@ pub struct Controller<const W: usize> {
 
     asm: InsnAssembler<W>,
     patch: LivePatch,
+    head: HeadDecode,
+    counters: Counters,
     queue: WordFifo<INSN_BITS>,
     state: DFF<Bits<2>>,
     count: DFF<Bits<32>>,
@@ -172,28 +180,13 @@ pub struct Controller<const W: usize> {
     push_next: DFF<Bit>,
     fetch_req: DFF<Bit>,
     pc: DFF<Bits<32>>,
-    completed: Vec<DFF<Bits<16>>>,
-    total_done: DFF<Bits<32>>,
     axi_fault: DFF<Bit>,
     stuck_r: DFF<Bit>,
     done_r: DFF<Bit>,
     error_r: DFF<Bit>,
     code_r: DFF<Bits<8>>,
     err_insn_r: DFF<Bits<32>>,
-    cycles_r: DFF<Bits<64>>,
-    active_r: DFF<Bits<64>>,
-    busy_cnt: Vec<DFF<Bits<32>>>,
     // Locals.
-    opcode: Signal<Local, Bits<8>>,
-    unit_sel: Signal<Local, Bits<2>>,
-    bad_opcode: Signal<Local, Bit>,
-    reserved_set: Signal<Local, Bit>,
-    live_bits: Signal<Local, Bits<8>>,
-    live_bad: Signal<Local, Bit>,
-    dep: Vec<Signal<Local, Bits<16>>>,
-    slack: Vec<Signal<Local, Bits<16>>>,
-    deps_ok: Signal<Local, Bit>,
-    target_ready: Signal<Local, Bit>,
     dispatch: Signal<Local, Bit>,
     all_idle: Signal<Local, Bit>,
     stuck: Signal<Local, Bit>,
@@ -203,59 +196,30 @@ pub struct Controller<const W: usize> {
     occupancy: Signal<Local, Bits<16>>,
     inflight16: Signal<Local, Bits<16>>,
     unit_error: Signal<Local, Bit>,
-    done_inc: Vec<Signal<Local, Bits<32>>>,
     // Constants.
     st_idle: Constant<Bits<2>>,
     st_run: Constant<Bits<2>>,
     st_stop: Constant<Bits<2>>,
-    f_opcode: Constant<Bits<9>>,
-    f_dep: Vec<Constant<Bits<9>>>,
-    f_reserved: Constant<Bits<9>>,
-    zero_reserved: Constant<Bits<184>>,
-    f_live: Constant<Bits<9>>,
-    live_vec_ok: Constant<Bits<8>>,
-    live_gemm_ok: Constant<Bits<8>>,
-    zero8: Constant<Bits<8>>,
-    op_dma_lo: Constant<Bits<8>>,
-    op_dma_hi: Constant<Bits<8>>,
-    op_gemm: Constant<Bits<8>>,
-    op_vec_lo: Constant<Bits<8>>,
-    op_vec_hi: Constant<Bits<8>>,
-    u_dma: Constant<Bits<2>>,
-    u_gemm: Constant<Bits<2>>,
-    u_vec: Constant<Bits<2>>,
     err_opcode: Constant<Bits<8>>,
     err_field: Constant<Bits<8>>,
     err_axi: Constant<Bits<8>>,
     err_conflict: Constant<Bits<8>>,
     insn_bytes: Constant<Bits<40>>,
+    tail_lsb: Constant<Bits<9>>,
     insn_beats: Constant<Bits<8>>,
     insn_beats32: Constant<Bits<32>>,
     queue_cap: Constant<Bits<16>>,
     one4: Constant<Bits<4>>,
-    one16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
-    zero32: Constant<Bits<32>>,
-    one64: Constant<Bits<64>>,
-    half16: Constant<Bits<16>>,
     inflight_ext: crate::widen::Extend<16, 4>,
 }
 
 impl<const W: usize> Controller<W> {
     /// A controller for read data of `W` bits (`W` divides `INSN_BITS`).
     pub fn new() -> Self {
-        assert_eq!(isa::OPCODE.width, 8);
-        assert_eq!(isa::DEP_DMA.width, 16);
-        assert_eq!(isa::RESERVED.width, 184, "spec RESERVED changed: update the controller");
-        assert_eq!(isa::LIVE_SIZES.width, 8);
-        // The decoder routes the contiguous range LAYERNORM..=SELECT to the vector unit.
-        for code in isa::Opcode::LayerNorm as u8..=isa::Opcode::Select as u8 {
-            assert_eq!(isa::Opcode::from_u8(code).map(|o| o.unit()), Some(isa::Unit::Vec), "opcode {code}");
-        }
         let beats = (isa::INSN_BITS / W) as u64;
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
         let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
-        let c9 = |v: u64| Constant::new(Bits::<9>::from(v));
         let c2 = |v: u64| Constant::new(Bits::<2>::from(v));
         Controller {
             clock: Signal::default(),
@@ -282,6 +246,8 @@ impl<const W: usize> Controller<W> {
             units: (0..3).map(|_| UnitDispatch::default()).collect(),
             asm: InsnAssembler::default(),
             patch: LivePatch::default(),
+            head: HeadDecode::default(),
+            counters: Counters::default(),
             queue: WordFifo::new(INSN_QUEUE),
             state: DFF::default(),
             count: DFF::default(),
@@ -291,27 +257,12 @@ impl<const W: usize> Controller<W> {
             beat_cnt: DFF::default(),
             push_next: DFF::default(),
             pc: DFF::default(),
-            completed: (0..3).map(|_| DFF::default()).collect(),
-            total_done: DFF::default(),
             axi_fault: DFF::default(),
             stuck_r: DFF::default(),
             done_r: DFF::default(),
             error_r: DFF::default(),
             code_r: DFF::default(),
             err_insn_r: DFF::default(),
-            cycles_r: DFF::default(),
-            active_r: DFF::default(),
-            busy_cnt: (0..3).map(|_| DFF::default()).collect(),
-            opcode: Signal::default(),
-            unit_sel: Signal::default(),
-            bad_opcode: Signal::default(),
-            reserved_set: Signal::default(),
-            live_bits: Signal::default(),
-            live_bad: Signal::default(),
-            dep: crate::array::signals(3),
-            slack: crate::array::signals(3),
-            deps_ok: Signal::default(),
-            target_ready: Signal::default(),
             dispatch: Signal::default(),
             all_idle: Signal::default(),
             stuck: Signal::default(),
@@ -322,40 +273,20 @@ impl<const W: usize> Controller<W> {
             occupancy: Signal::default(),
             inflight16: Signal::default(),
             unit_error: Signal::default(),
-            done_inc: crate::array::signals(3),
             st_idle: c2(C_IDLE),
             st_run: c2(C_RUN),
             st_stop: c2(C_STOP),
-            f_opcode: c9(isa::OPCODE.lsb as u64),
-            f_dep: [isa::DEP_DMA, isa::DEP_GEMM, isa::DEP_VEC].iter().map(|f| c9(f.lsb as u64)).collect(),
-            f_reserved: c9(isa::RESERVED.lsb as u64),
-            zero_reserved: Constant::new(Bits::default()),
-            f_live: c9(isa::LIVE_SIZES.lsb as u64),
-            live_vec_ok: Constant::new(((isa::live::M | isa::live::K) as u64).into()),
-            live_gemm_ok: Constant::new((isa::live::DEFINED as u64).into()),
-            zero8: Constant::new(0.into()),
-            op_dma_lo: c8(isa::Opcode::Load as u64),
-            op_dma_hi: c8(isa::Opcode::Store as u64),
-            op_gemm: c8(isa::Opcode::Gemm as u64),
-            op_vec_lo: c8(isa::Opcode::LayerNorm as u64),
-            op_vec_hi: c8(isa::Opcode::Select as u64),
-            u_dma: c2(isa::Unit::Dma.index() as u64),
-            u_gemm: c2(isa::Unit::Gemm.index() as u64),
-            u_vec: c2(isa::Unit::Vec.index() as u64),
             err_opcode: c8(error_code::BAD_OPCODE as u64),
             err_field: c8(error_code::BAD_FIELD as u64),
             err_axi: c8(error_code::AXI_ERROR as u64),
             err_conflict: c8(error_code::BANK_CONFLICT as u64),
             insn_bytes: Constant::new(Bits::<40>::from(isa::INSN_BYTES as u64)),
+            tail_lsb: Constant::new(Bits::<9>::from(TAIL_LSB as u64)),
             insn_beats: c8(beats),
             insn_beats32: Constant::new(Bits::<32>::from(beats)),
             queue_cap: c16(INSN_QUEUE as u64),
             one4: Constant::new(1u64.into()),
-            one16: c16(1),
             one32: Constant::new(1u64.into()),
-            zero32: Constant::new(0u64.into()),
-            one64: Constant::new(1u64.into()),
-            half16: c16(0x8000),
             inflight_ext: crate::widen::Extend::new(false),
         }
     }
@@ -371,15 +302,9 @@ impl<const W: usize> Logic for Controller<W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, count, fetch_req, fetch_pc, fetch_addr, inflight, beat_cnt, push_next, pc, total_done,
-            axi_fault, stuck_r, done_r, error_r, code_r, err_insn_r, cycles_r, active_r
+            self, clock, state, count, fetch_req, fetch_pc, fetch_addr, inflight, beat_cnt, push_next, pc, axi_fault,
+            stuck_r, done_r, error_r, code_r, err_insn_r
         );
-        for u in 0..3 {
-            self.completed[u].clock.next = self.clock.val();
-            self.completed[u].d.next = self.completed[u].q.val();
-            self.busy_cnt[u].clock.next = self.clock.val();
-            self.busy_cnt[u].d.next = self.busy_cnt[u].q.val();
-        }
         self.asm.clock.next = self.clock.val();
         self.queue.clock.next = self.clock.val();
         // START flushes instructions prefetched by a program that stopped on an error.
@@ -423,55 +348,24 @@ impl<const W: usize> Logic for Controller<W> {
         }
 
         // ---------------- decode the queue head ----------------
-        self.opcode.next = self.queue.dout.val().get_bits::<8>(self.f_opcode.val().index());
-        self.reserved_set.next =
-            self.queue.dout.val().get_bits::<184>(self.f_reserved.val().index()) != self.zero_reserved.val();
+        self.head.header.next = self.queue.dout.val().get_bits::<HEADER_BITS>(0);
+        self.head.tail.next = self.queue.dout.val().get_bits::<TAIL_BITS>(self.tail_lsb.val().index());
         for u in 0..3 {
-            self.dep[u].next = self.queue.dout.val().get_bits::<16>(self.f_dep[u].val().index());
-            self.slack[u].next = self.completed[u].q.val() - self.dep[u].val();
-        }
-        self.deps_ok.next = (self.slack[0].val() < self.half16.val())
-            && (self.slack[1].val() < self.half16.val())
-            && (self.slack[2].val() < self.half16.val());
-        self.bad_opcode.next = false;
-        self.unit_sel.next = self.u_dma.val();
-        if self.opcode.val() == self.op_gemm.val() {
-            self.unit_sel.next = self.u_gemm.val();
-        } else if (self.opcode.val() >= self.op_vec_lo.val()) && (self.opcode.val() <= self.op_vec_hi.val()) {
-            self.unit_sel.next = self.u_vec.val();
-        } else if (self.opcode.val() != self.op_dma_lo.val()) && (self.opcode.val() != self.op_dma_hi.val()) {
-            self.bad_opcode.next = true;
-        }
-        // LIVE_SIZES bits the unit does not take are a bad field, like reserved bits.
-        self.live_bits.next = self.queue.dout.val().get_bits::<8>(self.f_live.val().index());
-        self.live_bad.next = (self.live_bits.val() & !self.live_gemm_ok.val()) != self.zero8.val();
-        if self.unit_sel.val() == self.u_vec.val() {
-            self.live_bad.next = (self.live_bits.val() & !self.live_vec_ok.val()) != self.zero8.val();
-        }
-        if self.unit_sel.val() == self.u_dma.val() {
-            self.live_bad.next = self.live_bits.val() != self.zero8.val();
-        }
-        if self.live_bad.val() {
-            self.reserved_set.next = true;
-        }
-        self.target_ready.next = false;
-        for u in 0..3 {
-            if self.unit_sel.val().index() == u {
-                self.target_ready.next = self.units[u].ready.val();
-            }
+            self.head.completed[u].next = self.counters.completed[u].val();
+            self.head.unit_ready[u].next = self.units[u].ready.val();
         }
         self.dispatch.next = (self.state.q.val() == self.st_run.val())
             && (self.queue.count.val() != 0)
-            && !self.bad_opcode.val()
-            && !self.reserved_set.val()
-            && self.deps_ok.val()
-            && self.target_ready.val();
+            && !self.head.bad_opcode.val()
+            && !self.head.bad_field.val()
+            && self.head.deps_met.val()
+            && self.head.unit_ready_now.val();
         self.patch.insn.next = self.queue.dout.val();
         self.patch.live.next = self.live_tokens.val();
         for u in 0..3 {
             self.units[u].insn.next = self.patch.out.val();
             self.units[u].index.next = self.pc.q.val();
-            self.units[u].valid.next = self.dispatch.val() && (self.unit_sel.val().index() == u);
+            self.units[u].valid.next = self.dispatch.val() && (self.head.unit.val().index() == u);
         }
         self.queue.pop.next = self.dispatch.val();
         if self.dispatch.val() {
@@ -485,46 +379,28 @@ impl<const W: usize> Logic for Controller<W> {
         // counters.
         self.stuck.next = (self.state.q.val() == self.st_run.val())
             && (self.queue.count.val() != 0)
-            && !self.bad_opcode.val()
-            && !self.reserved_set.val()
-            && !self.deps_ok.val()
+            && !self.head.bad_opcode.val()
+            && !self.head.bad_field.val()
+            && !self.head.deps_met.val()
             && self.all_idle.val();
         self.stuck_r.d.next = self.stuck.val();
         self.unit_error.next = false;
         for u in 0..3 {
-            if self.units[u].done.val() {
-                self.completed[u].d.next = self.completed[u].q.val() + self.one16.val();
-            }
-            if !self.units[u].idle.val() {
-                self.busy_cnt[u].d.next = self.busy_cnt[u].q.val() + self.one32.val();
-            }
             if self.units[u].error.val() {
                 self.unit_error.next = true;
             }
         }
-        // After an error, only instructions before the failing one count (a unit's error index is
-        // the index of the instruction it is finishing).
+        self.counters.clock.next = self.clock.val();
+        self.counters.clear.next = (self.state.q.val() == self.st_idle.val()) && self.start.val();
+        self.counters.running.next = self.state.q.val() == self.st_run.val();
+        self.counters.counting.next = self.state.q.val() != self.st_idle.val();
+        self.counters.stopped_at.next = self.err_insn_r.q.val();
+        self.counters.dma_faulted.next = (self.state.q.val() != self.st_idle.val()) && self.axi_fault.q.val();
+        self.counters.gemm_active.next = self.gemm_active.val();
         for u in 0..3 {
-            self.done_inc[u].next = self.zero32.val();
-            if self.units[u].done.val()
-                && ((self.state.q.val() == self.st_run.val())
-                    || (self.units[u].error_index.val() < self.err_insn_r.q.val()))
-            {
-                self.done_inc[u].next = self.one32.val();
-            }
-        }
-        // INSN_DONE counts completions, except the DMA's after an AXI error stopped the program
-        // (its instruction drains but did not complete).
-        if (self.state.q.val() != self.st_idle.val()) && self.axi_fault.q.val() {
-            self.done_inc[0].next = self.zero32.val();
-        }
-        self.total_done.d.next =
-            self.total_done.q.val() + self.done_inc[0].val() + self.done_inc[1].val() + self.done_inc[2].val();
-        if self.state.q.val() != self.st_idle.val() {
-            self.cycles_r.d.next = self.cycles_r.q.val() + self.one64.val();
-        }
-        if self.gemm_active.val() {
-            self.active_r.d.next = self.active_r.q.val() + self.one64.val();
+            self.counters.unit_done[u].next = self.units[u].done.val();
+            self.counters.unit_idle[u].next = self.units[u].idle.val();
+            self.counters.unit_index[u].next = self.units[u].error_index.val();
         }
         self.axi_clear.next = false;
 
@@ -538,24 +414,17 @@ impl<const W: usize> Logic for Controller<W> {
                 self.inflight.d.next = 0.into();
                 self.beat_cnt.d.next = 0.into();
                 self.pc.d.next = 0.into();
-                self.total_done.d.next = 0.into();
                 self.axi_fault.d.next = false;
-                self.cycles_r.d.next = 0.into();
-                self.active_r.d.next = 0.into();
                 self.done_r.d.next = false;
                 self.error_r.d.next = false;
                 self.code_r.d.next = 0.into();
                 self.err_insn_r.d.next = 0.into();
-                for u in 0..3 {
-                    self.completed[u].d.next = 0.into();
-                    self.busy_cnt[u].d.next = 0.into();
-                }
                 self.state.d.next = self.st_run.val();
             }
         } else if self.state.q.val() == self.st_run.val() {
-            if (self.queue.count.val() != 0) && (self.bad_opcode.val() || self.reserved_set.val()) {
+            if (self.queue.count.val() != 0) && (self.head.bad_opcode.val() || self.head.bad_field.val()) {
                 self.code_r.d.next = self.err_field.val();
-                if self.bad_opcode.val() {
+                if self.head.bad_opcode.val() {
                     self.code_r.d.next = self.err_opcode.val();
                 }
                 self.err_insn_r.d.next = self.pc.q.val();
@@ -615,11 +484,11 @@ impl<const W: usize> Logic for Controller<W> {
         self.error.next = self.error_r.q.val();
         self.error_code.next = self.code_r.q.val();
         self.error_insn.next = self.err_insn_r.q.val();
-        self.insn_done.next = self.total_done.q.val();
-        self.cycles.next = self.cycles_r.q.val();
-        self.active.next = self.active_r.q.val();
+        Signal::<Out, Bits<32>>::link(&mut self.insn_done, &mut self.counters.insn_done);
+        Signal::<Out, Bits<64>>::link(&mut self.cycles, &mut self.counters.cycles);
+        Signal::<Out, Bits<64>>::link(&mut self.active, &mut self.counters.active);
         for u in 0..3 {
-            self.unit_busy_cycles[u].next = self.busy_cnt[u].q.val();
+            Signal::<Out, Bits<32>>::link(&mut self.unit_busy_cycles[u], &mut self.counters.busy_cycles[u]);
         }
     }
 }
