@@ -216,6 +216,45 @@ pub trait EngineCase: Send + Sync + std::panic::RefUnwindSafe + 'static {
     fn what(&self) -> String;
 }
 
+/// Implements [`EngineCase`] for a case struct with the fields `init`, `expect`, `cycles` and
+/// `what` (`Clone + Debug`; the description adds its operands, without the memories).
+macro_rules! engine_case {
+    ($case:ty) => {
+        impl $crate::testkit::EngineCase for $case {
+            fn init(&self) -> &[Vec<u8>] {
+                &self.init
+            }
+            fn expect(&self) -> &[Vec<u8>] {
+                &self.expect
+            }
+            fn cycles(&self) -> u64 {
+                self.cycles
+            }
+            fn what(&self) -> String {
+                format!("{} {:?}", self.what, Self { init: vec![], expect: vec![], ..self.clone() })
+            }
+        }
+    };
+}
+pub(crate) use engine_case;
+
+/// The clock and memory methods of [`EngineBench`] for a bench with the fields `clock` and
+/// `mem` (a [`TbMem`]); expands inside the `impl EngineBench`.
+macro_rules! bench_clock_and_memory {
+    () => {
+        fn toggle_clock(&mut self) {
+            self.clock.next = !self.clock.val();
+        }
+        fn clock_high(&self) -> bool {
+            self.clock.val().clk
+        }
+        fn memory(&mut self) -> &mut Vec<Vec<u8>> {
+            &mut self.mem._mem
+        }
+    };
+}
+pub(crate) use bench_clock_and_memory;
+
 /// A test bench of one engine and its [`TbMem`], as [`run_ops`] drives it.
 pub trait EngineBench: Block + Send + Sized + 'static {
     /// The ops it runs.

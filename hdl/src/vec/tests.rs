@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::testkit::{
-    random_memory, run_ops, simulate, Alloc, EngineBench, EngineCase, IcarusBench, IcarusOp, Rng, TbMem,
+    bench_clock_and_memory, engine_case, random_memory, run_ops, simulate, Alloc, EngineBench, IcarusBench, IcarusOp,
+    Rng, TbMem,
 };
 use spec::numerics::{exp_lut, layernorm_row, softmax_row, Dyadic, LayerNormParams};
 
@@ -239,32 +240,11 @@ impl<const W: usize, const BE: usize> Tb<W, BE> {
     }
 }
 
-impl EngineCase for Case {
-    fn init(&self) -> &[Vec<u8>] {
-        &self.init
-    }
-    fn expect(&self) -> &[Vec<u8>] {
-        &self.expect
-    }
-    fn cycles(&self) -> u64 {
-        self.cycles
-    }
-    fn what(&self) -> String {
-        format!("{} {:?}", self.what, Case { init: vec![], expect: vec![], ..self.clone() })
-    }
-}
+engine_case!(Case);
 
 impl<const W: usize, const BE: usize> EngineBench for Tb<W, BE> {
     type Case = Case;
-    fn toggle_clock(&mut self) {
-        self.clock.next = !self.clock.val();
-    }
-    fn clock_high(&self) -> bool {
-        self.clock.val().clk
-    }
-    fn memory(&mut self) -> &mut Vec<Vec<u8>> {
-        &mut self.mem._mem
-    }
+    bench_clock_and_memory!();
     fn apply(&mut self, c: &Case) {
         self.op.next = c.op.into();
         self.rows.next = (c.rows as u64).into();
