@@ -636,172 +636,205 @@ fn get_ba(w: &Word, bank: Field, addr: Field) -> BankAddr {
     BankAddr { bank: bank.get(w) as u8, addr: addr.get(w) as u32 }
 }
 
+/// BAD_FIELD for `field` with `value`.
+fn fail(field: &'static str, value: u64) -> Result<(), IsaError> {
+    Err(IsaError::BadField { field, value })
+}
+
+/// The field checks of [`Insn::check`], one operation at a time, against a configuration.
+struct Limits<'a> {
+    cfg: &'a AccelConfig,
+}
+
+impl Limits<'_> {
+    fn bank_ok(&self, b: u8) -> bool {
+        (b as usize) < self.cfg.banks
+    }
+
+    fn addr_ok(&self, a: u32) -> bool {
+        (a as usize) < self.cfg.bank_words
+    }
+
+    /// C-byte output groups in a word.
+    fn groups(&self) -> u8 {
+        (self.cfg.array_rows / self.cfg.array_cols) as u8
+    }
+
+    /// DRAM addresses must be word aligned.
+    fn word_bytes(&self) -> u64 {
+        self.cfg.word_bytes() as u64
+    }
+
+    /// Every bank of a vector operation exists.
+    fn vec_banks(&self, banks: &[u8]) -> Result<(), IsaError> {
+        match banks.iter().find(|&&b| !self.bank_ok(b)) {
+            Some(&b) => fail("VEC bank", b as u64),
+            None => Ok(()),
+        }
+    }
+
+    /// Every address and stride of a vector operation lies in a bank.
+    fn vec_addrs(&self, addrs: &[u32]) -> Result<(), IsaError> {
+        match addrs.iter().find(|&&a| !self.addr_ok(a)) {
+            Some(&a) => fail("VEC address/stride", a as u64),
+            None => Ok(()),
+        }
+    }
+
+    /// Rows within the token limit and channels within the width limit.
+    fn vec_rows_n(&self, rows: u16, n: u16) -> Result<(), IsaError> {
+        if rows == 0 || rows as usize > self.cfg.max_tokens {
+            return fail("VEC_ROWS", rows as u64);
+        }
+        if n == 0 || n as usize > self.cfg.max_width {
+            return fail("VEC_N", n as u64);
+        }
+        Ok(())
+    }
+
+    fn dma(&self, d: &Dma) -> Result<(), IsaError> {
+        if !self.bank_ok(d.sp.bank) {
+            return fail("DMA_BANK", d.sp.bank as u64);
+        }
+        if !self.addr_ok(d.sp.addr) || !self.addr_ok(d.sp_stride) {
+            return fail("DMA_ADDR/STRIDE", d.sp.addr.max(d.sp_stride) as u64);
+        }
+        if d.rows == 0 || d.words == 0 {
+            return fail("DMA_ROWS/WORDS", 0);
+        }
+        if !d.dram.is_multiple_of(self.word_bytes()) || !d.dram_stride.is_multiple_of(self.word_bytes()) {
+            return fail("DMA_DRAM_ADDR/STRIDE", d.dram);
+        }
+        Ok(())
+    }
+
+    fn gemm(&self, g: &Gemm) -> Result<(), IsaError> {
+        if g.m == 0 || g.m as usize > self.cfg.max_tokens {
+            return fail("GEMM_M", g.m as u64);
+        }
+        if g.k == 0 || g.k as usize > self.cfg.max_width {
+            return fail("GEMM_K", g.k as u64);
+        }
+        if g.n == 0 || g.n as usize > self.cfg.max_width {
+            return fail("GEMM_N", g.n as u64);
+        }
+        if !self.bank_ok(g.a.bank) || !self.bank_ok(g.out.at.bank) {
+            return fail("GEMM_A_BANK/O_BANK", g.a.bank.max(g.out.at.bank) as u64);
+        }
+        for a in [g.a.addr, g.a_stride, g.out.at.addr, g.out.stride] {
+            if !self.addr_ok(a) {
+                return fail("GEMM address/stride", a as u64);
+            }
+        }
+        if !g.weights.is_multiple_of(self.word_bytes()) {
+            return fail("GEMM_W_ADDR", g.weights);
+        }
+        if g.out.group >= self.groups() {
+            return fail("GEMM_O_GROUP", g.out.group as u64);
+        }
+        let mut reads = vec![g.a.bank];
+        match g.b {
+            WeightSource::Dram => {}
+            WeightSource::Rows { at, stride, group } => {
+                if !self.bank_ok(at.bank) || !self.addr_ok(at.addr) || !self.addr_ok(stride) || group >= self.groups() {
+                    return fail("GEMM_B", at.bank as u64);
+                }
+                reads.push(at.bank);
+            }
+            WeightSource::Columns { at, stride } => {
+                if !self.bank_ok(at.bank) || !self.addr_ok(at.addr) || !self.addr_ok(stride) {
+                    return fail("GEMM_B", at.bank as u64);
+                }
+                reads.push(at.bank);
+            }
+        }
+        if let Some(rs) = g.row_scale {
+            if g.b != WeightSource::Dram {
+                return fail("GEMM_FLAGS (row scale with on-chip B)", 0);
+            }
+            if !self.bank_ok(rs.bank) || !self.addr_ok(rs.addr) {
+                return fail("GEMM_RS", rs.bank as u64);
+            }
+            reads.push(rs.bank);
+        }
+        if let OutMode::Resid16 { hi_bank } = g.out.mode {
+            if !self.bank_ok(hi_bank) || hi_bank == g.out.at.bank {
+                return fail("GEMM_O_HI_BANK", hi_bank as u64);
+            }
+            reads.push(g.out.at.bank);
+            reads.push(hi_bank);
+        }
+        if let OutMode::Int8Dup { copy_bank } = g.out.mode {
+            if !self.bank_ok(copy_bank) || copy_bank == g.out.at.bank {
+                return fail("GEMM_O_HI_BANK", copy_bank as u64);
+            }
+        }
+        if !distinct(&reads) {
+            return fail("GEMM banks (two operands on one bank)", 0);
+        }
+        Ok(())
+    }
+
+    /// LAYERNORM (`ln`) or SOFTMAX.
+    fn vec(&self, v: &VecOp, ln: bool) -> Result<(), IsaError> {
+        self.vec_rows_n(v.rows, v.n)?;
+        self.vec_banks(&[v.input.bank, v.out.bank, v.params.bank])?;
+        self.vec_addrs(&[v.input.addr, v.in_stride, v.out.addr, v.out_stride, v.params.addr])?;
+        if !self.bank_ok(v.in_hi_bank) {
+            return fail("VEC_IN_HI_BANK", v.in_hi_bank as u64);
+        }
+        if ln && (v.out_mult.m as u32 >= 1 << MULT_FRAC_BITS || v.out_mult.s as u32 > MAX_SHIFT) {
+            return fail("VEC_OUT_M/S", v.out_mult.m as u64);
+        }
+        if !distinct(&[v.input.bank, v.in_hi_bank, v.params.bank]) {
+            return fail("VEC banks (two operands on one bank)", 0);
+        }
+        Ok(())
+    }
+
+    fn colmean(&self, v: &ColMean) -> Result<(), IsaError> {
+        self.vec_rows_n(v.rows, v.n)?;
+        self.vec_banks(&[v.input.bank, v.out.bank, v.mean_at.bank])?;
+        self.vec_addrs(&[v.input.addr, v.in_stride, v.out.addr, v.out_stride, v.mean_at.addr])
+    }
+
+    fn select(&self, v: &Select) -> Result<(), IsaError> {
+        self.vec_rows_n(v.rows, v.n)?;
+        if v.heads == 0 || v.heads as usize > self.cfg.max_heads {
+            return fail("VEC_SEL_HEADS", v.heads as u64);
+        }
+        self.vec_banks(&[v.x.bank, v.x_hi_bank, v.probs.bank, v.gather.bank])?;
+        self.vec_addrs(&[
+            v.x.addr,
+            v.x_stride,
+            v.probs.addr,
+            v.probs_stride,
+            v.weights_addr,
+            v.gather.addr,
+            v.gather_stride,
+        ])?;
+        if v.x.bank == v.x_hi_bank {
+            return fail("VEC_IN_HI_BANK", v.x_hi_bank as u64);
+        }
+        Ok(())
+    }
+}
+
 impl Insn {
     /// The field checks the hardware applies before running an instruction (BAD_FIELD when
     /// one fails): sizes, bank numbers, addresses and strides within the configuration, the
     /// read ports of one instruction on distinct banks (and the residual planes distinct from
     /// every operand), alignment, and the constants of the numerics contract.
     pub fn check(&self, cfg: &AccelConfig) -> Result<(), IsaError> {
-        let bank_ok = |b: u8| (b as usize) < cfg.banks;
-        let addr_ok = |a: u32| (a as usize) < cfg.bank_words;
-        let groups = (cfg.array_rows / cfg.array_cols) as u8;
-        let wb = cfg.word_bytes() as u64;
-        let fail = |field: &'static str, value: u64| Err(IsaError::BadField { field, value });
+        let limits = Limits { cfg };
         match &self.op {
-            Op::Load(d) | Op::Store(d) => {
-                if !bank_ok(d.sp.bank) {
-                    return fail("DMA_BANK", d.sp.bank as u64);
-                }
-                if !addr_ok(d.sp.addr) || !addr_ok(d.sp_stride) {
-                    return fail("DMA_ADDR/STRIDE", d.sp.addr.max(d.sp_stride) as u64);
-                }
-                if d.rows == 0 || d.words == 0 {
-                    return fail("DMA_ROWS/WORDS", 0);
-                }
-                if d.dram % wb != 0 || d.dram_stride % wb != 0 {
-                    return fail("DMA_DRAM_ADDR/STRIDE", d.dram);
-                }
-            }
-            Op::Gemm(g) => {
-                if g.m == 0 || g.m as usize > cfg.max_tokens {
-                    return fail("GEMM_M", g.m as u64);
-                }
-                if g.k == 0 || g.k as usize > cfg.max_width {
-                    return fail("GEMM_K", g.k as u64);
-                }
-                if g.n == 0 || g.n as usize > cfg.max_width {
-                    return fail("GEMM_N", g.n as u64);
-                }
-                if !bank_ok(g.a.bank) || !bank_ok(g.out.at.bank) {
-                    return fail("GEMM_A_BANK/O_BANK", g.a.bank.max(g.out.at.bank) as u64);
-                }
-                for a in [g.a.addr, g.a_stride, g.out.at.addr, g.out.stride] {
-                    if !addr_ok(a) {
-                        return fail("GEMM address/stride", a as u64);
-                    }
-                }
-                if g.weights % wb != 0 {
-                    return fail("GEMM_W_ADDR", g.weights);
-                }
-                if g.out.group >= groups {
-                    return fail("GEMM_O_GROUP", g.out.group as u64);
-                }
-                let mut reads = vec![g.a.bank];
-                match g.b {
-                    WeightSource::Dram => {}
-                    WeightSource::Rows { at, stride, group } => {
-                        if !bank_ok(at.bank) || !addr_ok(at.addr) || !addr_ok(stride) || group >= groups {
-                            return fail("GEMM_B", at.bank as u64);
-                        }
-                        reads.push(at.bank);
-                    }
-                    WeightSource::Columns { at, stride } => {
-                        if !bank_ok(at.bank) || !addr_ok(at.addr) || !addr_ok(stride) {
-                            return fail("GEMM_B", at.bank as u64);
-                        }
-                        reads.push(at.bank);
-                    }
-                }
-                if let Some(rs) = g.row_scale {
-                    if g.b != WeightSource::Dram {
-                        return fail("GEMM_FLAGS (row scale with on-chip B)", 0);
-                    }
-                    if !bank_ok(rs.bank) || !addr_ok(rs.addr) {
-                        return fail("GEMM_RS", rs.bank as u64);
-                    }
-                    reads.push(rs.bank);
-                }
-                if let OutMode::Resid16 { hi_bank } = g.out.mode {
-                    if !bank_ok(hi_bank) || hi_bank == g.out.at.bank {
-                        return fail("GEMM_O_HI_BANK", hi_bank as u64);
-                    }
-                    reads.push(g.out.at.bank);
-                    reads.push(hi_bank);
-                }
-                if let OutMode::Int8Dup { copy_bank } = g.out.mode {
-                    if !bank_ok(copy_bank) || copy_bank == g.out.at.bank {
-                        return fail("GEMM_O_HI_BANK", copy_bank as u64);
-                    }
-                }
-                if !distinct(&reads) {
-                    return fail("GEMM banks (two operands on one bank)", 0);
-                }
-            }
-            Op::LayerNorm(v) | Op::Softmax(v) => {
-                let ln = matches!(self.op, Op::LayerNorm(_));
-                if v.rows == 0 || v.rows as usize > cfg.max_tokens {
-                    return fail("VEC_ROWS", v.rows as u64);
-                }
-                if v.n == 0 || v.n as usize > cfg.max_width {
-                    return fail("VEC_N", v.n as u64);
-                }
-                for b in [v.input.bank, v.out.bank, v.params.bank] {
-                    if !bank_ok(b) {
-                        return fail("VEC bank", b as u64);
-                    }
-                }
-                for a in [v.input.addr, v.in_stride, v.out.addr, v.out_stride, v.params.addr] {
-                    if !addr_ok(a) {
-                        return fail("VEC address/stride", a as u64);
-                    }
-                }
-                if !bank_ok(v.in_hi_bank) {
-                    return fail("VEC_IN_HI_BANK", v.in_hi_bank as u64);
-                }
-                let reads = [v.input.bank, v.in_hi_bank, v.params.bank];
-                if ln && (v.out_mult.m as u32 >= 1 << MULT_FRAC_BITS || v.out_mult.s as u32 > MAX_SHIFT) {
-                    return fail("VEC_OUT_M/S", v.out_mult.m as u64);
-                }
-                if !distinct(&reads) {
-                    return fail("VEC banks (two operands on one bank)", 0);
-                }
-            }
-            Op::ColMean(v) => {
-                if v.rows == 0 || v.rows as usize > cfg.max_tokens {
-                    return fail("VEC_ROWS", v.rows as u64);
-                }
-                if v.n == 0 || v.n as usize > cfg.max_width {
-                    return fail("VEC_N", v.n as u64);
-                }
-                for b in [v.input.bank, v.out.bank, v.mean_at.bank] {
-                    if !bank_ok(b) {
-                        return fail("VEC bank", b as u64);
-                    }
-                }
-                for a in [v.input.addr, v.in_stride, v.out.addr, v.out_stride, v.mean_at.addr] {
-                    if !addr_ok(a) {
-                        return fail("VEC address/stride", a as u64);
-                    }
-                }
-            }
-            Op::Select(v) => {
-                if v.rows == 0 || v.rows as usize > cfg.max_tokens {
-                    return fail("VEC_ROWS", v.rows as u64);
-                }
-                if v.n == 0 || v.n as usize > cfg.max_width {
-                    return fail("VEC_N", v.n as u64);
-                }
-                if v.heads == 0 || v.heads as usize > cfg.max_heads {
-                    return fail("VEC_SEL_HEADS", v.heads as u64);
-                }
-                for b in [v.x.bank, v.x_hi_bank, v.probs.bank, v.gather.bank] {
-                    if !bank_ok(b) {
-                        return fail("VEC bank", b as u64);
-                    }
-                }
-                for a in
-                    [v.x.addr, v.x_stride, v.probs.addr, v.probs_stride, v.weights_addr, v.gather.addr, v.gather_stride]
-                {
-                    if !addr_ok(a) {
-                        return fail("VEC address/stride", a as u64);
-                    }
-                }
-                if v.x.bank == v.x_hi_bank {
-                    return fail("VEC_IN_HI_BANK", v.x_hi_bank as u64);
-                }
-            }
+            Op::Load(d) | Op::Store(d) => limits.dma(d),
+            Op::Gemm(g) => limits.gemm(g),
+            Op::LayerNorm(v) => limits.vec(v, true),
+            Op::Softmax(v) => limits.vec(v, false),
+            Op::ColMean(v) => limits.colmean(v),
+            Op::Select(v) => limits.select(v),
         }
-        Ok(())
     }
 
     /// Scratchpad banks the instruction reads and writes (for the concurrency check).
