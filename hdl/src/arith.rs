@@ -65,21 +65,7 @@ impl<const A: usize, const B: usize, const P: usize> Logic for MulS<A, B, P> {
         self.p.connect();
     }
     fn hdl(&self) -> Verilog {
-        // Sign-extend both operands to P bits; a P x P multiply keeps the low P bits of the
-        // signed product (two's complement), with every width explicit for Verilator.
-        let ext = |name: &str, n: usize| {
-            if n == P {
-                format!("wire [{m}:0] {name}_x = {name};\n", m = P - 1)
-            } else {
-                format!(
-                    "wire [{m}:0] {name}_x = {{{{{f}{{{name}[{s}]}}}}, {name}}};\n",
-                    m = P - 1,
-                    f = P - n,
-                    s = n - 1
-                )
-            }
-        };
-        Verilog::Custom(format!("{}{}always @(*) p = a_x * b_x;", ext("a", A), ext("b", B)))
+        Verilog::Custom(crate::mul::product_verilog((A, true), (B, true), P))
     }
 }
 

@@ -544,3 +544,69 @@ endmodule
         result
     }
 }
+
+/// Evaluate a combinational module in Icarus Verilog on `vectors` (one value per input, in the
+/// order of `inputs`) and return its outputs (in the order of `outputs`) per vector. Ports are
+/// `(name, bits)` with `bits <= 64`; the check of a leaf's hand-written Verilog body against its
+/// Rust model.
+pub fn icarus_combinational(
+    verilog: &str,
+    module: &str,
+    inputs: &[(&str, usize)],
+    outputs: &[(&str, usize)],
+    vectors: &[Vec<u64>],
+) -> Vec<Vec<u64>> {
+    let dir = std::env::temp_dir().join(format!(
+        "vitaccel-ivc-{module}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dut.v"), verilog).unwrap();
+    let hex: String = vectors
+        .iter()
+        .flat_map(|v| {
+            assert_eq!(v.len(), inputs.len(), "one value per input");
+            v.iter().map(|x| format!("{x:016x}\n"))
+        })
+        .collect();
+    std::fs::write(dir.join("in.hex"), hex).unwrap();
+    let decl = |kind: &str, list: &[(&str, usize)]| -> String {
+        list.iter().map(|(name, bits)| format!("  {kind} [{}:0] {name};\n", bits - 1)).collect()
+    };
+    let set: String =
+        inputs.iter().enumerate().map(|(i, (n, _))| format!("      {n} = vec[k * {}+ {i}];\n", inputs.len())).collect();
+    let conn: Vec<String> = inputs.iter().chain(outputs).map(|(n, _)| format!(".{n}({n})")).collect();
+    let fmt = vec!["%0d"; outputs.len()].join(" ");
+    let args: String = outputs.iter().map(|(n, _)| format!(", {{1'b0, {n}}}")).collect();
+    let tb = format!(
+        "module tb;\n{}{}  reg [63:0] vec [0:{}];\n  integer k, f;\n  {module} dut({});\n  initial begin\n    \
+         $readmemh(\"{d}/in.hex\", vec);\n    f = $fopen(\"{d}/out.txt\", \"w\");\n    \
+         for (k = 0; k < {n}; k = k + 1) begin\n{set}      #1;\n      $fdisplay(f, \"{fmt}\"{args});\n    end\n    \
+         $fclose(f);\n    $finish;\n  end\nendmodule\n",
+        decl("reg", inputs),
+        decl("wire", outputs),
+        vectors.len() * inputs.len() - 1,
+        conn.join(", "),
+        d = dir.display(),
+        n = vectors.len(),
+    );
+    std::fs::write(dir.join("tb.v"), tb).unwrap();
+    let out = std::process::Command::new("iverilog")
+        .args(["-g2005", "-o"])
+        .arg(dir.join("sim.vvp"))
+        .args(["-s", "tb"])
+        .arg(dir.join("dut.v"))
+        .arg(dir.join("tb.v"))
+        .output()
+        .expect("iverilog must be installed (scripts/setup.sh installs it)");
+    assert!(out.status.success(), "iverilog: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("vvp").arg(dir.join("sim.vvp")).output().expect("vvp");
+    assert!(out.status.success(), "vvp: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows: Vec<Vec<u64>> =
+        text.lines().map(|l| l.split_whitespace().map(|x| x.parse().expect("decimal output")).collect()).collect();
+    assert_eq!(rows.len(), vectors.len(), "one output row per vector");
+    rows
+}
