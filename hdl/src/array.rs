@@ -10,9 +10,12 @@
 //! the column bus writes one tile column (R values) into one PE column. Each PE holds two tiles;
 //! the tag travelling with each activation selects which, so a tile loads while the previous one
 //! streams (see `docs/ARCHITECTURE.md` for the load/stream timing rule).
+//!
+//! The PEs come in pairs of adjacent columns ([`PePair`]) that share one multiplier for the
+//! activation passing them (two int8 MACs per DSP when packed), so `C` is even.
 
 use crate::delay::DelayLine;
-use crate::pe::Pe;
+use crate::pe::PePair;
 use rust_hdl::prelude::*;
 
 /// Cycles from an input row to its aligned output row: `R + C` (row r is skewed r cycles, the
@@ -47,11 +50,13 @@ pub struct SystolicArray {
     pub w_col_we: Vec<Signal<In, Bit>>,
     /// Weight register a write goes to.
     pub w_sel: Signal<In, Bit>,
-    pe: Vec<Pe>,
+    /// PE pairs, pair `j` of row `r` (columns `2j`, `2j + 1`) at `r * C/2 + j`.
+    pe: Vec<PePair>,
     /// Input skew: row r >= 1 is delayed r cycles (line r - 1), activation and tag.
     skew_a: Vec<DelayLine<Signed<16>>>,
     skew_t: Vec<DelayLine<Bit>>,
-    /// Activation pipeline between PE (r, c) and PE (r, c + 1), flattened at r * (C - 1) + c.
+    /// Activation pipeline from column c to column c + 1 (c < C - 2; the last column's
+    /// activation is used by its pair's leader already), flattened at r * (C - 2) + c.
     pass_a: Vec<DFF<Signed<16>>>,
     pass_t: Vec<DFF<Bit>>,
     /// Column c's sum is delayed C - c cycles (de-skew plus the output register).
@@ -59,11 +64,13 @@ pub struct SystolicArray {
     zero: Constant<Signed<32>>,
     _rows: usize,
     _cols: usize,
+    _half: usize,
 }
 
 impl SystolicArray {
-    /// An R x C array.
-    pub fn new(rows: usize, cols: usize) -> Self {
+    /// An R x C array (C even); `packed` computes each PE pair's two products in one multiplier.
+    pub fn new(rows: usize, cols: usize, packed: bool) -> Self {
+        assert!(cols.is_multiple_of(2), "the array is built of PE pairs: C must be even");
         SystolicArray {
             clock: Signal::default(),
             a_row: signals(rows),
@@ -74,15 +81,16 @@ impl SystolicArray {
             w_col_data: signals(rows),
             w_col_we: signals(cols),
             w_sel: Signal::default(),
-            pe: (0..rows * cols).map(|_| Pe::default()).collect(),
+            pe: (0..rows * cols / 2).map(|_| PePair::new(packed)).collect(),
             skew_a: (1..rows).map(DelayLine::new).collect(),
             skew_t: (1..rows).map(DelayLine::new).collect(),
-            pass_a: (0..rows * (cols - 1)).map(|_| DFF::default()).collect(),
-            pass_t: (0..rows * (cols - 1)).map(|_| DFF::default()).collect(),
+            pass_a: (0..rows * (cols - 2)).map(|_| DFF::default()).collect(),
+            pass_t: (0..rows * (cols - 2)).map(|_| DFF::default()).collect(),
             deskew: (0..cols).map(|c| DelayLine::new(cols - c)).collect(),
             zero: Constant::new(Signed::from(0)),
             _rows: rows,
             _cols: cols,
+            _half: cols / 2,
         }
     }
 }
@@ -90,10 +98,10 @@ impl SystolicArray {
 impl Logic for SystolicArray {
     #[hdl_gen]
     fn update(&mut self) {
-        for i in 0..(self._rows * self._cols) {
+        for i in 0..(self._rows * self._cols / 2) {
             self.pe[i].clock.next = self.clock.val();
         }
-        for cc in self._cols..(self._cols + 1) {
+        for half in (self._cols / 2)..(self._cols / 2 + 1) {
             // Left column: row 0 directly, row r through its skew line.
             self.pe[0].a_in.next = self.a_row[0].val();
             self.pe[0].tag_in.next = self.a_tag.val();
@@ -102,42 +110,61 @@ impl Logic for SystolicArray {
                 self.skew_t[r - 1].clock.next = self.clock.val();
                 self.skew_a[r - 1].din.next = self.a_row[r].val();
                 self.skew_t[r - 1].din.next = self.a_tag.val();
-                self.pe[r * cc].a_in.next = self.skew_a[r - 1].dout.val();
-                self.pe[r * cc].tag_in.next = self.skew_t[r - 1].dout.val();
+                self.pe[r * half].a_in.next = self.skew_a[r - 1].dout.val();
+                self.pe[r * half].tag_in.next = self.skew_t[r - 1].dout.val();
             }
             for r in 0..self._rows {
-                // Activations pass right through one register per column.
-                for c in 0..(self._cols - 1) {
-                    self.pass_a[r * (cc - 1) + c].clock.next = self.clock.val();
-                    self.pass_t[r * (cc - 1) + c].clock.next = self.clock.val();
-                    self.pass_a[r * (cc - 1) + c].d.next = self.pe[r * cc + c].a_in.val();
-                    self.pass_t[r * (cc - 1) + c].d.next = self.pe[r * cc + c].tag_in.val();
-                    self.pe[r * cc + c + 1].a_in.next = self.pass_a[r * (cc - 1) + c].q.val();
-                    self.pe[r * cc + c + 1].tag_in.next = self.pass_t[r * (cc - 1) + c].q.val();
+                // Activations pass right through one register per column: column 2j's is the
+                // pair's input, column 2j + 1's only travels on to pair j + 1 (so the last
+                // column needs none).
+                for c in 0..(self._cols - 2) {
+                    self.pass_a[r * (2 * half - 2) + c].clock.next = self.clock.val();
+                    self.pass_t[r * (2 * half - 2) + c].clock.next = self.clock.val();
                 }
-                for c in 0..self._cols {
-                    self.pe[r * cc + c].w_row_we.next = self.w_row_we[r].val();
-                    self.pe[r * cc + c].w_row_data.next = self.w_row_data[c].val();
-                    self.pe[r * cc + c].w_col_we.next = self.w_col_we[c].val();
-                    self.pe[r * cc + c].w_col_data.next = self.w_col_data[r].val();
-                    self.pe[r * cc + c].w_sel.next = self.w_sel.val();
+                for j in 1..self._half {
+                    self.pass_a[r * (2 * half - 2) + 2 * j - 1].d.next =
+                        self.pass_a[r * (2 * half - 2) + 2 * j - 2].q.val();
+                    self.pass_t[r * (2 * half - 2) + 2 * j - 1].d.next =
+                        self.pass_t[r * (2 * half - 2) + 2 * j - 2].q.val();
+                    self.pe[r * half + j].a_in.next = self.pass_a[r * (2 * half - 2) + 2 * j - 1].q.val();
+                    self.pe[r * half + j].tag_in.next = self.pass_t[r * (2 * half - 2) + 2 * j - 1].q.val();
+                }
+                // (After every pair's input is assigned: reading one before would be a false
+                // combinational loop to Verilator.)
+                for j in 0..(self._half - 1) {
+                    self.pass_a[r * (2 * half - 2) + 2 * j].d.next = self.pe[r * half + j].a_in.val();
+                    self.pass_t[r * (2 * half - 2) + 2 * j].d.next = self.pe[r * half + j].tag_in.val();
+                }
+                for j in 0..self._half {
+                    self.pe[r * half + j].w_row_we.next = self.w_row_we[r].val();
+                    self.pe[r * half + j].w_row_data_l.next = self.w_row_data[2 * j].val();
+                    self.pe[r * half + j].w_row_data_f.next = self.w_row_data[2 * j + 1].val();
+                    self.pe[r * half + j].w_col_we_l.next = self.w_col_we[2 * j].val();
+                    self.pe[r * half + j].w_col_we_f.next = self.w_col_we[2 * j + 1].val();
+                    self.pe[r * half + j].w_col_data.next = self.w_col_data[r].val();
+                    self.pe[r * half + j].w_sel.next = self.w_sel.val();
                 }
             }
             // Partial sums pass down; the top row starts from zero.
-            for c in 0..self._cols {
-                self.pe[c].psum_in.next = self.zero.val();
+            for j in 0..self._half {
+                self.pe[j].psum_in_l.next = self.zero.val();
+                self.pe[j].psum_in_f.next = self.zero.val();
             }
             for r in 1..self._rows {
-                for c in 0..self._cols {
-                    self.pe[r * cc + c].psum_in.next = self.pe[r * cc + c - cc].psum_out.val();
+                for j in 0..self._half {
+                    self.pe[r * half + j].psum_in_l.next = self.pe[r * half + j - half].psum_out_l.val();
+                    self.pe[r * half + j].psum_in_f.next = self.pe[r * half + j - half].psum_out_f.val();
                 }
             }
             // Bottom row -> de-skew -> output.
             for rr in self._rows..(self._rows + 1) {
                 for c in 0..self._cols {
                     self.deskew[c].clock.next = self.clock.val();
-                    self.deskew[c].din.next = self.pe[(rr - 1) * cc + c].psum_out.val();
                     self.out[c].next = self.deskew[c].dout.val();
+                }
+                for j in 0..self._half {
+                    self.deskew[2 * j].din.next = self.pe[(rr - 1) * half + j].psum_out_l.val();
+                    self.deskew[2 * j + 1].din.next = self.pe[(rr - 1) * half + j].psum_out_f.val();
                 }
             }
         }
@@ -150,14 +177,14 @@ mod tests {
 
     /// Load tile 0 row-wise and tile 1 column-wise, then stream rows alternating between them:
     /// every output row equals the reference product, `array_latency` cycles after its input.
-    fn check(rows: usize, cols: usize) {
-        let mut uut = SystolicArray::new(rows, cols);
+    fn check(rows: usize, cols: usize, packed: bool) {
+        let mut uut = SystolicArray::new(rows, cols, packed);
         uut.connect_all();
         let mut rng = crate::testkit::Rng::new(rows as u64 * 31 + cols as u64);
         let w: Vec<Vec<Vec<i64>>> =
             (0..2).map(|_| (0..rows).map(|_| (0..cols).map(|_| rng.range(-128, 127)).collect()).collect()).collect();
         let n_in = 12;
-        let a: Vec<Vec<i64>> = (0..n_in).map(|_| (0..rows).map(|_| rng.range(-128, 127)).collect()).collect();
+        let a: Vec<Vec<i64>> = (0..n_in).map(|_| (0..rows).map(|_| rng.range(-128, 255)).collect()).collect();
         let lat = array_latency(rows, cols);
         let mut sim = Simulation::new();
         sim.add_clock(5, |x: &mut Box<SystolicArray>| x.clock.next = !x.clock.val());
@@ -215,9 +242,11 @@ mod tests {
 
     #[test]
     fn square_and_rectangular_arrays_multiply() {
-        check(4, 4);
-        check(4, 2);
-        check(8, 4);
+        for packed in [true, false] {
+            check(4, 4, packed);
+            check(4, 2, packed);
+            check(8, 4, packed);
+        }
     }
 }
 
@@ -227,8 +256,8 @@ mod lint {
 
     #[test]
     fn array_verilog_is_lint_clean() {
-        for (r, c) in [(4, 4), (8, 4)] {
-            let v = crate::verilog::generate(&mut SystolicArray::new(r, c), "array");
+        for (r, c, packed) in [(4, 4, true), (8, 4, false)] {
+            let v = crate::verilog::generate(&mut SystolicArray::new(r, c, packed), "array");
             crate::verilog::lint(&v, "array").unwrap();
         }
     }

@@ -189,8 +189,9 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
 
 impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
     /// An engine for an `rows x cols` array (`W = 8 * rows`, `cols` divides `rows`), an
-    /// accumulator of `acc_rows` (a power of two) rows and a weight FIFO of `fifo_words`.
-    pub fn new(rows: usize, cols: usize, acc_rows: usize, fifo_words: usize) -> Self {
+    /// accumulator of `acc_rows` (a power of two) rows and a weight FIFO of `fifo_words`;
+    /// `packed` puts two int8 MACs in each array multiplier ([`crate::pe::PePair`]).
+    pub fn new(rows: usize, cols: usize, acc_rows: usize, fifo_words: usize, packed: bool) -> Self {
         assert_eq!(W, 8 * rows, "one word holds R bytes");
         assert_eq!(BE, rows);
         assert!(rows.is_multiple_of(cols) && cols >= 4, "C must divide R");
@@ -245,7 +246,7 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             lut: LutRam::new(cols),
             act_signed: (0..rows).map(|_| Extend::new(true)).collect(),
             act_unsigned: (0..rows).map(|_| Extend::new(false)).collect(),
-            array: SystolicArray::new(rows, cols),
+            array: SystolicArray::new(rows, cols, packed),
             accumulator: Accumulator::new(rows, cols, acc_rows),
             in_flight: RowsInFlight::default(),
             writer: OutputWriter::new(rows, cols),
@@ -432,9 +433,9 @@ mod tests {
 
     #[test]
     fn gemm_engine_verilog_is_lint_clean() {
-        let v = crate::verilog::generate(&mut GemmEngine::<64, 8>::new(8, 8, 32, 32), "gemm");
+        let v = crate::verilog::generate(&mut GemmEngine::<64, 8>::new(8, 8, 32, 32, true), "gemm");
         crate::verilog::lint(&v, "gemm").unwrap();
-        let v = crate::verilog::generate(&mut GemmEngine::<64, 8>::new(8, 4, 32, 32), "gemm");
+        let v = crate::verilog::generate(&mut GemmEngine::<64, 8>::new(8, 4, 32, 32, false), "gemm");
         crate::verilog::lint(&v, "gemm").unwrap();
     }
 }

@@ -98,6 +98,7 @@ fn near_valid_config() -> impl Strategy<Value = AccelConfig> {
                 bank_words: ((1i64 << bw) + bw_d) as usize,
                 weight_fifo_words: ((rows << (ff + 1)) as i64 + ff_d) as usize,
                 clock_mhz: 300.0,
+                dsp_packing: true,
             }
         })
 }
@@ -211,6 +212,7 @@ fn base() -> AccelConfig {
         bank_words: 256,
         weight_fifo_words: 16,
         clock_mhz: 300.0,
+        dsp_packing: true,
     }
 }
 

@@ -10,31 +10,34 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The systolic array maps onto DSP blocks: one multiplier per PE at least, read from Yosys
-/// `stat -json`. A cheap check (a 4x4 array alone, seconds); the whole design's synthesis
-/// (minutes) is the heavy tier's `vitaccel bench synth` (`scripts/regress.sh`).
+/// The systolic array maps onto exactly one DSP48E1 per PE pair when packed (two int8 MACs per
+/// DSP) and one per PE when not, read from Yosys `stat -json`. A cheap check (a 4x4 array alone,
+/// seconds); per-module figures of the whole design are the heavy tier's `vitaccel report`.
 #[test]
-fn array_synthesizes_to_dsps_with_yosys() {
+fn array_synthesizes_to_one_dsp_per_pe_pair_when_packed() {
     let (rows, cols) = (4, 4);
-    let v = hdl::verilog::generate(&mut hdl::array::SystolicArray::new(rows, cols), "array4x4");
-    let dir = std::env::temp_dir().join(format!("vitaccel-yosys-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("array.v"), v).unwrap();
-    let out = Command::new("yosys")
-        .current_dir(&dir)
-        .args([
-            "-q",
-            "-p",
-            "read_verilog array.v; synth_xilinx -family xc7 -top array4x4 -flatten; tee -q -o stat.json stat -json",
-        ])
-        .output()
-        .expect("yosys must be installed (scripts/setup.sh installs it)");
-    let stat = std::fs::read_to_string(dir.join("stat.json")).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "yosys failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let json: serde_json::Value = serde_json::from_str(&stat).unwrap_or_else(|e| panic!("stat -json: {e}\n{stat}"));
-    let dsp = json["design"]["num_cells_by_type"]["DSP48E1"].as_u64().unwrap_or(0) as usize;
-    assert!(dsp >= rows * cols, "expected >= {} DSP48E1 for a {rows}x{cols} array, got {dsp}\n{stat}", rows * cols);
+    for packed in [true, false] {
+        let v = hdl::verilog::generate(&mut hdl::array::SystolicArray::new(rows, cols, packed), "array4x4");
+        let dir = std::env::temp_dir().join(format!("vitaccel-yosys-{}-{packed}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("array.v"), v).unwrap();
+        let out = Command::new("yosys")
+            .current_dir(&dir)
+            .args([
+                "-q",
+                "-p",
+                "read_verilog array.v; synth_xilinx -family xc7 -top array4x4 -flatten; tee -q -o stat.json stat -json",
+            ])
+            .output()
+            .expect("yosys must be installed (scripts/setup.sh installs it)");
+        let stat = std::fs::read_to_string(dir.join("stat.json")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success(), "yosys failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_str(&stat).unwrap_or_else(|e| panic!("stat -json: {e}\n{stat}"));
+        let dsp = json["design"]["num_cells_by_type"]["DSP48E1"].as_u64().unwrap_or(0) as usize;
+        let want = if packed { rows * cols / 2 } else { rows * cols };
+        assert_eq!(dsp, want, "DSP48E1 of a {rows}x{cols} array (packed: {packed})\n{stat}");
+    }
 }
 
 /// Fingerprints of the generated Verilog. Set `UPDATE_SNAPSHOTS=1` to accept an intended change.

@@ -26,6 +26,16 @@ pub struct AccelConfig {
     pub weight_fifo_words: usize,
     /// Clock used for latency projections, MHz.
     pub clock_mhz: f64,
+    /// Two int8 MACs per DSP multiplier: each pair of array columns shares one wide multiply
+    /// (Xilinx WP486; fits a DSP48E1 or DSP48E2). Turn it off for targets whose multipliers are
+    /// 18 x 18 (Lattice ECP5), where a packed product needs two. Results and cycles do not change.
+    #[serde(default = "packing_default")]
+    pub dsp_packing: bool,
+}
+
+/// [`AccelConfig::dsp_packing`] when a config file does not say: on (Xilinx is the default target).
+fn packing_default() -> bool {
+    true
 }
 
 impl Default for AccelConfig {
@@ -41,6 +51,7 @@ impl Default for AccelConfig {
             bank_words: 16384,
             weight_fifo_words: 64,
             clock_mhz: 300.0,
+            dsp_packing: true,
         }
     }
 }
@@ -245,7 +256,8 @@ impl AccelConfig {
         self.bank_words.trailing_zeros() as usize
     }
 
-    /// The small configuration used by fast co-simulation tests: 8x8, K up to 4096.
+    /// The small configuration used by fast co-simulation tests: 8x8, K up to 4096, DSP packing
+    /// off (the default config has it on, so co-simulation covers both pair multipliers).
     pub fn small() -> Self {
         AccelConfig {
             array_rows: 8,
@@ -257,6 +269,7 @@ impl AccelConfig {
             bank_words: 16384,
             weight_fifo_words: 32,
             clock_mhz: 300.0,
+            dsp_packing: false,
         }
     }
 
@@ -360,6 +373,7 @@ mod tests {
             bank_words: 4096,
             weight_fifo_words: 32,
             clock_mhz: 250.0,
+            dsp_packing: true,
         }
     }
 

@@ -264,6 +264,7 @@ mod tests {
             bank_words: 4096,
             weight_fifo_words: 16,
             clock_mhz: 100.0,
+            dsp_packing: true,
         };
         c.validate().unwrap();
         c
