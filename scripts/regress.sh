@@ -19,6 +19,11 @@ for cfg in configs/32x32.toml configs/64x32.toml; do
     verilator --lint-only -Wall --top-module vitaccel_top "$out/vitaccel_top.v"
     echo "lint clean: $cfg"
 done
+# Hardware cost per module (Yosys; cached in target/vitaccel-report): 8x8, 16x16 and 32x32.
+for cfg in configs/synth-8x8.toml configs/default-16x16.toml configs/32x32.toml; do
+    ./target/release/vitaccel report --config "$cfg" --family xc7 --family xcup \
+        --json "out/report/$(basename "$cfg" .toml).json"
+done
 cargo run --release -p host --example calibrate -- small
 cargo run --release -p host --example calibrate -- default
 # The whole benchmark suite (JSON + PNG/SVG plots in out/bench/, results generated from them);

@@ -39,6 +39,8 @@ enum Command {
     Run(commands::run::Args),
     /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
     Verilog(commands::verilog::Args),
+    /// Hardware cost per module from Yosys (LUT/FF/DSP/BRAM, deepest path) and projected GOPS/DSP.
+    Report(commands::report::Args),
 }
 
 fn main() -> Result<()> {
@@ -52,6 +54,7 @@ fn main() -> Result<()> {
         Command::Demo(a) => commands::demo::run(a),
         Command::Verilog(a) => commands::verilog::run(a),
         Command::Run(a) => commands::run::run(a),
+        Command::Report(a) => commands::report::run(a),
     }
 }
 

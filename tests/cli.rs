@@ -435,3 +435,44 @@ fn help_lists_every_subcommand_and_unknown_ones_are_usage_errors() {
     }
     usage_error(vitaccel(&d).arg("frobnicate"), "frobnicate");
 }
+
+/// `vitaccel report` on the quick synthesis config (8x4), two of its groups (the whole design is
+/// the heavy tier's): each has a row, the total is their sum, the packed array takes exactly one
+/// DSP48E1 per PE pair, DeiT-Tiny is projected, and a second run comes from the cache with the
+/// same figures. A bad `--verilog` names the missing module.
+#[test]
+fn report_gives_resources_per_module_and_caches_them() {
+    let d = tmp();
+    let cfg = root().join("configs/synth-quick.toml");
+    let json = d.path().join("report.json");
+    let run = |d: &TempDir| {
+        vitaccel(d)
+            .args(["report", "--only", "systolic array", "--only", "controller", "--cache", "cache", "--json"])
+            .arg(&json)
+            .arg("--config")
+            .arg(&cfg)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("systolic array (PEs)").and(predicate::str::contains("GOPS/DSP48E1")));
+        read_json(&json)
+    };
+    let first = run(&d);
+    let rows = first["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(first["groups_left_out"].as_array().unwrap().len(), 7);
+    assert!(first["projection"]["gops_per_dsp"].as_f64().unwrap() > 0.0);
+    let sum = |key: &str| rows.iter().map(|r| r["resources"][key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(first["total"]["dsp"].as_u64().unwrap(), sum("dsp"));
+    assert_eq!(first["total"]["luts"].as_u64().unwrap(), sum("luts"));
+    let array = rows.iter().find(|r| r["name"] == "systolic array (PEs)").unwrap();
+    assert_eq!(array["resources"]["dsp"], 8 * 4 / 2, "one DSP48E1 per packed PE pair");
+    assert!(rows.iter().all(|r| r["depth"]["levels"].as_u64().unwrap() > 0 && !r["cached"].as_bool().unwrap()));
+    let second = run(&d);
+    assert!(second["rows"].as_array().unwrap().iter().all(|r| r["cached"].as_bool().unwrap()));
+    assert_eq!(second["total"], first["total"]);
+    std::fs::write(d.path().join("other.v"), "module other(); endmodule\n").unwrap();
+    fails_with(
+        vitaccel(&d).args(["report", "--verilog", "other.v", "--config"]).arg(&cfg),
+        &["no module", "vitaccel_top$gemm$engine$array"],
+    );
+}

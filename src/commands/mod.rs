@@ -5,6 +5,7 @@ pub mod demo;
 pub mod golden;
 pub mod inspect;
 pub mod quantize;
+pub mod report;
 pub mod run;
 pub mod synth;
 pub mod verilog;

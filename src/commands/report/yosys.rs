@@ -1,0 +1,304 @@
+//! One Yosys synthesis of one report group: the script, the run, and reading its `stat -json`
+//! and `ltp` (longest topological path) output. Results are cached by the hash of everything
+//! that determines them (Verilog text, group, family, script, Yosys version).
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// FPGA family to synthesize for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    /// Xilinx 7-series (`synth_xilinx -family xc7`: LUT6, DSP48E1, RAMB36E1).
+    Xc7,
+    /// Xilinx UltraScale+ (`synth_xilinx -family xcup`: DSP48E2, RAMB36E2, CARRY8).
+    Xcup,
+    /// Lattice ECP5 (`synth_ecp5`: LUT4, MULT18X18D, DP16KD).
+    Ecp5,
+}
+
+impl Family {
+    /// The Yosys synthesis command for top module `top`, flattened below it, without I/O buffers.
+    fn synth(self, top: &str) -> String {
+        match self {
+            Family::Xc7 | Family::Xcup => {
+                let family = if self == Family::Xc7 { "xc7" } else { "xcup" };
+                format!("synth_xilinx -family {family} -flatten -noiopad -noclkbuf -top {top}")
+            }
+            Family::Ecp5 => format!("synth_ecp5 -top {top}"),
+        }
+    }
+
+    /// Name of the DSP primitive counted as "DSP".
+    pub fn dsp_name(self) -> &'static str {
+        match self {
+            Family::Xc7 => "DSP48E1",
+            Family::Xcup => "DSP48E2",
+            Family::Ecp5 => "MULT18X18D",
+        }
+    }
+
+    /// LUT size used for the logic-depth mapping.
+    fn lut_inputs(self) -> usize {
+        if self == Family::Ecp5 {
+            4
+        } else {
+            6
+        }
+    }
+}
+
+/// Resources of one synthesized group.
+#[derive(Serialize, Deserialize, Default, Clone, Copy, Debug, PartialEq)]
+pub struct Resources {
+    /// LUTs (LUT1..LUT6 on Xilinx, LUT4 on ECP5; LUTs used as distributed RAM not included).
+    pub luts: u64,
+    /// Flip-flops.
+    pub flip_flops: u64,
+    /// DSP multipliers (DSP48E1 / DSP48E2 / MULT18X18D).
+    pub dsp: u64,
+    /// Block RAM in 36 Kb units on Xilinx (RAMB18 = 0.5), 18 Kb DP16KD blocks on ECP5.
+    pub bram: f64,
+    /// Carry cells (CARRY4 / CARRY8 / CCU2C).
+    pub carry: u64,
+    /// Distributed-RAM and shift-register cells (RAM32M/RAM64M/SRL*, TRELLIS_DPR16X4).
+    pub lutram: u64,
+    /// All cells.
+    pub cells: u64,
+}
+
+impl Resources {
+    /// Count a `stat -json` report's cells by primitive family (other modules' cells, i.e.
+    /// black-boxed children, are not counted).
+    pub fn from_stat_json(json: &str) -> Result<Resources> {
+        #[derive(Deserialize)]
+        struct Stat {
+            design: Design,
+        }
+        #[derive(Deserialize)]
+        struct Design {
+            num_cells_by_type: BTreeMap<String, u64>,
+        }
+        let stat: Stat = serde_json::from_str(json).context("parsing yosys `stat -json`")?;
+        let mut r = Resources::default();
+        for (name, &n) in &stat.design.num_cells_by_type {
+            if name.contains('$') {
+                continue; // a black-boxed child group, counted in its own row
+            }
+            r.cells += n;
+            match name.as_str() {
+                "LUT4" | "LUT1" | "LUT2" | "LUT3" | "LUT5" | "LUT6" => r.luts += n,
+                _ if name.starts_with("FD") || name == "TRELLIS_FF" => r.flip_flops += n,
+                "DSP48E1" | "DSP48E2" | "MULT18X18D" => r.dsp += n,
+                "RAMB36E1" | "RAMB36E2" | "DP16KD" | "PDPW16KD" => r.bram += n as f64,
+                "RAMB18E1" | "RAMB18E2" => r.bram += 0.5 * n as f64,
+                "CARRY4" | "CARRY8" | "CCU2C" => r.carry += n,
+                _ if name.starts_with("RAM32") || name.starts_with("RAM64") || name.starts_with("SRL") => r.lutram += n,
+                "TRELLIS_DPR16X4" => r.lutram += n,
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+
+    /// Sum of two groups.
+    pub fn plus(self, o: Resources) -> Resources {
+        Resources {
+            luts: self.luts + o.luts,
+            flip_flops: self.flip_flops + o.flip_flops,
+            dsp: self.dsp + o.dsp,
+            bram: self.bram + o.bram,
+            carry: self.carry + o.carry,
+            lutram: self.lutram + o.lutram,
+            cells: self.cells + o.cells,
+        }
+    }
+}
+
+/// The longest combinational path of a group: cells on it (LUTs after a `lut_inputs`-LUT
+/// mapping, carry cells, DSPs, wide muxes; flip-flops excluded) and the signals it starts and
+/// ends at.
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
+pub struct Depth {
+    /// Cells on the path.
+    pub levels: u64,
+    /// First signal on the path.
+    pub from: String,
+    /// Last signal on the path.
+    pub to: String,
+}
+
+impl Depth {
+    /// Read Yosys `ltp` output: `Longest topological path in M (length=N):` and the numbered
+    /// signals `  k: \name [bit]`.
+    pub fn from_ltp(text: &str) -> Result<Depth> {
+        let len = text
+            .lines()
+            .find_map(|l| l.split("(length=").nth(1)?.split(')').next()?.parse().ok())
+            .context("no `Longest topological path ... (length=N)` line in ltp output")?;
+        let wires: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                let (idx, rest) = l.trim().split_once(": ")?;
+                idx.parse::<u64>().ok()?;
+                let wire = rest.split(" (via ").next().unwrap_or(rest);
+                Some(wire.trim().trim_start_matches('\\').to_string())
+            })
+            .collect();
+        Ok(Depth {
+            levels: len,
+            from: wires.first().cloned().unwrap_or_default(),
+            to: wires.last().cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// What one group's synthesis produced.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct GroupResult {
+    /// Resources.
+    pub resources: Resources,
+    /// Deepest combinational path.
+    pub depth: Depth,
+    /// Wall time of the Yosys run (of the original run if cached).
+    pub seconds: f64,
+}
+
+/// One synthesis job: `module` of the design in `verilog`, with `black_boxes` left out.
+pub struct Job<'a> {
+    /// The whole design.
+    pub verilog: &'a str,
+    /// The group's module.
+    pub module: String,
+    /// Child modules synthesized in their own rows.
+    pub black_boxes: Vec<String>,
+    /// Target family.
+    pub family: Family,
+}
+
+/// Bumped when the script changes meaning (invalidates the cache).
+const SCRIPT_VERSION: u32 = 2;
+
+impl Job<'_> {
+    /// The Yosys script: synthesize to just before flip-flop mapping, measure the deepest path
+    /// after a plain LUT mapping (flip-flops are still generic cells there, so `ltp -noff` cuts
+    /// at them; carry cells and DSPs count one level each), then finish the synthesis and count
+    /// cells.
+    fn script(&self) -> String {
+        let bb: String = self.black_boxes.iter().map(|m| format!("blackbox {m}\n")).collect();
+        // Black-boxed children would count as one combinational cell each on a path; their
+        // instances are deleted for the depth measurement, so paths end at their ports.
+        let cut: String = self.black_boxes.iter().map(|m| format!("delete t:{m}\n")).collect();
+        let synth = self.family.synth(&self.module);
+        format!(
+            "read_verilog design.v\n{bb}hierarchy -top {m}\n{synth} -run begin:map_ffs\ndesign -save pre\n\
+             {cut}abc -lut {k}\nopt_clean\ntee -q -o ltp.txt ltp -noff\ndesign -load pre\n{synth} -run map_ffs:\n\
+             tee -q -o stat.json stat -json\n",
+            m = self.module,
+            k = self.family.lut_inputs(),
+        )
+    }
+
+    /// Cache key: everything the result depends on.
+    fn key(&self, yosys_version: &str) -> String {
+        let text = format!("{SCRIPT_VERSION}\n{yosys_version}\n{}\n{}", self.script(), self.verilog);
+        format!("{:016x}", spec::fnv1a64(text.as_bytes()))
+    }
+
+    /// Run (or fetch from `cache_dir`) this job; returns the result and whether it was cached.
+    pub fn run(&self, yosys: &str, yosys_version: &str, cache_dir: &Path) -> Result<(GroupResult, bool)> {
+        let cached = cache_dir.join(format!("{}.json", self.key(yosys_version)));
+        if let Ok(text) = std::fs::read_to_string(&cached) {
+            if let Ok(r) = serde_json::from_str(&text) {
+                return Ok((r, true));
+            }
+        }
+        let dir = scratch(&self.module);
+        std::fs::write(dir.join("design.v"), self.verilog)?;
+        std::fs::write(dir.join("script.ys"), self.script())?;
+        let t = Instant::now();
+        let out = Command::new(yosys)
+            .current_dir(&dir)
+            .args(["-q", "-l", "yosys.log", "script.ys"])
+            .output()
+            .with_context(|| format!("running `{yosys}` (scripts/setup.sh installs yosys)"))?;
+        let seconds = t.elapsed().as_secs_f64();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        if !out.status.success() {
+            let log = read("yosys.log");
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            anyhow::bail!(
+                "yosys failed on {} (script in {}):\n{}\n{}",
+                self.module,
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let r = GroupResult {
+            resources: Resources::from_stat_json(&read("stat.json"))?,
+            depth: Depth::from_ltp(&read("ltp.txt"))?,
+            seconds,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(cache_dir)?;
+        std::fs::write(&cached, serde_json::to_string_pretty(&r)?)?;
+        Ok((r, false))
+    }
+}
+
+/// A fresh scratch directory for one run.
+fn scratch(module: &str) -> PathBuf {
+    let name: String = module.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let dir = std::env::temp_dir().join(format!("vitaccel-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
+}
+
+/// `yosys -V` of the given binary.
+pub fn version(yosys: &str) -> Result<String> {
+    let out = Command::new(yosys)
+        .arg("-V")
+        .output()
+        .with_context(|| format!("running `{yosys} -V` (scripts/setup.sh installs yosys)"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `stat -json` report as Yosys writes it (counts invented for the test).
+    const STAT: &str = r#"{
+       "creator": "Yosys 0.23",
+       "modules": { "\\top": { "num_cells": 1 } },
+       "design": {
+          "num_wires": 10, "num_cells": 138,
+          "num_cells_by_type": { "CARRY4": 7, "DSP48E1": 2, "FDRE": 40, "FDSE": 3, "LUT2": 20,
+            "LUT6": 11, "RAMB18E1": 1, "RAMB36E1": 4, "MUXF7": 9, "RAM64M": 5, "SRL16E": 2,
+            "vitaccel_top$gemm": 1 }
+       }
+    }"#;
+
+    #[test]
+    fn stat_json_counts_cells_by_primitive_family_without_black_boxes() {
+        let r = Resources::from_stat_json(STAT).unwrap();
+        assert_eq!((r.luts, r.flip_flops, r.dsp, r.carry, r.lutram), (31, 43, 2, 7, 7));
+        assert_eq!(r.bram, 4.5);
+        assert_eq!(r.cells, 7 + 2 + 40 + 3 + 20 + 11 + 1 + 4 + 9 + 5 + 2);
+        assert!(Resources::from_stat_json(r#"{"modules": {}}"#).is_err());
+    }
+
+    #[test]
+    fn ltp_output_gives_length_and_end_points() {
+        let text = "\n6. Executing LTP pass (find longest path).\n\n\
+                    Longest topological path in m (length=3):\n    0: \\a.q [3]\n    1: $abc$12$n4\n    2: \\b.d [0] (via $abc$7$lut)\n";
+        let d = Depth::from_ltp(text).unwrap();
+        assert_eq!(d, Depth { levels: 3, from: "a.q [3]".into(), to: "b.d [0]".into() });
+        assert!(Depth::from_ltp("nothing").is_err());
+    }
+}
