@@ -88,6 +88,7 @@ mod decide;
 mod divider;
 mod gather;
 mod group_means;
+mod head_weights;
 mod lane;
 #[cfg(test)]
 mod tests;
@@ -98,6 +99,7 @@ pub use decide::Decide;
 pub use divider::RoundDivider;
 pub use gather::Gather;
 pub use group_means::GroupMeans;
+pub use head_weights::HeadWeights;
 pub use lane::{LaneArray, SelLane};
 
 use crate::arith::Slice;
