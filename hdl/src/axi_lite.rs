@@ -3,8 +3,11 @@
 
 use crate::bus::AxiLiteSlave;
 use crate::widen::Concat;
+pub use read_mux::RegReadMux;
 use rust_hdl::prelude::*;
 use spec::regmap::{self, Register};
+
+mod read_mux;
 
 fn offset(r: Register) -> Constant<Bits<12>> {
     assert!(r.offset < 4096 && r.offset & 3 == 0, "register {} outside the 4 KiB AXI-Lite window", r.name);
@@ -77,6 +80,7 @@ pub struct AxiLiteRegs {
     scratch: DFF<Bits<32>>,
     live: DFF<Bits<32>>,
     live_ext: crate::widen::Extend<32, 16>,
+    read_mux: RegReadMux,
     // Combinational helpers.
     do_write: Signal<Local, Bit>,
     mask0: Signal<Local, Bits<32>>,
@@ -84,42 +88,21 @@ pub struct AxiLiteRegs {
     mask2: Signal<Local, Bits<32>>,
     mask3: Signal<Local, Bits<32>>,
     wmask: Signal<Local, Bits<32>>,
-    st_busy: Signal<Local, Bits<32>>,
-    st_done: Signal<Local, Bits<32>>,
-    st_error: Signal<Local, Bits<32>>,
     base_cat: Concat<8, 32, 40>,
-    code_ext: Concat<24, 8, 32>,
     // Constants.
     a_ctrl: Constant<Bits<12>>,
-    a_status: Constant<Bits<12>>,
-    a_error_code: Constant<Bits<12>>,
-    a_error_insn: Constant<Bits<12>>,
     a_base_lo: Constant<Bits<12>>,
     a_base_hi: Constant<Bits<12>>,
     a_count: Constant<Bits<12>>,
-    a_insn_done: Constant<Bits<12>>,
-    a_cycles_lo: Constant<Bits<12>>,
-    a_cycles_hi: Constant<Bits<12>>,
-    a_active_lo: Constant<Bits<12>>,
-    a_active_hi: Constant<Bits<12>>,
-    a_config_hash: Constant<Bits<12>>,
-    a_hw_info: Constant<Bits<12>>,
     a_scratch: Constant<Bits<12>>,
     a_live: Constant<Bits<12>>,
     low16: Constant<Bits<32>>,
-    a_unit_busy: Vec<Constant<Bits<12>>>,
-    config_hash: Constant<Bits<32>>,
-    hw_info: Constant<Bits<32>>,
     okay: Constant<Bits<2>>,
-    zero24: Constant<Bits<24>>,
     zero32: Constant<Bits<32>>,
     byte0: Constant<Bits<32>>,
     byte1: Constant<Bits<32>>,
     byte2: Constant<Bits<32>>,
     byte3: Constant<Bits<32>>,
-    status_busy: Constant<Bits<32>>,
-    status_done: Constant<Bits<32>>,
-    status_error: Constant<Bits<32>>,
 }
 
 impl AxiLiteRegs {
@@ -159,47 +142,27 @@ impl AxiLiteRegs {
             scratch: DFF::default(),
             live: DFF::default(),
             live_ext: crate::widen::Extend::new(false),
+            read_mux: RegReadMux::new(config_hash, hw_info),
             do_write: Signal::default(),
             mask0: Signal::default(),
             mask1: Signal::default(),
             mask2: Signal::default(),
             mask3: Signal::default(),
             wmask: Signal::default(),
-            st_busy: Signal::default(),
-            st_done: Signal::default(),
-            st_error: Signal::default(),
             base_cat: Concat::default(),
-            code_ext: Concat::default(),
             a_ctrl: offset(regmap::CTRL),
-            a_status: offset(regmap::STATUS),
-            a_error_code: offset(regmap::ERROR_CODE),
-            a_error_insn: offset(regmap::ERROR_INSN),
             a_base_lo: offset(regmap::INSN_BASE_LO),
             a_base_hi: offset(regmap::INSN_BASE_HI),
             a_count: offset(regmap::INSN_COUNT),
-            a_insn_done: offset(regmap::INSN_DONE),
-            a_cycles_lo: offset(regmap::CYCLES_LO),
-            a_cycles_hi: offset(regmap::CYCLES_HI),
-            a_active_lo: offset(regmap::ACTIVE_LO),
-            a_active_hi: offset(regmap::ACTIVE_HI),
-            a_config_hash: offset(regmap::CONFIG_HASH),
-            a_hw_info: offset(regmap::HW_INFO),
             a_scratch: offset(regmap::SCRATCH),
             a_live: offset(regmap::LIVE_TOKENS),
             low16: Constant::new(bits(0xffff)),
-            a_unit_busy: [regmap::DMA_BUSY, regmap::GEMM_BUSY, regmap::VEC_BUSY].into_iter().map(offset).collect(),
-            config_hash: Constant::new(bits(config_hash as u64)),
-            hw_info: Constant::new(bits(hw_info as u64)),
             okay: Constant::new(bits(0)),
-            zero24: Constant::new(bits(0)),
             zero32: Constant::new(bits(0)),
             byte0: Constant::new(bits(0x0000_00ff)),
             byte1: Constant::new(bits(0x0000_ff00)),
             byte2: Constant::new(bits(0x00ff_0000)),
             byte3: Constant::new(bits(0xff00_0000)),
-            status_busy: Constant::new(bits(regmap::status::BUSY as u64)),
-            status_done: Constant::new(bits(regmap::status::DONE as u64)),
-            status_error: Constant::new(bits(regmap::status::ERROR as u64)),
         }
     }
 }
@@ -281,76 +244,29 @@ impl Logic for AxiLiteRegs {
         }
 
         // Read: one at a time; the data is captured when AR is accepted.
-        self.st_busy.next = self.zero32.val();
-        if self.busy.val() {
-            self.st_busy.next = self.status_busy.val();
+        self.read_mux.addr.next = self.s_axi.araddr.val();
+        self.read_mux.busy.next = self.busy.val();
+        self.read_mux.done.next = self.done.val();
+        self.read_mux.error.next = self.error.val();
+        self.read_mux.error_code.next = self.error_code.val();
+        self.read_mux.error_insn.next = self.error_insn.val();
+        self.read_mux.base_lo.next = self.base_lo.q.val();
+        self.read_mux.base_hi.next = self.base_hi.q.val();
+        self.read_mux.count.next = self.count.q.val();
+        self.read_mux.insn_done.next = self.insn_done.val();
+        self.read_mux.cycles.next = self.cycles.val();
+        self.read_mux.active.next = self.active.val();
+        for u in 0..3 {
+            self.read_mux.unit_busy[u].next = self.unit_busy[u].val();
         }
-        self.st_done.next = self.zero32.val();
-        if self.done.val() {
-            self.st_done.next = self.status_done.val();
-        }
-        self.st_error.next = self.zero32.val();
-        if self.error.val() {
-            self.st_error.next = self.status_error.val();
-        }
-        self.code_ext.hi.next = self.zero24.val();
-        self.code_ext.lo.next = self.error_code.val();
+        self.read_mux.live.next = self.live.q.val();
+        self.read_mux.scratch.next = self.scratch.q.val();
         if self.rvalid.q.val() & self.s_axi.rready.val() {
             self.rvalid.d.next = false;
         }
         if self.s_axi.arvalid.val() & !self.rvalid.q.val() {
             self.rvalid.d.next = true;
-            self.rdata.d.next = self.zero32.val();
-            if self.s_axi.araddr.val() == self.a_status.val() {
-                self.rdata.d.next = self.st_busy.val() | self.st_done.val() | self.st_error.val();
-            }
-            if self.s_axi.araddr.val() == self.a_error_code.val() {
-                self.rdata.d.next = self.code_ext.dout.val();
-            }
-            if self.s_axi.araddr.val() == self.a_error_insn.val() {
-                self.rdata.d.next = self.error_insn.val();
-            }
-            if self.s_axi.araddr.val() == self.a_base_lo.val() {
-                self.rdata.d.next = self.base_lo.q.val();
-            }
-            if self.s_axi.araddr.val() == self.a_base_hi.val() {
-                self.rdata.d.next = self.base_hi.q.val();
-            }
-            if self.s_axi.araddr.val() == self.a_count.val() {
-                self.rdata.d.next = self.count.q.val();
-            }
-            if self.s_axi.araddr.val() == self.a_insn_done.val() {
-                self.rdata.d.next = self.insn_done.val();
-            }
-            if self.s_axi.araddr.val() == self.a_cycles_lo.val() {
-                self.rdata.d.next = self.cycles.val().get_bits::<32>(0);
-            }
-            if self.s_axi.araddr.val() == self.a_cycles_hi.val() {
-                self.rdata.d.next = self.cycles.val().get_bits::<32>(32);
-            }
-            if self.s_axi.araddr.val() == self.a_active_lo.val() {
-                self.rdata.d.next = self.active.val().get_bits::<32>(0);
-            }
-            if self.s_axi.araddr.val() == self.a_active_hi.val() {
-                self.rdata.d.next = self.active.val().get_bits::<32>(32);
-            }
-            if self.s_axi.araddr.val() == self.a_config_hash.val() {
-                self.rdata.d.next = self.config_hash.val();
-            }
-            if self.s_axi.araddr.val() == self.a_hw_info.val() {
-                self.rdata.d.next = self.hw_info.val();
-            }
-            for u in 0..3 {
-                if self.s_axi.araddr.val() == self.a_unit_busy[u].val() {
-                    self.rdata.d.next = self.unit_busy[u].val();
-                }
-            }
-            if self.s_axi.araddr.val() == self.a_live.val() {
-                self.rdata.d.next = self.live.q.val();
-            }
-            if self.s_axi.araddr.val() == self.a_scratch.val() {
-                self.rdata.d.next = self.scratch.q.val();
-            }
+            self.rdata.d.next = self.read_mux.data.val();
         }
 
         if self.reset.val() {

@@ -10,12 +10,14 @@ use crate::storage::WordFifo;
 pub use counters::Counters;
 pub use decode::HeadDecode;
 use decode::{HEADER_BITS, TAIL_BITS, TAIL_LSB};
+pub use fetch::InsnFetch;
 use rust_hdl::prelude::*;
 use spec::isa;
 use spec::regmap::error_code;
 
 mod counters;
 mod decode;
+mod fetch;
 
 /// Instructions fetched ahead of dispatch.
 pub const INSN_QUEUE: usize = 4;
@@ -166,19 +168,13 @@ pub struct Controller<const W: usize> {
     /// Dispatch to and completion from the units (0 DMA, 1 GEMM, 2 vector).
     pub units: Vec<UnitDispatch>,
 
-    asm: InsnAssembler<W>,
+    fetch: InsnFetch<W>,
     patch: LivePatch,
     head: HeadDecode,
     counters: Counters,
     queue: WordFifo<INSN_BITS>,
     state: DFF<Bits<2>>,
     count: DFF<Bits<32>>,
-    fetch_pc: DFF<Bits<32>>,
-    fetch_addr: DFF<Bits<40>>,
-    inflight: DFF<Bits<4>>,
-    beat_cnt: DFF<Bits<8>>,
-    push_next: DFF<Bit>,
-    fetch_req: DFF<Bit>,
     pc: DFF<Bits<32>>,
     axi_fault: DFF<Bit>,
     stuck_r: DFF<Bit>,
@@ -190,11 +186,6 @@ pub struct Controller<const W: usize> {
     dispatch: Signal<Local, Bit>,
     all_idle: Signal<Local, Bit>,
     stuck: Signal<Local, Bit>,
-    last_beat: Signal<Local, Bit>,
-    fetch_more: Signal<Local, Bit>,
-    fetch_go: Signal<Local, Bit>,
-    occupancy: Signal<Local, Bits<16>>,
-    inflight16: Signal<Local, Bits<16>>,
     unit_error: Signal<Local, Bit>,
     // Constants.
     st_idle: Constant<Bits<2>>,
@@ -204,22 +195,14 @@ pub struct Controller<const W: usize> {
     err_field: Constant<Bits<8>>,
     err_axi: Constant<Bits<8>>,
     err_conflict: Constant<Bits<8>>,
-    insn_bytes: Constant<Bits<40>>,
     tail_lsb: Constant<Bits<9>>,
-    insn_beats: Constant<Bits<8>>,
-    insn_beats32: Constant<Bits<32>>,
-    queue_cap: Constant<Bits<16>>,
-    one4: Constant<Bits<4>>,
     one32: Constant<Bits<32>>,
-    inflight_ext: crate::widen::Extend<16, 4>,
 }
 
 impl<const W: usize> Controller<W> {
     /// A controller for read data of `W` bits (`W` divides `INSN_BITS`).
     pub fn new() -> Self {
-        let beats = (isa::INSN_BITS / W) as u64;
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
-        let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
         let c2 = |v: u64| Constant::new(Bits::<2>::from(v));
         Controller {
             clock: Signal::default(),
@@ -244,18 +227,13 @@ impl<const W: usize> Controller<W> {
             bank_conflict: Signal::default(),
             rd: ReadClient::default(),
             units: (0..3).map(|_| UnitDispatch::default()).collect(),
-            asm: InsnAssembler::default(),
+            fetch: InsnFetch::default(),
             patch: LivePatch::default(),
             head: HeadDecode::default(),
             counters: Counters::default(),
             queue: WordFifo::new(INSN_QUEUE),
             state: DFF::default(),
             count: DFF::default(),
-            fetch_pc: DFF::default(),
-            fetch_addr: DFF::default(),
-            inflight: DFF::default(),
-            beat_cnt: DFF::default(),
-            push_next: DFF::default(),
             pc: DFF::default(),
             axi_fault: DFF::default(),
             stuck_r: DFF::default(),
@@ -266,12 +244,6 @@ impl<const W: usize> Controller<W> {
             dispatch: Signal::default(),
             all_idle: Signal::default(),
             stuck: Signal::default(),
-            last_beat: Signal::default(),
-            fetch_more: Signal::default(),
-            fetch_go: Signal::default(),
-            fetch_req: DFF::default(),
-            occupancy: Signal::default(),
-            inflight16: Signal::default(),
             unit_error: Signal::default(),
             st_idle: c2(C_IDLE),
             st_run: c2(C_RUN),
@@ -280,14 +252,8 @@ impl<const W: usize> Controller<W> {
             err_field: c8(error_code::BAD_FIELD as u64),
             err_axi: c8(error_code::AXI_ERROR as u64),
             err_conflict: c8(error_code::BANK_CONFLICT as u64),
-            insn_bytes: Constant::new(Bits::<40>::from(isa::INSN_BYTES as u64)),
             tail_lsb: Constant::new(Bits::<9>::from(TAIL_LSB as u64)),
-            insn_beats: c8(beats),
-            insn_beats32: Constant::new(Bits::<32>::from(beats)),
-            queue_cap: c16(INSN_QUEUE as u64),
-            one4: Constant::new(1u64.into()),
             one32: Constant::new(1u64.into()),
-            inflight_ext: crate::widen::Extend::new(false),
         }
     }
 }
@@ -301,51 +267,23 @@ impl<const W: usize> Default for Controller<W> {
 impl<const W: usize> Logic for Controller<W> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, state, count, fetch_req, fetch_pc, fetch_addr, inflight, beat_cnt, push_next, pc, axi_fault,
-            stuck_r, done_r, error_r, code_r, err_insn_r
-        );
-        self.asm.clock.next = self.clock.val();
+        dff_setup!(self, clock, state, count, pc, axi_fault, stuck_r, done_r, error_r, code_r, err_insn_r);
         self.queue.clock.next = self.clock.val();
         // START flushes instructions prefetched by a program that stopped on an error.
         self.queue.reset.next = self.reset.val() || ((self.state.q.val() == self.st_idle.val()) && self.start.val());
 
         // ---------------- fetch ----------------
-        self.inflight_ext.din.next = self.inflight.q.val();
-        self.inflight16.next = self.inflight_ext.dout.val();
-        self.occupancy.next = self.queue.count.val() + self.inflight16.val();
-        self.fetch_more.next = (self.state.q.val() == self.st_run.val())
-            && (self.fetch_pc.q.val() != self.count.q.val())
-            && (self.occupancy.val() < self.queue_cap.val());
-        // The fetch request is a register, held until the arbiter takes it (then one idle cycle
-        // while the counters catch up): the request never depends on this cycle's grant.
-        self.rd.cmd_valid.next = self.fetch_req.q.val();
-        self.fetch_go.next = self.fetch_req.q.val() && self.rd.cmd_ready.val();
-        self.fetch_req.d.next =
-            (self.fetch_req.q.val() && !self.rd.cmd_ready.val()) || (!self.fetch_req.q.val() && self.fetch_more.val());
-        self.rd.cmd_addr.next = self.fetch_addr.q.val();
-        self.rd.cmd_beats.next = self.insn_beats32.val();
-        if self.fetch_go.val() {
-            self.fetch_pc.d.next = self.fetch_pc.q.val() + self.one32.val();
-            self.fetch_addr.d.next = self.fetch_addr.q.val() + self.insn_bytes.val();
-        }
-        // Beats are always taken: the queue had room when the command was issued.
-        self.rd.data_ready.next = true;
-        self.asm.load.next = self.rd.data_valid.val();
-        self.asm.beat.next = self.rd.data.val();
-        self.last_beat.next = self.rd.data_valid.val() && (self.beat_cnt.q.val() + 1 == self.insn_beats.val());
-        if self.rd.data_valid.val() {
-            self.beat_cnt.d.next = self.beat_cnt.q.val() + 1;
-            if self.last_beat.val() {
-                self.beat_cnt.d.next = 0.into();
-            }
-        }
-        // The assembled instruction is pushed the cycle after its last beat.
-        self.queue.din.next = self.asm.insn.val();
-        self.push_next.d.next = self.last_beat.val();
-        if self.fetch_go.val() {
-            self.inflight.d.next = self.inflight.q.val() + self.one4.val();
-        }
+        self.fetch.clock.next = self.clock.val();
+        self.fetch.reset.next = self.reset.val();
+        self.fetch.start.next = (self.state.q.val() == self.st_idle.val()) && self.start.val();
+        self.fetch.base.next = self.insn_base.val();
+        self.fetch.running.next = self.state.q.val() == self.st_run.val();
+        self.fetch.count.next = self.count.q.val();
+        self.fetch.queued.next = self.queue.count.val();
+        ReadClient::<W>::link(&mut self.rd, &mut self.fetch.rd);
+        self.queue.din.next = self.fetch.insn.val();
+        // Instructions arriving while the program stops are dropped.
+        self.queue.push.next = self.fetch.push.val() && (self.state.q.val() == self.st_run.val());
 
         // ---------------- decode the queue head ----------------
         self.head.header.next = self.queue.dout.val().get_bits::<HEADER_BITS>(0);
@@ -409,10 +347,6 @@ impl<const W: usize> Logic for Controller<W> {
             if self.start.val() {
                 self.axi_clear.next = true;
                 self.count.d.next = self.insn_count.val();
-                self.fetch_pc.d.next = 0.into();
-                self.fetch_addr.d.next = self.insn_base.val();
-                self.inflight.d.next = 0.into();
-                self.beat_cnt.d.next = 0.into();
                 self.pc.d.next = 0.into();
                 self.axi_fault.d.next = false;
                 self.done_r.d.next = false;
@@ -458,26 +392,15 @@ impl<const W: usize> Logic for Controller<W> {
             }
         } else {
             // Stopping: let every unit and every fetch finish, then report.
-            if self.all_idle.val() && (self.inflight.q.val() == 0) && !self.push_next.q.val() {
+            if self.all_idle.val() && self.fetch.drained.val() {
                 self.error_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
             }
         }
-        // Fetch completions (after the state machine: an instruction arriving while stopping is
-        // dropped).
-        self.queue.push.next = self.push_next.q.val() && (self.state.q.val() == self.st_run.val());
-        if self.push_next.q.val() {
-            self.inflight.d.next = self.inflight.q.val() - self.one4.val();
-            if self.fetch_go.val() {
-                self.inflight.d.next = self.inflight.q.val();
-            }
-        }
         if self.reset.val() {
-            self.fetch_req.d.next = false;
             self.state.d.next = self.st_idle.val();
             self.done_r.d.next = false;
             self.error_r.d.next = false;
-            self.inflight.d.next = 0.into();
         }
         self.busy.next = self.state.q.val() != self.st_idle.val();
         self.done.next = self.done_r.q.val();

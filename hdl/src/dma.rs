@@ -60,6 +60,8 @@ pub struct DmaUnit<const W: usize, const BE: usize> {
     bad: Signal<Local, Bit>,
     rd_want: Signal<Local, Bit>,
     wr_want: Signal<Local, Bit>,
+    cmd_taken: Signal<Local, Bit>,
+    word_moved: Signal<Local, Bit>,
     /// Fields of other units (Verilator's `*unused*` naming marks them as intentionally unread).
     unused_insn_bits: Signal<Local, Bit>,
     st_idle: Constant<Bits<2>>,
@@ -134,6 +136,8 @@ impl<const W: usize, const BE: usize> DmaUnit<W, BE> {
             bad: Signal::default(),
             rd_want: Signal::default(),
             wr_want: Signal::default(),
+            cmd_taken: Signal::default(),
+            word_moved: Signal::default(),
             unused_insn_bits: Signal::default(),
             st_idle: Constant::new(D_IDLE.into()),
             st_check: Constant::new(D_CHECK.into()),
@@ -196,6 +200,14 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
             (self.rd_req.q.val() && !self.rd.cmd_ready.val()) || (!self.rd_req.q.val() && self.rd_want.val());
         self.wr_req.d.next =
             (self.wr_req.q.val() && !self.wr.cmd_ready.val()) || (!self.wr_req.q.val() && self.wr_want.val());
+        self.cmd_taken.next =
+            ((self.state.q.val() == self.st_load.val()) && self.rd_req.q.val() && self.rd.cmd_ready.val())
+                || ((self.state.q.val() == self.st_store.val()) && self.wr_req.q.val() && self.wr.cmd_ready.val());
+        self.word_moved.next = ((self.state.q.val() == self.st_load.val()) && self.rd.data_valid.val())
+            || ((self.state.q.val() == self.st_store.val())
+                && (self.row_data.q.val() != self.rows.val())
+                && self.st_phase.q.val()
+                && self.wr.data_ready.val());
         self.rd.cmd_addr.next = self.dram_row.q.val();
         self.rd.cmd_beats.next = self.words.val();
         self.rd.data_ready.next = false;
@@ -244,36 +256,14 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
             }
         } else if self.state.q.val() == self.st_load.val() {
             // One read command per row; every beat goes to the bank.
-            if self.rd_req.q.val() {
-                if self.rd.cmd_ready.val() {
-                    self.row_issue.d.next = self.row_issue.q.val() + 1;
-                    self.dram_row.d.next = self.dram_row.q.val() + self.dram_stride.val();
-                }
-            }
             self.rd.data_ready.next = true;
             self.sp_wr.en.next = self.rd.data_valid.val();
-            if self.rd.data_valid.val() {
-                self.word_data.d.next = self.word_data.q.val() + 1;
-                self.sp_word.d.next = self.sp_word.q.val() + 1;
-                if self.word_data.q.val() + 1 == self.words.val() {
-                    self.word_data.d.next = 0.into();
-                    self.row_data.d.next = self.row_data.q.val() + 1;
-                    self.sp_row.d.next = self.sp_row.q.val() + self.stride.val();
-                    self.sp_word.d.next = self.sp_row.q.val() + self.stride.val();
-                }
-            }
             if self.row_data.q.val() == self.rows.val() {
                 self.done_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
             }
         } else {
             // STORE: one write command per row; a word read from the bank every other cycle.
-            if self.wr_req.q.val() {
-                if self.wr.cmd_ready.val() {
-                    self.row_issue.d.next = self.row_issue.q.val() + 1;
-                    self.dram_row.d.next = self.dram_row.q.val() + self.dram_stride.val();
-                }
-            }
             self.sp_rd.en.next = true;
             if self.row_data.q.val() != self.rows.val() {
                 if !self.st_phase.q.val() {
@@ -282,19 +272,27 @@ impl<const W: usize, const BE: usize> Logic for DmaUnit<W, BE> {
                     self.wr.data_valid.next = true;
                     if self.wr.data_ready.val() {
                         self.st_phase.d.next = false;
-                        self.word_data.d.next = self.word_data.q.val() + 1;
-                        self.sp_word.d.next = self.sp_word.q.val() + 1;
-                        if self.word_data.q.val() + 1 == self.words.val() {
-                            self.word_data.d.next = 0.into();
-                            self.row_data.d.next = self.row_data.q.val() + 1;
-                            self.sp_row.d.next = self.sp_row.q.val() + self.stride.val();
-                            self.sp_word.d.next = self.sp_row.q.val() + self.stride.val();
-                        }
                     }
                 }
             } else if self.wr.idle.val() && (self.row_issue.q.val() == self.rows.val()) {
                 self.done_r.d.next = true;
                 self.state.d.next = self.st_idle.val();
+            }
+        }
+        // Both directions: a command taken moves on to the next DRAM row, a word moved to the next
+        // bank word (and after the row's last word to the next row).
+        if self.cmd_taken.val() {
+            self.row_issue.d.next = self.row_issue.q.val() + 1;
+            self.dram_row.d.next = self.dram_row.q.val() + self.dram_stride.val();
+        }
+        if self.word_moved.val() {
+            self.word_data.d.next = self.word_data.q.val() + 1;
+            self.sp_word.d.next = self.sp_word.q.val() + 1;
+            if self.word_data.q.val() + 1 == self.words.val() {
+                self.word_data.d.next = 0.into();
+                self.row_data.d.next = self.row_data.q.val() + 1;
+                self.sp_row.d.next = self.sp_row.q.val() + self.stride.val();
+                self.sp_word.d.next = self.sp_row.q.val() + self.stride.val();
             }
         }
         if self.reset.val() {

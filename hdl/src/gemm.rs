@@ -35,13 +35,14 @@
 
 use crate::array::{array_latency, SystolicArray};
 use crate::requant::REQUANT_LATENCY;
-use crate::storage::{LutRam, ACC_ADDR_BITS, FIFO_COUNT_BITS, SP_ADDR_BITS};
+use crate::storage::{LutRam, FIFO_COUNT_BITS, SP_ADDR_BITS};
 use crate::widen::Extend;
 use accumulate::Accumulator;
 use inflight::RowsInFlight;
 use loader::TileLoader;
 use output::{OutputWrite, OutputWriter};
 use params::TileParams;
+use row_scale::RowScalePick;
 use rust_hdl::prelude::*;
 use streamer::TileStreamer;
 
@@ -50,6 +51,7 @@ pub mod inflight;
 pub mod loader;
 pub mod output;
 pub mod params;
+pub mod row_scale;
 pub mod streamer;
 
 pub use spec::timing::gemm::{column_load_gate, load_gate, LOAD_MARGIN};
@@ -170,10 +172,8 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     in_flight: RowsInFlight,
     writer: OutputWriter<W, BE>,
     gemm_start: Signal<Local, Bit>,
-    row_scale: Signal<Local, Bits<8>>,
+    row_scale: RowScalePick<W>,
     place_addr: Signal<Local, Bits<SP_ADDR_BITS>>,
-    byte_index_m: Vec<Constant<Bits<ACC_ADDR_BITS>>>,
-    scale_byte_mask: Constant<Bits<ACC_ADDR_BITS>>,
     bm_cols: Constant<Bits<2>>,
     om_lut: Constant<Bits<2>>,
     om_resid: Constant<Bits<2>>,
@@ -181,7 +181,6 @@ pub struct GemmEngine<const W: usize, const BE: usize> {
     k_shift: Constant<Bits<16>>,
     n_round: Constant<Bits<16>>,
     n_shift: Constant<Bits<16>>,
-    one8: Constant<Bits<8>>,
     lut_flip: Constant<Bits<8>>,
     _rows: usize,
     _cols: usize,
@@ -251,10 +250,8 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             in_flight: RowsInFlight::default(),
             writer: OutputWriter::new(rows, cols),
             gemm_start: Signal::default(),
-            row_scale: Signal::default(),
+            row_scale: RowScalePick::new(rows),
             place_addr: Signal::default(),
-            byte_index_m: (0..rows).map(|b| Constant::new(Bits::<ACC_ADDR_BITS>::from(b as u64))).collect(),
-            scale_byte_mask: Constant::new(Bits::<ACC_ADDR_BITS>::from(rows as u64 - 1)),
             bm_cols: Constant::new(b_mode::COLUMNS.into()),
             om_lut: Constant::new(o_mode::LUT.into()),
             om_resid: Constant::new(o_mode::RESID16.into()),
@@ -262,7 +259,6 @@ impl<const W: usize, const BE: usize> GemmEngine<W, BE> {
             k_shift: c16(rows.trailing_zeros() as usize),
             n_round: c16(cols - 1),
             n_shift: c16(cols.trailing_zeros() as usize),
-            one8: c8(1),
             lut_flip: c8(0x80),
             _rows: rows,
             _cols: cols,
@@ -372,14 +368,9 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
             }
         }
         // Row m's scale is byte m % R of the scale word read with it.
-        self.row_scale.next = self.one8.val();
-        if self.streamer.rows_scaled.val() {
-            for b in 0..self._rows {
-                if (self.streamer.row_m.val() & self.scale_byte_mask.val()) == self.byte_index_m[b].val() {
-                    self.row_scale.next = self.b_rd_data.val().get_bits::<8>(8 * b);
-                }
-            }
-        }
+        self.row_scale.word.next = self.b_rd_data.val();
+        self.row_scale.scaled.next = self.streamer.rows_scaled.val();
+        self.row_scale.row.next = self.streamer.row_m.val();
 
         // ---------------- accumulator stage and requantizers ----------------
         self.accumulator.row_valid.next = self.streamer.row_valid.val();
@@ -388,7 +379,7 @@ impl<const W: usize, const BE: usize> Logic for GemmEngine<W, BE> {
         self.accumulator.row_parity.next = self.streamer.row_parity.val();
         self.accumulator.row_m.next = self.streamer.row_m.val();
         self.accumulator.row_o_addr.next = self.streamer.row_o_addr.val();
-        self.accumulator.row_scale.next = self.row_scale.val();
+        self.accumulator.row_scale.next = self.row_scale.scale.val();
         self.accumulator.wide.next = self.out_mode.q.val() == self.om_resid.val();
         self.params.acc_par.next = self.accumulator.acc_parity.val();
         for c in 0..self._cols {

@@ -87,6 +87,8 @@ mod compact;
 mod decide;
 mod divider;
 mod gather;
+mod group_means;
+mod head_weights;
 mod lane;
 #[cfg(test)]
 mod tests;
@@ -96,6 +98,8 @@ pub use compact::Compact;
 pub use decide::Decide;
 pub use divider::RoundDivider;
 pub use gather::Gather;
+pub use group_means::GroupMeans;
+pub use head_weights::HeadWeights;
 pub use lane::{LaneArray, SelLane};
 
 use crate::arith::Slice;

@@ -244,9 +244,10 @@ impl Logic for TileStreamer {
             out_o_addr
         );
         self.done_pulse.d.next = false;
-        self.out_valid.d.next = false;
-        self.issue.next = false;
-        self.rs_rd_en.next = false;
+        // Row `row` of tile (n_tile, k_tile) is issued in every Run cycle, with its row scale.
+        self.issue.next = self.state.q.val() == self.st_run.val();
+        self.out_valid.d.next = self.state.q.val() == self.st_run.val();
+        self.rs_rd_en.next = (self.state.q.val() == self.st_run.val()) && self.rs_on.q.val();
         self.rs_rd_addr.next = self.rs_ptr.q.val();
         if self.gate_left.q.val() != 0 {
             self.gate_left.d.next = self.gate_left.q.val() - 1;
@@ -265,15 +266,9 @@ impl Logic for TileStreamer {
                 self.state.d.next = self.st_run.val();
             }
         } else if self.state.q.val() == self.st_run.val() {
-            // Issue row `row` of tile (n_tile, k_tile), and read its row scale.
-            self.issue.next = true;
-            if self.rs_on.q.val() {
-                self.rs_rd_en.next = true;
-                if (self.row.q.val() & self.rs_last.val()) == self.rs_last.val() {
-                    self.rs_ptr.d.next = self.rs_ptr.q.val() + 1;
-                }
+            if self.rs_on.q.val() && ((self.row.q.val() & self.rs_last.val()) == self.rs_last.val()) {
+                self.rs_ptr.d.next = self.rs_ptr.q.val() + 1;
             }
-            self.out_valid.d.next = true;
             self.out_first_k.d.next = self.k_tile.q.val() == 0;
             self.out_last_k.d.next = self.k_tile.q.val() + 1 == self.k_tiles.val();
             self.out_parity.d.next = self.parity.q.val();

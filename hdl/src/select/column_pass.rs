@@ -1,7 +1,6 @@
 //! The selector's column pass, shared by COLMEAN and the SELECT package token: per word group
-//! `k` of `R` channels, `L` row reads accumulate `sum_t weight_t x[t][c]` in the `R` lanes
-//! ([`LaneArray`]), the [`RoundDivider`] divides lane by lane, and the group's results are
-//! written.
+//! `k` of `R` channels, `L` row reads accumulate `sum_t weight_t x[t][c]` in the `R` lanes, the divider divides
+//! lane by lane (both in [`GroupMeans`]), and the group's results are written.
 //!
 //! * COLMEAN (`go_colmean`): weight 1, int8 values from `in_lo_bank`; `g[c] = div_round(sum, L)`
 //!   is broadcast to every output row (byte enables `c < n`; a group is written only after all
@@ -14,22 +13,20 @@
 //!
 //! `finish` is high in the cycle of the last write.
 
-use super::divider::RoundDivider;
-use super::lane::LaneArray;
-use super::{ACC_BITS, TOTAL_BITS};
+use super::group_means::GroupMeans;
+use super::TOTAL_BITS;
 use crate::storage::SP_ADDR_BITS;
-use crate::widen::{Extend, Pack, PackBits};
+use crate::widen::Extend;
 use rust_hdl::prelude::*;
 
 const IDLE: u64 = 0;
 const ISSUE: u64 = 1;
 const WAIT: u64 = 2;
-const DIV_LOAD: u64 = 3;
-const DIV_STEP: u64 = 4;
-const PACKAGE_LO: u64 = 5;
-const PACKAGE_HI: u64 = 6;
-const MEANS_OUT: u64 = 7;
-const MEAN_OUT: u64 = 8;
+const DIVIDE: u64 = 3;
+const PACKAGE_LO: u64 = 4;
+const PACKAGE_HI: u64 = 5;
+const MEANS_OUT: u64 = 6;
+const MEAN_OUT: u64 = 7;
 
 /// The column pass of an `R = BE`-lane selector with `W = 8R`-bit words.
 #[derive(LogicBlock)]
@@ -101,8 +98,7 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
     /// The last cycle of the pass.
     pub finish: Signal<Out, Bit>,
 
-    lanes: LaneArray<W, BE>,
-    divider: RoundDivider,
+    means: GroupMeans<W, BE>,
     phase: DFF<Bits<4>>,
     row_addr: DFF<Bits<SP_ADDR_BITS>>,
     group_addr: DFF<Bits<SP_ADDR_BITS>>,
@@ -113,51 +109,25 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
     wait_left: DFF<Bits<2>>,
     group: DFF<Bits<16>>,
     channels_left: DFF<Bits<16>>,
-    div_lane: DFF<Bits<8>>,
-    div_mean: DFF<Bit>,
-    mean_sum: DFF<Bits<64>>,
-    divisor: DFF<Bits<64>>,
-    mean_byte: DFF<Bits<8>>,
-    p1_valid: DFF<Bit>,
-    p1_first: DFF<Bit>,
-    p1_token: DFF<Bits<16>>,
-    p2_valid: DFF<Bit>,
-    p2_first: DFF<Bit>,
 
     ext_aux_word: Extend<SP_ADDR_BITS, 16>,
-    ext_rows64: Extend<64, 16>,
-    ext_n64: Extend<64, 16>,
-    ext_total64: Extend<64, TOTAL_BITS>,
-    ext_acc64: Extend<64, ACC_BITS>,
-    ext_q64: Extend<64, 16>,
-    mean_pack: Pack<W>,
-    live_pack: PackBits<BE>,
-    mean_be_pack: PackBits<BE>,
-    aux_lane: Signal<Local, Bits<16>>,
-    lane_live: Signal<Local, Bit>,
+    group_end: Signal<Local, Bit>,
+    last_group: Signal<Local, Bit>,
 
     p_idle: Constant<Bits<4>>,
     p_issue: Constant<Bits<4>>,
     p_wait: Constant<Bits<4>>,
-    p_div_load: Constant<Bits<4>>,
-    p_div_step: Constant<Bits<4>>,
+    p_divide: Constant<Bits<4>>,
     p_package_lo: Constant<Bits<4>>,
     p_package_hi: Constant<Bits<4>>,
     p_means_out: Constant<Bits<4>>,
     p_mean_out: Constant<Bits<4>>,
-    byte_col: Vec<Constant<Bits<16>>>,
     c_r16: Constant<Bits<16>>,
-    c_rm1_16: Constant<Bits<16>>,
     c_lr16: Constant<Bits<16>>,
-    c_rm1_8: Constant<Bits<8>>,
-    c_zero8: Constant<Bits<8>>,
     c_zero16: Constant<Bits<16>>,
     c_one16: Constant<Bits<16>>,
-    c_zero64: Constant<Bits<64>>,
     c_zero2: Constant<Bits<2>>,
     c_one2: Constant<Bits<2>>,
-    c_one22: Constant<Bits<22>>,
-    _r: usize,
 }
 
 impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
@@ -199,8 +169,7 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             wr_data: Signal::default(),
             wr_be: Signal::default(),
             finish: Signal::default(),
-            lanes: LaneArray::default(),
-            divider: RoundDivider::default(),
+            means: GroupMeans::default(),
             phase: DFF::default(),
             row_addr: DFF::default(),
             group_addr: DFF::default(),
@@ -211,49 +180,23 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             wait_left: DFF::default(),
             group: DFF::default(),
             channels_left: DFF::default(),
-            div_lane: DFF::default(),
-            div_mean: DFF::default(),
-            mean_sum: DFF::default(),
-            divisor: DFF::default(),
-            mean_byte: DFF::default(),
-            p1_valid: DFF::default(),
-            p1_first: DFF::default(),
-            p1_token: DFF::default(),
-            p2_valid: DFF::default(),
-            p2_first: DFF::default(),
             ext_aux_word: Extend::new(false),
-            ext_rows64: Extend::new(false),
-            ext_n64: Extend::new(false),
-            ext_total64: Extend::new(false),
-            ext_acc64: Extend::new(true),
-            ext_q64: Extend::new(true),
-            mean_pack: Pack::default(),
-            live_pack: PackBits::default(),
-            mean_be_pack: PackBits::default(),
-            aux_lane: Signal::default(),
-            lane_live: Signal::default(),
+            group_end: Signal::default(),
+            last_group: Signal::default(),
             p_idle: c4(IDLE),
             p_issue: c4(ISSUE),
             p_wait: c4(WAIT),
-            p_div_load: c4(DIV_LOAD),
-            p_div_step: c4(DIV_STEP),
+            p_divide: c4(DIVIDE),
             p_package_lo: c4(PACKAGE_LO),
             p_package_hi: c4(PACKAGE_HI),
             p_means_out: c4(MEANS_OUT),
             p_mean_out: c4(MEAN_OUT),
-            byte_col: (0..rows).map(|l| c16(l as u64)).collect(),
             c_r16: c16(rows as u64),
-            c_rm1_16: c16(rows as u64 - 1),
             c_lr16: c16(rows.trailing_zeros() as u64),
-            c_rm1_8: Constant::new((rows as u64 - 1).into()),
-            c_zero8: Constant::new(0u64.into()),
             c_zero16: c16(0),
             c_one16: c16(1),
-            c_zero64: Constant::new(0u64.into()),
             c_zero2: Constant::new(0u64.into()),
             c_one2: Constant::new(1u64.into()),
-            c_one22: Constant::new(1u64.into()),
-            _r: rows,
         }
     }
 }
@@ -273,83 +216,57 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             token,
             wait_left,
             group,
-            channels_left,
-            div_lane,
-            div_mean,
-            mean_sum,
-            divisor,
-            mean_byte,
-            p1_valid,
-            p1_first,
-            p1_token,
-            p2_valid,
-            p2_first
+            channels_left
         );
-        self.divider.clock.next = self.clock.val();
         self.ext_aux_word.din.next = self.aux.val() >> self.c_lr16.val();
-        self.aux_lane.next = self.aux.val() & self.c_rm1_16.val();
-        self.ext_rows64.din.next = self.rows.val();
-        self.ext_n64.din.next = self.n.val();
-        self.ext_total64.din.next = self.total.val();
+        // A word group ends with its high package word or with its means' last output row.
+        self.group_end.next = (self.phase.q.val() == self.p_package_hi.val())
+            || ((self.phase.q.val() == self.p_means_out.val()) && (self.rows_left.q.val() == self.c_one16.val()));
+        self.last_group.next = (self.group.q.val() + 1) == self.words.val();
 
-        // Lanes: the row read two cycles ago, weighted by its token's entry (SELECT) or 1.
-        self.p1_valid.d.next = false;
-        self.p2_valid.d.next = self.p1_valid.q.val();
-        self.p2_first.d.next = self.p1_first.q.val();
-        self.tok_set.next = self.p1_valid.q.val();
-        self.tok_addr.next = self.p1_token.q.val();
-        self.lanes.clock.next = self.clock.val();
-        self.lanes.lo_word.next = self.rd0_data.val();
-        self.lanes.hi_word.next = self.rd1_data.val();
-        self.lanes.wide.next = self.sel.val();
-        self.lanes.weight.next = self.c_one22.val();
-        if self.sel.val() {
-            self.lanes.weight.next = self.tok_weight.val();
-        }
-        self.lanes.en.next = self.p2_valid.q.val() && self.busy.val();
-        self.lanes.clr.next = self.p2_first.q.val();
-        self.lanes.pick.next = self.div_lane.q.val();
-        self.lanes.store.next = false;
-        self.lanes.result.next = self.divider.quotient.val();
-
-        // Divider input: lane div_lane's sum (or, for the COLMEAN mean byte, the sum of means).
-        self.lane_live.next = false;
-        for l in 0..self._r {
-            if self.div_lane.q.val().index() == l {
-                self.lane_live.next = self.channels_left.q.val() > self.byte_col[l].val();
-            }
-        }
-        self.ext_acc64.din.next = self.lanes.picked.val();
-        self.divider.dividend.next = self.ext_acc64.dout.val();
-        if self.div_mean.q.val() {
-            self.divider.dividend.next = self.mean_sum.q.val();
-        }
-        self.divider.divisor.next = self.divisor.q.val();
-        self.divider.load.next = false;
-        self.divider.step.next = false;
-        self.ext_q64.din.next = self.divider.quotient.val();
+        // The group's arithmetic: rows in (one per ISSUE cycle), then the division of every
+        // lane (after the last row's wait), and for COLMEAN the mean of the means (after the
+        // last group's writes).
+        self.means.clock.next = self.clock.val();
+        self.means.reset.next = self.reset.val();
+        self.means.busy.next = self.busy.val();
+        self.means.sel.next = self.sel.val();
+        self.means.issue.next = self.phase.q.val() == self.p_issue.val();
+        self.means.first.next = self.token.q.val() == self.c_zero16.val();
+        self.means.token.next = self.token.q.val();
+        self.means.rd0_data.next = self.rd0_data.val();
+        self.means.rd1_data.next = self.rd1_data.val();
+        self.means.tok_weight.next = self.tok_weight.val();
+        self.tok_set.next = self.means.tok_set.val();
+        self.tok_addr.next = self.means.tok_addr.val();
+        self.means.channels_left.next = self.channels_left.q.val();
+        self.means.rows.next = self.rows.val();
+        self.means.aux.next = self.aux.val();
+        self.means.n.next = self.n.val();
+        self.means.total.next = self.total.val();
+        self.means.go_colmean.next = self.go_colmean.val();
+        self.means.go_package.next = self.go_package.val();
+        self.means.start_lanes.next =
+            (self.phase.q.val() == self.p_wait.val()) && (self.wait_left.q.val() == self.c_zero2.val());
+        // Spelled out, not from the shared locals `group_end`/`last_group`: the branch that reads
+        // `means.lanes_done` reads those too (one Verilator ordering group, a false loop).
+        self.means.start_mean.next = (self.phase.q.val() == self.p_means_out.val())
+            && (self.rows_left.q.val() == self.c_one16.val())
+            && ((self.group.q.val() + 1) == self.words.val());
 
         // Write words: the lanes' results (low/high byte), byte enables for channels < n.
-        for l in 0..self._r {
-            self.mean_pack.lanes[l].next = self.mean_byte.q.val();
-            self.live_pack.lanes[l].next = self.channels_left.q.val() > self.byte_col[l].val();
-            self.mean_be_pack.lanes[l].next = self.aux_lane.val() == self.byte_col[l].val();
-        }
-        self.rd_en.next = false;
+        self.rd_en.next = self.phase.q.val() == self.p_issue.val();
         self.rd_addr.next = self.row_addr.q.val();
+        self.finish.next = ((self.phase.q.val() == self.p_package_hi.val()) && self.last_group.val())
+            || (self.phase.q.val() == self.p_mean_out.val());
         self.wr_en.next = false;
         self.wr_bank.next = self.in_lo_bank.val();
         self.wr_addr.next = self.row_addr.q.val();
-        self.wr_data.next = self.lanes.lo_results.val();
-        self.wr_be.next = self.live_pack.dout.val();
-        self.finish.next = false;
+        self.wr_data.next = self.means.lo_results.val();
+        self.wr_be.next = self.means.live_be.val();
 
         if self.phase.q.val() == self.p_issue.val() {
             // One row of the word group per cycle (both planes for SELECT).
-            self.rd_en.next = true;
-            self.p1_valid.d.next = true;
-            self.p1_first.d.next = self.token.q.val() == self.c_zero16.val();
-            self.p1_token.d.next = self.token.q.val();
             self.token.d.next = self.token.q.val() + 1;
             self.row_addr.d.next = self.row_addr.q.val() + self.in_stride.val();
             self.rows_left.d.next = self.rows_left.q.val() - 1;
@@ -360,36 +277,18 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
         } else if self.phase.q.val() == self.p_wait.val() {
             self.wait_left.d.next = self.wait_left.q.val() - 1;
             if self.wait_left.q.val() == self.c_zero2.val() {
-                self.phase.d.next = self.p_div_load.val();
-                self.div_lane.d.next = self.c_zero8.val();
-                self.div_mean.d.next = false;
+                self.phase.d.next = self.p_divide.val();
             }
-        } else if self.phase.q.val() == self.p_div_load.val() {
-            self.divider.load.next = true;
-            self.phase.d.next = self.p_div_step.val();
-        } else if self.phase.q.val() == self.p_div_step.val() {
-            self.divider.step.next = true;
-            if self.divider.last.val() {
-                if self.div_mean.q.val() {
-                    self.mean_byte.d.next = self.divider.quotient.val().get_bits::<8>(0);
-                    self.phase.d.next = self.p_mean_out.val();
+        } else if self.phase.q.val() == self.p_divide.val() {
+            if self.means.mean_done.val() {
+                self.phase.d.next = self.p_mean_out.val();
+            } else if self.means.lanes_done.val() {
+                if self.sel.val() {
+                    self.phase.d.next = self.p_package_lo.val();
                 } else {
-                    self.lanes.store.next = true;
-                    if !self.sel.val() && self.lane_live.val() {
-                        self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q64.dout.val();
-                    }
-                    if self.div_lane.q.val() == self.c_rm1_8.val() {
-                        if self.sel.val() {
-                            self.phase.d.next = self.p_package_lo.val();
-                        } else {
-                            self.phase.d.next = self.p_means_out.val();
-                            self.rows_left.d.next = self.rows.val();
-                            self.out_row_addr.d.next = self.out_group_addr.q.val();
-                        }
-                    } else {
-                        self.div_lane.d.next = self.div_lane.q.val() + 1;
-                        self.phase.d.next = self.p_div_load.val();
-                    }
+                    self.phase.d.next = self.p_means_out.val();
+                    self.rows_left.d.next = self.rows.val();
+                    self.out_row_addr.d.next = self.out_group_addr.q.val();
                 }
             }
         } else if self.phase.q.val() == self.p_package_lo.val() {
@@ -399,18 +298,9 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
         } else if self.phase.q.val() == self.p_package_hi.val() {
             self.wr_en.next = true;
             self.wr_bank.next = self.in_hi_bank.val();
-            self.wr_data.next = self.lanes.hi_results.val();
-            self.group.d.next = self.group.q.val() + 1;
-            self.channels_left.d.next = self.channels_left.q.val() - self.c_r16.val();
-            if (self.group.q.val() + 1) == self.words.val() {
-                self.finish.next = true;
+            self.wr_data.next = self.means.hi_results.val();
+            if self.last_group.val() {
                 self.phase.d.next = self.p_idle.val();
-            } else {
-                self.phase.d.next = self.p_issue.val();
-                self.group_addr.d.next = self.group_addr.q.val() + 1;
-                self.row_addr.d.next = self.group_addr.q.val() + 1;
-                self.token.d.next = self.c_zero16.val();
-                self.rows_left.d.next = self.rows.val();
             }
         } else if self.phase.q.val() == self.p_means_out.val() {
             // COLMEAN: broadcast the group's means to every output row.
@@ -419,33 +309,32 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             self.wr_addr.next = self.out_row_addr.q.val();
             self.out_row_addr.d.next = self.out_row_addr.q.val() + self.out_stride.val();
             self.rows_left.d.next = self.rows_left.q.val() - 1;
-            if self.rows_left.q.val() == self.c_one16.val() {
-                self.group.d.next = self.group.q.val() + 1;
-                self.channels_left.d.next = self.channels_left.q.val() - self.c_r16.val();
-                if (self.group.q.val() + 1) == self.words.val() {
-                    self.phase.d.next = self.p_div_load.val();
-                    self.div_mean.d.next = true;
-                    self.divisor.d.next = self.ext_n64.dout.val();
-                } else {
-                    self.phase.d.next = self.p_issue.val();
-                    self.group_addr.d.next = self.group_addr.q.val() + 1;
-                    self.out_group_addr.d.next = self.out_group_addr.q.val() + 1;
-                    self.row_addr.d.next = self.group_addr.q.val() + 1;
-                    self.token.d.next = self.c_zero16.val();
-                    self.rows_left.d.next = self.rows.val();
-                }
+            if self.group_end.val() && self.last_group.val() {
+                self.phase.d.next = self.p_divide.val();
             }
         } else if self.phase.q.val() == self.p_mean_out.val() {
             // COLMEAN: the mean of the means.
             self.wr_en.next = true;
             self.wr_bank.next = self.par_bank.val();
             self.wr_addr.next = self.par_addr.val() + self.ext_aux_word.dout.val();
-            self.wr_data.next = self.mean_pack.dout.val();
-            self.wr_be.next = self.mean_be_pack.dout.val();
-            self.finish.next = true;
+            self.wr_data.next = self.means.mean_word.val();
+            self.wr_be.next = self.means.mean_be.val();
             self.phase.d.next = self.p_idle.val();
         }
 
+        // The next word group (COLMEAN's output addresses advance in a package pass too, unused).
+        if self.group_end.val() {
+            self.group.d.next = self.group.q.val() + 1;
+            self.channels_left.d.next = self.channels_left.q.val() - self.c_r16.val();
+            if !self.last_group.val() {
+                self.phase.d.next = self.p_issue.val();
+                self.group_addr.d.next = self.group_addr.q.val() + 1;
+                self.out_group_addr.d.next = self.out_group_addr.q.val() + 1;
+                self.row_addr.d.next = self.group_addr.q.val() + 1;
+                self.token.d.next = self.c_zero16.val();
+                self.rows_left.d.next = self.rows.val();
+            }
+        }
         if self.go_colmean.val() || self.go_package.val() {
             self.phase.d.next = self.p_issue.val();
             self.row_addr.d.next = self.in_addr.val();
@@ -454,19 +343,12 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             self.token.d.next = self.c_zero16.val();
             self.group.d.next = self.c_zero16.val();
             self.channels_left.d.next = self.n.val();
-            self.div_mean.d.next = false;
-            self.div_lane.d.next = self.c_zero8.val();
-            self.divisor.d.next = self.ext_total64.dout.val();
         }
         if self.go_colmean.val() {
             self.out_group_addr.d.next = self.out_addr.val();
-            self.divisor.d.next = self.ext_rows64.dout.val();
-            self.mean_sum.d.next = self.c_zero64.val();
         }
         if self.reset.val() {
             self.phase.d.next = self.p_idle.val();
-            self.p1_valid.d.next = false;
-            self.p2_valid.d.next = false;
         }
     }
 }

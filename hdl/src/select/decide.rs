@@ -8,6 +8,7 @@
 //! package weight `score + 1` (dropped), and the dropped weights are summed. Three cycles after
 //! the last read (the pipeline drains, then one cycle to choose the next step) `finish` is high.
 
+use super::head_weights::HeadWeights;
 use crate::arith::MulS;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::Extend;
@@ -68,12 +69,8 @@ pub struct Decide<const W: usize, const BE: usize> {
     token_prob_addr: DFF<Bits<SP_ADDR_BITS>>,
     prob_addr: DFF<Bits<SP_ADDR_BITS>>,
     drain_left: DFF<Bits<2>>,
-    weight_words: Vec<DFF<Bits<W>>>,
+    weights: HeadWeights<W, BE>,
     // Read pipeline: stage 1 (address issued), stage 2 (data arrives).
-    w1_valid: DFF<Bit>,
-    w1_word: DFF<Bits<8>>,
-    w2_valid: DFF<Bit>,
-    w2_word: DFF<Bits<8>>,
     p1_valid: DFF<Bit>,
     p1_head: DFF<Bits<8>>,
     p1_token: DFF<Bits<16>>,
@@ -96,7 +93,6 @@ pub struct Decide<const W: usize, const BE: usize> {
     wp_mul: MulS<9, 9, 18>,
     ext_prod: Extend<32, 18>,
     ext_w32: Extend<32, 8>,
-    head_weight: Signal<Local, Bits<8>>,
     last_head: Signal<Local, Bits<8>>,
     last_token: Signal<Local, Bits<16>>,
     margin_term: Signal<Local, Bits<32>>,
@@ -111,7 +107,6 @@ pub struct Decide<const W: usize, const BE: usize> {
     p_weights: Constant<Bits<2>>,
     p_probs: Constant<Bits<2>>,
     p_drain: Constant<Bits<2>>,
-    head_id: Vec<Constant<Bits<8>>>,
     c_rm1_8: Constant<Bits<8>>,
     c_lr8: Constant<Bits<8>>,
     c_zero8: Constant<Bits<8>>,
@@ -121,15 +116,12 @@ pub struct Decide<const W: usize, const BE: usize> {
     c_two2: Constant<Bits<2>>,
     c_zero2: Constant<Bits<2>>,
     c_keep: Constant<Bits<32>>,
-    _r: usize,
-    _kw: usize,
 }
 
 impl<const W: usize, const BE: usize> Decide<W, BE> {
     /// For `R = BE` lanes and up to `max_heads` heads (`ceil(max_heads/R)` weight words).
     pub fn new(max_heads: usize) -> Self {
         let rows = BE;
-        let kw = max_heads.div_ceil(rows);
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
         Decide {
             clock: Signal::default(),
@@ -159,11 +151,7 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             token_prob_addr: DFF::default(),
             prob_addr: DFF::default(),
             drain_left: DFF::default(),
-            weight_words: (0..kw).map(|_| DFF::default()).collect(),
-            w1_valid: DFF::default(),
-            w1_word: DFF::default(),
-            w2_valid: DFF::default(),
-            w2_word: DFF::default(),
+            weights: HeadWeights::new(max_heads),
             p1_valid: DFF::default(),
             p1_head: DFF::default(),
             p1_token: DFF::default(),
@@ -185,7 +173,6 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             wp_mul: MulS::default(),
             ext_prod: Extend::new(false),
             ext_w32: Extend::new(false),
-            head_weight: Signal::default(),
             last_head: Signal::default(),
             last_token: Signal::default(),
             margin_term: Signal::default(),
@@ -199,7 +186,6 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             p_weights: Constant::new(WEIGHTS.into()),
             p_probs: Constant::new(PROBS.into()),
             p_drain: Constant::new(DRAIN.into()),
-            head_id: (0..kw * rows).map(|j| c8(j as u64)).collect(),
             c_rm1_8: c8(rows as u64 - 1),
             c_lr8: c8(rows.trailing_zeros() as u64),
             c_zero8: c8(0),
@@ -209,8 +195,6 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             c_two2: Constant::new(2u64.into()),
             c_zero2: Constant::new(0u64.into()),
             c_keep: Constant::new((1u64 << 31).into()),
-            _r: rows,
-            _kw: kw,
         }
     }
 }
@@ -229,10 +213,6 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
             token_prob_addr,
             prob_addr,
             drain_left,
-            w1_valid,
-            w1_word,
-            w2_valid,
-            w2_word,
             p1_valid,
             p1_head,
             p1_token,
@@ -248,10 +228,6 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
             total_r,
             dropped_r
         );
-        for k in 0..self._kw {
-            self.weight_words[k].clock.next = self.clock.val();
-            self.weight_words[k].d.next = self.weight_words[k].q.val();
-        }
         Signal::<Out, Bit>::link(&mut self.dropped, &mut self.dropped_r.q);
         Signal::<Out, Bits<32>>::link(&mut self.total, &mut self.total_r.q);
         self.ext_weight_words.din.next = (self.heads.val() + self.c_rm1_8.val()) >> self.c_lr8.val();
@@ -259,39 +235,29 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         self.last_head.next = self.heads.val() - 1;
         self.last_token.next = self.rows.val() - 1;
 
+        // The weight words: one read per WEIGHTS cycle (word `head`), kept as the data arrives.
+        self.weights.clock.next = self.clock.val();
+        self.weights.reset.next = self.reset.val();
+        self.weights.load.next = self.phase.q.val() == self.p_weights.val();
+        self.weights.word.next = self.head.q.val();
+        self.weights.rd_data.next = self.rd_data.val();
+        self.weights.head.next = self.p2_head.q.val();
+
         // Read pipeline stage 2: the data of a stage-1 address arrives now.
-        self.w1_valid.d.next = false;
         self.p1_valid.d.next = false;
-        self.w2_valid.d.next = self.w1_valid.q.val();
-        self.w2_word.d.next = self.w1_word.q.val();
         self.p2_valid.d.next = self.p1_valid.q.val();
         self.p2_head.d.next = self.p1_head.q.val();
         self.p2_token.d.next = self.p1_token.q.val();
         self.p2_first.d.next = self.p1_first.q.val();
         self.p2_last.d.next = self.p1_last.q.val();
-        for k in 0..self._kw {
-            if self.w2_valid.q.val() && (self.w2_word.q.val().index() == k) {
-                self.weight_words[k].d.next = self.rd_data.val();
-            }
-        }
 
         // margin += w p - 128 w, score += w p; the token's entry after its last head.
-        self.head_weight.next = self.c_zero8.val();
-        for rr in (self._r)..(self._r + 1) {
-            for k in 0..self._kw {
-                for e in 0..self._r {
-                    if self.p2_head.q.val() == self.head_id[k * rr + e].val() {
-                        self.head_weight.next = self.weight_words[k].q.val().get_bits::<8>(8 * e);
-                    }
-                }
-            }
-        }
-        self.ext_w9.din.next = self.head_weight.val();
+        self.ext_w9.din.next = self.weights.weight.val();
         self.ext_p9.din.next = self.rd_data.val().get_bits::<8>(0);
         self.wp_mul.a.next = self.ext_w9.dout.val();
         self.wp_mul.b.next = self.ext_p9.dout.val();
         self.ext_prod.din.next = self.wp_mul.p.val();
-        self.ext_w32.din.next = self.head_weight.val();
+        self.ext_w32.din.next = self.weights.weight.val();
         self.margin_term.next = self.ext_prod.dout.val() - (self.ext_w32.dout.val() << 7);
         self.margin_base.next = self.margin.q.val();
         self.score_base.next = self.score.q.val();
@@ -327,8 +293,6 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         self.finish.next = false;
         if self.phase.q.val() == self.p_weights.val() {
             self.rd_en.next = true;
-            self.w1_valid.d.next = true;
-            self.w1_word.d.next = self.head.q.val();
             self.head.d.next = self.head.q.val() + 1;
             self.weight_addr.d.next = self.weight_addr.q.val() + 1;
             self.weight_words_left.d.next = self.weight_words_left.q.val() - 1;
@@ -378,8 +342,6 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         }
         if self.reset.val() {
             self.phase.d.next = self.p_idle.val();
-            self.w1_valid.d.next = false;
-            self.w2_valid.d.next = false;
             self.p1_valid.d.next = false;
             self.p2_valid.d.next = false;
             self.tok_we.next = false;

@@ -1,0 +1,301 @@
+//! The arithmetic of the column pass for one word group: the rows read enter the [`LaneArray`]
+//! two cycles after their read (the token RAM's weight is read in between), then the
+//! [`RoundDivider`] divides lane after lane (by `rows` for COLMEAN, by `total` for the package),
+//! and the quotients are kept as the lanes' results. COLMEAN also adds the quotients of live lanes
+//! (`l < channels_left`) to a sum of means, which `start_mean` divides by `n` into `mean_word`
+//! after the last group.
+//!
+//! Every output is assigned once per evaluation: `store`, `lanes_done` and `mean_done` are one
+//! expression each of registers and the divider's `last`.
+
+use super::divider::RoundDivider;
+use super::lane::LaneArray;
+use super::{ACC_BITS, TOTAL_BITS};
+use crate::widen::{Extend, Pack, PackBits};
+use rust_hdl::prelude::*;
+
+/// The lanes and the divider of an `R = BE`-lane column pass with `W = 8R`-bit words.
+#[derive(LogicBlock)]
+pub struct GroupMeans<const W: usize, const BE: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: no row in flight, no division running.
+    pub reset: Signal<In, Bit>,
+    /// The engine is busy (lanes accumulate only then).
+    pub busy: Signal<In, Bit>,
+    /// SELECT: int16 values weighted by the token RAM; otherwise int8 values of weight 1.
+    pub sel: Signal<In, Bit>,
+    /// A row of the group is read this cycle.
+    pub issue: Signal<In, Bit>,
+    /// The row read this cycle is the group's first (the lanes start new sums with it).
+    pub first: Signal<In, Bit>,
+    /// Token of the row read this cycle.
+    pub token: Signal<In, Bits<16>>,
+    /// Read port 0 data (the low plane).
+    pub rd0_data: Signal<In, Bits<W>>,
+    /// Read port 1 data (the high plane).
+    pub rd1_data: Signal<In, Bits<W>>,
+    /// Package weight in the token RAM entry at the previous cycle's `tok_addr`.
+    pub tok_weight: Signal<In, Bits<22>>,
+    /// Read token `tok_addr`'s entry this cycle.
+    pub tok_set: Signal<Out, Bit>,
+    /// Token address.
+    pub tok_addr: Signal<Out, Bits<16>>,
+    /// Channels of this group and the later ones (lane `l` is live when `l < channels_left`).
+    pub channels_left: Signal<In, Bits<16>>,
+    /// Rows `L` (COLMEAN's divisor).
+    pub rows: Signal<In, Bits<16>>,
+    /// Channels `n` (the divisor of the mean of the means).
+    pub n: Signal<In, Bits<16>>,
+    /// COLMEAN: the mean of the means goes to byte `aux` (its lane is `aux mod R`).
+    pub aux: Signal<In, Bits<16>>,
+    /// Sum of the package weights (the package's divisor).
+    pub total: Signal<In, Bits<TOTAL_BITS>>,
+    /// A COLMEAN starts: divide by `rows`, clear the sum of means.
+    pub go_colmean: Signal<In, Bit>,
+    /// A package pass starts: divide by `total`.
+    pub go_package: Signal<In, Bit>,
+    /// Start dividing the lanes' sums, lane 0 first.
+    pub start_lanes: Signal<In, Bit>,
+    /// Start dividing the sum of means.
+    pub start_mean: Signal<In, Bit>,
+    /// The last lane's quotient is kept this cycle.
+    pub lanes_done: Signal<Out, Bit>,
+    /// The mean of the means is in `mean_word` from the next cycle.
+    pub mean_done: Signal<Out, Bit>,
+    /// The mean of the means (its low byte) in every byte.
+    pub mean_word: Signal<Out, Bits<W>>,
+    /// Byte enables of the live lanes (`l < channels_left`).
+    pub live_be: Signal<Out, Bits<BE>>,
+    /// Byte enable of the mean of the means (`l == aux mod R`).
+    pub mean_be: Signal<Out, Bits<BE>>,
+    /// The lanes' results' low bytes, lane `l` in byte `l`.
+    pub lo_results: Signal<Out, Bits<W>>,
+    /// Their high bytes.
+    pub hi_results: Signal<Out, Bits<W>>,
+
+    lanes: LaneArray<W, BE>,
+    divider: RoundDivider,
+    p1_valid: DFF<Bit>,
+    p1_first: DFF<Bit>,
+    p1_token: DFF<Bits<16>>,
+    p2_valid: DFF<Bit>,
+    p2_first: DFF<Bit>,
+    dividing: DFF<Bit>,
+    loading: DFF<Bit>,
+    div_lane: DFF<Bits<8>>,
+    div_mean: DFF<Bit>,
+    mean_sum: DFF<Bits<64>>,
+    mean_r: DFF<Bits<8>>,
+    divisor: DFF<Bits<64>>,
+    ext_rows64: Extend<64, 16>,
+    ext_n64: Extend<64, 16>,
+    ext_total64: Extend<64, TOTAL_BITS>,
+    mean_pack: Pack<W>,
+    live_pack: PackBits<BE>,
+    mean_be_pack: PackBits<BE>,
+    aux_lane: Signal<Local, Bits<16>>,
+    c_rm1_16: Constant<Bits<16>>,
+    ext_acc64: Extend<64, ACC_BITS>,
+    ext_q64: Extend<64, 16>,
+    lane_live: Signal<Local, Bit>,
+    quotient_ready: Signal<Local, Bit>,
+    byte_col: Vec<Constant<Bits<16>>>,
+    c_rm1_8: Constant<Bits<8>>,
+    c_zero8: Constant<Bits<8>>,
+    c_zero64: Constant<Bits<64>>,
+    c_one22: Constant<Bits<22>>,
+    _r: usize,
+}
+
+impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
+    fn default() -> Self {
+        let rows = BE;
+        GroupMeans {
+            clock: Signal::default(),
+            reset: Signal::default(),
+            busy: Signal::default(),
+            sel: Signal::default(),
+            issue: Signal::default(),
+            first: Signal::default(),
+            token: Signal::default(),
+            rd0_data: Signal::default(),
+            rd1_data: Signal::default(),
+            tok_weight: Signal::default(),
+            tok_set: Signal::default(),
+            tok_addr: Signal::default(),
+            channels_left: Signal::default(),
+            rows: Signal::default(),
+            n: Signal::default(),
+            aux: Signal::default(),
+            total: Signal::default(),
+            go_colmean: Signal::default(),
+            go_package: Signal::default(),
+            start_lanes: Signal::default(),
+            start_mean: Signal::default(),
+            lanes_done: Signal::default(),
+            mean_done: Signal::default(),
+            mean_word: Signal::default(),
+            live_be: Signal::default(),
+            mean_be: Signal::default(),
+            lo_results: Signal::default(),
+            hi_results: Signal::default(),
+            lanes: LaneArray::default(),
+            divider: RoundDivider::default(),
+            p1_valid: DFF::default(),
+            p1_first: DFF::default(),
+            p1_token: DFF::default(),
+            p2_valid: DFF::default(),
+            p2_first: DFF::default(),
+            dividing: DFF::default(),
+            loading: DFF::default(),
+            div_lane: DFF::default(),
+            div_mean: DFF::default(),
+            mean_sum: DFF::default(),
+            mean_r: DFF::default(),
+            divisor: DFF::default(),
+            ext_rows64: Extend::new(false),
+            ext_n64: Extend::new(false),
+            ext_total64: Extend::new(false),
+            mean_pack: Pack::default(),
+            live_pack: PackBits::default(),
+            mean_be_pack: PackBits::default(),
+            aux_lane: Signal::default(),
+            c_rm1_16: Constant::new((rows as u64 - 1).into()),
+            ext_acc64: Extend::new(true),
+            ext_q64: Extend::new(true),
+            lane_live: Signal::default(),
+            quotient_ready: Signal::default(),
+            byte_col: (0..rows).map(|l| Constant::new(Bits::<16>::from(l as u64))).collect(),
+            c_rm1_8: Constant::new((rows as u64 - 1).into()),
+            c_zero8: Constant::new(0u64.into()),
+            c_zero64: Constant::new(0u64.into()),
+            c_one22: Constant::new(1u64.into()),
+            _r: rows,
+        }
+    }
+}
+
+impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, p1_valid, p1_first, p1_token, p2_valid, p2_first, dividing, loading, div_lane, div_mean,
+            mean_sum, mean_r, divisor
+        );
+        self.lanes.clock.next = self.clock.val();
+        self.divider.clock.next = self.clock.val();
+        self.aux_lane.next = self.aux.val() & self.c_rm1_16.val();
+        for l in 0..self._r {
+            self.mean_pack.lanes[l].next = self.mean_r.q.val();
+            self.live_pack.lanes[l].next = self.channels_left.val() > self.byte_col[l].val();
+            self.mean_be_pack.lanes[l].next = self.aux_lane.val() == self.byte_col[l].val();
+        }
+        Signal::<Out, Bits<W>>::link(&mut self.mean_word, &mut self.mean_pack.dout);
+        Signal::<Out, Bits<BE>>::link(&mut self.live_be, &mut self.live_pack.dout);
+        Signal::<Out, Bits<BE>>::link(&mut self.mean_be, &mut self.mean_be_pack.dout);
+        Signal::<Out, Bits<W>>::link(&mut self.lo_results, &mut self.lanes.lo_results);
+        Signal::<Out, Bits<W>>::link(&mut self.hi_results, &mut self.lanes.hi_results);
+
+        // The row read two cycles ago, weighted by its token's entry (SELECT) or 1.
+        self.p1_valid.d.next = self.issue.val();
+        self.p2_valid.d.next = self.p1_valid.q.val();
+        self.p2_first.d.next = self.p1_first.q.val();
+        if self.issue.val() {
+            self.p1_first.d.next = self.first.val();
+            self.p1_token.d.next = self.token.val();
+        }
+        self.tok_set.next = self.p1_valid.q.val();
+        self.tok_addr.next = self.p1_token.q.val();
+        self.lanes.lo_word.next = self.rd0_data.val();
+        self.lanes.hi_word.next = self.rd1_data.val();
+        self.lanes.wide.next = self.sel.val();
+        self.lanes.weight.next = self.c_one22.val();
+        if self.sel.val() {
+            self.lanes.weight.next = self.tok_weight.val();
+        }
+        self.lanes.en.next = self.p2_valid.q.val() && self.busy.val();
+        self.lanes.clr.next = self.p2_first.q.val();
+
+        // Division: one load cycle, then the divider's steps, lane after lane (or the sum of
+        // means alone).
+        self.lane_live.next = false;
+        for l in 0..self._r {
+            if self.div_lane.q.val().index() == l {
+                self.lane_live.next = self.channels_left.val() > self.byte_col[l].val();
+            }
+        }
+        self.ext_acc64.din.next = self.lanes.picked.val();
+        self.divider.dividend.next = self.ext_acc64.dout.val();
+        if self.div_mean.q.val() {
+            self.divider.dividend.next = self.mean_sum.q.val();
+        }
+        self.divider.divisor.next = self.divisor.q.val();
+        self.divider.load.next = self.dividing.q.val() && self.loading.q.val();
+        self.divider.step.next = self.dividing.q.val() && !self.loading.q.val();
+        self.quotient_ready.next = self.dividing.q.val() && !self.loading.q.val() && self.divider.last.val();
+        self.ext_q64.din.next = self.divider.quotient.val();
+        self.lanes.pick.next = self.div_lane.q.val();
+        self.lanes.result.next = self.divider.quotient.val();
+        self.lanes.store.next = self.quotient_ready.val() && !self.div_mean.q.val();
+        self.lanes_done.next =
+            self.quotient_ready.val() && !self.div_mean.q.val() && (self.div_lane.q.val() == self.c_rm1_8.val());
+        self.mean_done.next = self.quotient_ready.val() && self.div_mean.q.val();
+        self.loading.d.next = false;
+        if self.quotient_ready.val() {
+            if self.div_mean.q.val() {
+                self.mean_r.d.next = self.divider.quotient.val().get_bits::<8>(0);
+                self.dividing.d.next = false;
+            } else {
+                if !self.sel.val() && self.lane_live.val() {
+                    self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q64.dout.val();
+                }
+                if self.div_lane.q.val() == self.c_rm1_8.val() {
+                    self.dividing.d.next = false;
+                } else {
+                    self.div_lane.d.next = self.div_lane.q.val() + 1;
+                    self.loading.d.next = true;
+                }
+            }
+        }
+        if self.start_lanes.val() || self.start_mean.val() {
+            self.dividing.d.next = true;
+            self.loading.d.next = true;
+            self.div_lane.d.next = self.c_zero8.val();
+            self.div_mean.d.next = self.start_mean.val();
+        }
+        self.ext_rows64.din.next = self.rows.val();
+        self.ext_n64.din.next = self.n.val();
+        self.ext_total64.din.next = self.total.val();
+        if self.start_mean.val() {
+            self.divisor.d.next = self.ext_n64.dout.val();
+        }
+        if self.go_package.val() {
+            self.divisor.d.next = self.ext_total64.dout.val();
+        }
+        if self.go_colmean.val() {
+            self.divisor.d.next = self.ext_rows64.dout.val();
+            self.mean_sum.d.next = self.c_zero64.val();
+        }
+        if self.reset.val() {
+            self.p1_valid.d.next = false;
+            self.p2_valid.d.next = false;
+            self.dividing.d.next = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The block alone (R = 8 and R = 64) generates Verilog that `verilator -Wall` accepts;
+    /// its behaviour is checked through the whole engine (`select/tests.rs`).
+    #[test]
+    fn group_means_verilog_is_lint_clean() {
+        let v = crate::verilog::generate(&mut GroupMeans::<64, 8>::default(), "group_means");
+        crate::verilog::lint(&v, "group_means").unwrap();
+        let v = crate::verilog::generate(&mut GroupMeans::<512, 64>::default(), "group_means");
+        crate::verilog::lint(&v, "group_means").unwrap();
+    }
+}
