@@ -39,6 +39,8 @@ enum Command {
     Run(commands::run::Args),
     /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
     Verilog(commands::verilog::Args),
+    /// Write a Vivado project for a board (KV260, ZCU102) and run it when Vivado is on PATH.
+    Bitstream(commands::bitstream::Args),
 }
 
 fn main() -> Result<()> {
@@ -52,6 +54,7 @@ fn main() -> Result<()> {
         Command::Demo(a) => commands::demo::run(a),
         Command::Verilog(a) => commands::verilog::run(a),
         Command::Run(a) => commands::run::run(a),
+        Command::Bitstream(a) => commands::bitstream::run(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the helpers they share.
 
 pub mod bench;
+pub mod bitstream;
 pub mod demo;
 pub mod golden;
 pub mod inspect;

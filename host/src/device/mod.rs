@@ -1,6 +1,7 @@
 //! The one interface to every accelerator backend: the golden instruction-set simulator, the
 //! Verilator model of the RTL, and (later) a board. The same [`Program`] runs on all of them.
 
+pub mod board;
 pub mod golden;
 #[cfg(feature = "verilator")]
 pub mod verilator;
