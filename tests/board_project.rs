@@ -1,3 +1,5 @@
+//! The board commands without a board. `vitaccel regs`, `board load` and `run --backend board`
+//! run against a fake root of plain files (a file stands for /dev/uio0, one for the u-dma-buf).
 //! `vitaccel bitstream`: the project folder for a board. Checked here without Vivado: the
 //! device-tree overlay compiles with `dtc` (no warnings) and carries the register window, clock
 //! and buffer size; the Tcl flow is complete Tcl and runs in `tclsh` with the Vivado commands
@@ -241,4 +243,113 @@ fn without_a_size_it_says_what_is_missing() {
     let out = tool(t.path()).args(["bitstream", "--board", "kv260", "-o", "p"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --model"));
+}
+
+/// A fake board root: UIO device `vitaccel` (a 4 KiB file), a 1 MiB u-dma-buf, a programmed PL.
+fn fake_board(hash: u32, status: u32) -> TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = t.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    put("sys/class/uio/uio0/name", b"vitaccel\n");
+    put("sys/class/uio/uio0/maps/map0/addr", b"0xa0000000\n");
+    put("sys/class/uio/uio0/maps/map0/size", b"0x1000\n");
+    let mut regs = vec![0u8; 4096];
+    regs[0x30..0x34].copy_from_slice(&hash.to_ne_bytes());
+    regs[0x04..0x08].copy_from_slice(&status.to_ne_bytes());
+    put("dev/uio0", &regs);
+    put("sys/class/u-dma-buf/udmabuf0/phys_addr", b"0x70000000\n");
+    put("sys/class/u-dma-buf/udmabuf0/size", b"1048576\n");
+    put("dev/udmabuf0", &vec![0u8; 1 << 20]);
+    put("sys/class/fpga_manager/fpga0/state", b"operating\n");
+    t
+}
+
+fn small_hash() -> u32 {
+    spec::AccelConfig::load(&root().join("configs/small-8x8.toml")).unwrap().hash()
+}
+
+#[test]
+fn regs_dumps_every_register_by_name_and_compares_the_hash() {
+    let board = fake_board(small_hash(), 1);
+    let out = tool(board.path())
+        .args(["regs", "--sysfs-root"])
+        .arg(board.path())
+        .arg("--config")
+        .arg(root().join("configs/small-8x8.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for name in ["CTRL", "STATUS", "ERROR_CODE", "INSN_DONE", "CYCLES_LO", "LIVE_TOKENS"] {
+        assert!(stdout.contains(&format!("  {name}")), "{stdout}");
+    }
+    assert!(stdout.contains("STATUS       = 0x00000001  (BUSY)"), "{stdout}");
+    assert!(stdout.contains(&format!("CONFIG_HASH {:#010x} matches", small_hash())), "{stdout}");
+    // Another config: the hash differs. Root from the environment this time.
+    let out = tool(board.path())
+        .args(["regs", "--config"])
+        .arg(root().join("configs/default-16x16.toml"))
+        .env("VITACCEL_SYSFS_ROOT", board.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DIFFERS FROM"));
+    let empty = tempfile::tempdir().unwrap();
+    let out = tool(empty.path()).args(["regs", "--sysfs-root"]).arg(empty.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no UIO devices"));
+}
+
+#[test]
+fn run_on_the_board_times_out_with_a_dump_and_a_held_device_is_busy() {
+    let board = fake_board(small_hash(), 1);
+    let run = |dir: &Path| {
+        tool(dir)
+            .args(["run", "--backend", "board", "--chain", "4,16,8", "--timeout-s", "1", "--config"])
+            .arg(root().join("configs/small-8x8.toml"))
+            .arg("--sysfs-root")
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(board.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("device timeout after 1s") && stderr.contains("(BUSY)") && stderr.contains("INSN_BASE_LO"),
+        "{stderr}"
+    );
+    let cfg = spec::AccelConfig::load(&root().join("configs/small-8x8.toml")).unwrap();
+    let layout = host::device::board::layout::Layout::new(board.path());
+    let held = host::device::board::BoardDevice::open(&layout, &cfg, Default::default()).unwrap();
+    let out = run(board.path());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("device busy"));
+    drop(held);
+}
+
+#[test]
+fn board_load_names_what_is_missing_then_loads() {
+    let board = fake_board(0, 0);
+    std::fs::create_dir_all(board.path().join("sys/kernel/config/device-tree/overlays")).unwrap();
+    let proj = board.path().join("proj");
+    let load = || {
+        tool(board.path()).args(["board", "load"]).arg(&proj).arg("--sysfs-root").arg(board.path()).output().unwrap()
+    };
+    let out = load();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("missing") && stderr.contains("vitaccel.bit.bin") && stderr.contains("vitaccel.dtbo"),
+        "{stderr}"
+    );
+    std::fs::create_dir_all(proj.join("out")).unwrap();
+    std::fs::write(proj.join("out/vitaccel.bit.bin"), b"bits").unwrap();
+    std::fs::write(proj.join("vitaccel.dtbo"), b"overlay").unwrap();
+    let out = load();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(board.path().join("lib/firmware/vitaccel.bit.bin")).unwrap(), b"bits");
+    let path = board.path().join("sys/kernel/config/device-tree/overlays/vitaccel/path");
+    assert_eq!(std::fs::read_to_string(path).unwrap(), "vitaccel.dtbo");
 }

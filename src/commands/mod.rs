@@ -2,10 +2,12 @@
 
 pub mod bench;
 pub mod bitstream;
+pub mod board;
 pub mod demo;
 pub mod golden;
 pub mod inspect;
 pub mod quantize;
+pub mod regs;
 pub mod run;
 pub mod synth;
 pub mod verilog;

@@ -10,7 +10,7 @@ use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device};
 use host::testkit::{random_i8, random_linear};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Backends.
@@ -20,6 +20,8 @@ pub enum Backend {
     Golden,
     /// The generated RTL in Verilator.
     Verilator,
+    /// The bitstream on a Zynq UltraScale+ board (UIO + u-dma-buf; `vitaccel board load` first).
+    Board,
 }
 
 /// Arguments.
@@ -62,6 +64,9 @@ pub struct Args {
     /// With --model: skip the model's token selectors (every token stays live).
     #[arg(long)]
     no_prune: bool,
+    /// Board backend: root of the board's /sys and /dev; default $VITACCEL_SYSFS_ROOT, else /.
+    #[arg(long)]
+    sysfs_root: Option<PathBuf>,
 }
 
 /// Result of one run.
@@ -87,15 +92,42 @@ pub struct RunReport {
     pub bit_exact: bool,
 }
 
-/// Open a backend.
-pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize) -> Result<Box<dyn Device>> {
+/// Open a backend with `mem` bytes of device memory (the board's below `sysfs_root`).
+pub fn open(
+    backend: Backend,
+    cfg: &spec::AccelConfig,
+    mem: usize,
+    sysfs_root: Option<&Path>,
+) -> Result<Box<dyn Device>> {
     Ok(match backend {
         Backend::Golden => Box::new(GoldenDevice::new(cfg, mem)),
+        Backend::Board => open_board(cfg, mem, sysfs_root)?,
         #[cfg(feature = "verilator")]
         Backend::Verilator => Box::new(VerilatorDevice::new(cfg, mem)?),
         #[cfg(not(feature = "verilator"))]
         Backend::Verilator => bail!(super::NO_VERILATOR),
     })
+}
+
+/// The board below `sysfs_root`, if its u-dma-buf holds `mem` bytes.
+#[cfg(target_os = "linux")]
+fn open_board(cfg: &spec::AccelConfig, mem: usize, sysfs_root: Option<&Path>) -> Result<Box<dyn Device>> {
+    use host::device::board::{layout::Layout, BoardDevice, BoardOptions};
+    let dev = BoardDevice::open(&Layout::from_env(sysfs_root), cfg, BoardOptions::default())?;
+    if dev.buffer().size < mem as u64 {
+        bail!(
+            "the board's u-dma-buf has {} bytes, the program needs {mem}: regenerate the overlay with \
+             `vitaccel bitstream --model`",
+            dev.buffer().size
+        );
+    }
+    Ok(Box::new(dev))
+}
+
+/// The board backend is Linux only.
+#[cfg(not(target_os = "linux"))]
+fn open_board(_: &spec::AccelConfig, _: usize, _: Option<&Path>) -> Result<Box<dyn Device>> {
+    bail!("the board backend needs Linux (UIO, u-dma-buf)")
 }
 
 /// Run.
@@ -127,8 +159,8 @@ pub fn run(a: Args) -> Result<()> {
         }
         #[cfg(not(feature = "verilator"))]
         (Some(_), Backend::Verilator) => bail!(super::NO_VERILATOR),
-        (Some(_), Backend::Golden) => bail!("--vcd needs the verilator backend"),
-        (None, b) => open(b, &cfg, prog.dram_bytes as usize)?,
+        (Some(_), Backend::Golden | Backend::Board) => bail!("--vcd needs the verilator backend"),
+        (None, b) => open(b, &cfg, prog.dram_bytes as usize, a.sysfs_root.as_deref())?,
     };
     let stats = device::run(dev.as_mut(), &prog, Duration::from_secs(a.timeout_s))?;
     let got = device::read_outputs(dev.as_mut(), &prog)?.remove(0);
@@ -221,7 +253,7 @@ fn run_model(a: Args) -> Result<()> {
     let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
     let prune = !a.no_prune && !int.shape.selectors.is_empty();
     let cm = compile_model(&int, &cfg, ModelOptions { prune, ..ModelOptions::default() })?;
-    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize)?;
+    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize, a.sysfs_root.as_deref())?;
     device::load(dev.as_mut(), &cm.program)?;
     let fwd = ForwardOptions { prune };
     let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());

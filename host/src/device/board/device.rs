@@ -210,7 +210,7 @@ fn register(offset: u32) -> Result<&'static regmap::Register, DeviceError> {
 
 /// Refuse a board whose PL is not programmed: touching the register window then stalls the
 /// interconnect. Only checked where the FPGA manager reports a state.
-fn check_programmed(layout: &Layout) -> Result<(), DeviceError> {
+pub fn check_programmed(layout: &Layout) -> Result<(), DeviceError> {
     let p = layout.fpga_manager().join("state");
     match std::fs::read_to_string(&p) {
         Ok(state) if state.trim() != "operating" => Err(DeviceError::Backend(format!(

@@ -17,7 +17,7 @@ pub mod udmabuf;
 pub mod uio;
 
 #[cfg(target_os = "linux")]
-pub use device::{dump_registers, BoardDevice, BoardOptions, WaitMode};
+pub use device::{check_programmed, dump_registers, BoardDevice, BoardOptions, WaitMode};
 #[cfg(target_os = "linux")]
 pub use udmabuf::CacheMode;
 
