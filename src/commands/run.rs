@@ -67,6 +67,29 @@ pub struct Args {
     /// Board backend: root of the board's /sys and /dev; default $VITACCEL_SYSFS_ROOT, else /.
     #[arg(long)]
     sysfs_root: Option<PathBuf>,
+    /// Board backend: map the u-dma-buf uncached (O_SYNC) instead of cached with explicit syncs.
+    #[arg(long)]
+    uncached: bool,
+    /// Board backend: wait on the UIO interrupt instead of polling STATUS (needs a top with `irq`).
+    #[arg(long)]
+    irq: bool,
+}
+
+/// How to open the board backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BoardArgs<'a> {
+    /// Root of /sys and /dev.
+    pub sysfs_root: Option<&'a Path>,
+    /// Uncached u-dma-buf.
+    pub uncached: bool,
+    /// Interrupt wait.
+    pub irq: bool,
+}
+
+impl Args {
+    fn board(&self) -> BoardArgs<'_> {
+        BoardArgs { sysfs_root: self.sysfs_root.as_deref(), uncached: self.uncached, irq: self.irq }
+    }
 }
 
 /// Result of one run.
@@ -92,16 +115,11 @@ pub struct RunReport {
     pub bit_exact: bool,
 }
 
-/// Open a backend with `mem` bytes of device memory (the board's below `sysfs_root`).
-pub fn open(
-    backend: Backend,
-    cfg: &spec::AccelConfig,
-    mem: usize,
-    sysfs_root: Option<&Path>,
-) -> Result<Box<dyn Device>> {
+/// Open a backend with `mem` bytes of device memory (the board as `board` says).
+pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
     Ok(match backend {
         Backend::Golden => Box::new(GoldenDevice::new(cfg, mem)),
-        Backend::Board => open_board(cfg, mem, sysfs_root)?,
+        Backend::Board => open_board(cfg, mem, board)?,
         #[cfg(feature = "verilator")]
         Backend::Verilator => Box::new(VerilatorDevice::new(cfg, mem)?),
         #[cfg(not(feature = "verilator"))]
@@ -109,11 +127,16 @@ pub fn open(
     })
 }
 
-/// The board below `sysfs_root`, if its u-dma-buf holds `mem` bytes.
+/// The board, if its u-dma-buf holds `mem` bytes.
 #[cfg(target_os = "linux")]
-fn open_board(cfg: &spec::AccelConfig, mem: usize, sysfs_root: Option<&Path>) -> Result<Box<dyn Device>> {
-    use host::device::board::{layout::Layout, BoardDevice, BoardOptions};
-    let dev = BoardDevice::open(&Layout::from_env(sysfs_root), cfg, BoardOptions::default())?;
+fn open_board(cfg: &spec::AccelConfig, mem: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
+    use host::device::board::{layout::Layout, BoardDevice, BoardOptions, CacheMode, WaitMode};
+    let opts = BoardOptions {
+        cache: if board.uncached { CacheMode::Uncached } else { CacheMode::Cached },
+        wait: if board.irq { WaitMode::Interrupt } else { WaitMode::Poll },
+        ..BoardOptions::default()
+    };
+    let dev = BoardDevice::open(&Layout::from_env(board.sysfs_root), cfg, opts)?;
     if dev.buffer().size < mem as u64 {
         bail!(
             "the board's u-dma-buf has {} bytes, the program needs {mem}: regenerate the overlay with \
@@ -126,7 +149,7 @@ fn open_board(cfg: &spec::AccelConfig, mem: usize, sysfs_root: Option<&Path>) ->
 
 /// The board backend is Linux only.
 #[cfg(not(target_os = "linux"))]
-fn open_board(_: &spec::AccelConfig, _: usize, _: Option<&Path>) -> Result<Box<dyn Device>> {
+fn open_board(_: &spec::AccelConfig, _: usize, _: BoardArgs) -> Result<Box<dyn Device>> {
     bail!("the board backend needs Linux (UIO, u-dma-buf)")
 }
 
@@ -160,7 +183,7 @@ pub fn run(a: Args) -> Result<()> {
         #[cfg(not(feature = "verilator"))]
         (Some(_), Backend::Verilator) => bail!(super::NO_VERILATOR),
         (Some(_), Backend::Golden | Backend::Board) => bail!("--vcd needs the verilator backend"),
-        (None, b) => open(b, &cfg, prog.dram_bytes as usize, a.sysfs_root.as_deref())?,
+        (None, b) => open(b, &cfg, prog.dram_bytes as usize, a.board())?,
     };
     let stats = device::run(dev.as_mut(), &prog, Duration::from_secs(a.timeout_s))?;
     let got = device::read_outputs(dev.as_mut(), &prog)?.remove(0);
@@ -253,7 +276,7 @@ fn run_model(a: Args) -> Result<()> {
     let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
     let prune = !a.no_prune && !int.shape.selectors.is_empty();
     let cm = compile_model(&int, &cfg, ModelOptions { prune, ..ModelOptions::default() })?;
-    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize, a.sysfs_root.as_deref())?;
+    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize, a.board())?;
     device::load(dev.as_mut(), &cm.program)?;
     let fwd = ForwardOptions { prune };
     let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());
