@@ -149,7 +149,8 @@ fn open_board(cfg: &spec::AccelConfig, mem: usize, board: BoardArgs) -> Result<B
 
 /// The board backend is Linux only.
 #[cfg(not(target_os = "linux"))]
-fn open_board(_: &spec::AccelConfig, _: usize, _: BoardArgs) -> Result<Box<dyn Device>> {
+fn open_board(_: &spec::AccelConfig, _: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
+    let _ = (board.sysfs_root, board.uncached, board.irq);
     bail!("the board backend needs Linux (UIO, u-dma-buf)")
 }
 
