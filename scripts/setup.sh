@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian/Ubuntu machine with Rust (idempotent):
-# Verilator, Yosys and Icarus Verilog from Debian packages, rustfmt and clippy from rustup.
+# Verilator, Yosys and Icarus Verilog from Debian packages, the device-tree compiler and Tcl
+# (the board flow's tests: `dtc` compiles the overlay, `tclsh` checks the Vivado Tcl), rustfmt
+# and clippy from rustup.
 set -euo pipefail
 
 missing=()
-for tool in verilator yosys iverilog; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+# tool:package
+for pair in verilator:verilator yosys:yosys iverilog:iverilog dtc:device-tree-compiler tclsh:tcl; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2

@@ -35,12 +35,18 @@ enum Command {
     Bench(commands::bench::Args),
     /// The main job: quantize the trained fixture and report float vs integer accuracy and token survival.
     Demo(commands::demo::Args),
-    /// Compile a workload, run it on a backend (golden | verilator), check it bit for bit, report cycles.
+    /// Compile a workload, run it on a backend (golden | verilator | board), check it bit for bit, report cycles.
     Run(commands::run::Args),
     /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
     Verilog(commands::verilog::Args),
     /// Hardware cost per module from Yosys (LUT/FF/DSP/BRAM, deepest path) and projected GOPS/DSP.
     Report(commands::report::Args),
+    /// Write a Vivado project for a board (KV260, ZCU102) and run it when Vivado is on PATH.
+    Bitstream(commands::bitstream::Args),
+    /// Load a bitstream project onto a board (FPGA manager, or a Kria app).
+    Board(commands::board::Args),
+    /// Dump the board accelerator's registers by name.
+    Regs(commands::regs::Args),
 }
 
 fn main() -> Result<()> {
@@ -55,6 +61,9 @@ fn main() -> Result<()> {
         Command::Verilog(a) => commands::verilog::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Bitstream(a) => commands::bitstream::run(a),
+        Command::Board(a) => commands::board::run(a),
+        Command::Regs(a) => commands::regs::run(a),
     }
 }
 

@@ -430,7 +430,20 @@ fn bench_golden_on_a_small_run() {
 fn help_lists_every_subcommand_and_unknown_ones_are_usage_errors() {
     let d = tmp();
     let mut help = vitaccel(&d).arg("--help").assert().success();
-    for sub in ["inspect", "quantize", "golden", "synth", "bench", "demo", "run", "verilog"] {
+    for sub in [
+        "inspect",
+        "quantize",
+        "golden",
+        "synth",
+        "bench",
+        "demo",
+        "run",
+        "verilog",
+        "bitstream",
+        "board",
+        "regs",
+        "report",
+    ] {
         help = help.stdout(predicate::str::contains(sub));
     }
     usage_error(vitaccel(&d).arg("frobnicate"), "frobnicate");

@@ -58,6 +58,26 @@ registers! {
     LIVE_TOKENS = (0x48, RW, "bits 15:0: live token count; sizes of instructions with LIVE_SIZES bits are taken from it at dispatch");
 }
 
+/// Address bits of the AXI4-Lite slave (`s_axi_awaddr`/`s_axi_araddr` width).
+pub const ADDR_BITS: u32 = 12;
+
+/// Bytes of the register window the slave decodes (`2^ADDR_BITS`): the size of the
+/// address segment a block design assigns it and of the UIO map a board driver maps.
+pub const WINDOW_BYTES: u32 = 1 << ADDR_BITS;
+
+// Every register lies inside the window.
+const _: () = assert!(REGISTERS[REGISTERS.len() - 1].offset + 4 <= WINDOW_BYTES);
+
+/// The register at byte `offset`, if any.
+pub fn by_offset(offset: u32) -> Option<&'static Register> {
+    REGISTERS.iter().find(|r| r.offset == offset)
+}
+
+/// The register called `name` (case-insensitive), if any.
+pub fn by_name(name: &str) -> Option<&'static Register> {
+    REGISTERS.iter().find(|r| r.name.eq_ignore_ascii_case(name))
+}
+
 /// Error codes of [`ERROR_CODE`].
 pub mod error_code {
     /// No error.
@@ -139,6 +159,17 @@ mod tests {
             assert!(w[0].offset < w[1].offset, "{} / {}", w[0].name, w[1].name);
         }
         assert!(REGISTERS.iter().all(|r| r.offset % 4 == 0));
+    }
+
+    #[test]
+    fn lookups_find_each_register_by_offset_and_name() {
+        for r in REGISTERS {
+            assert_eq!(by_offset(r.offset), Some(r));
+            assert_eq!(by_name(&r.name.to_lowercase()), Some(r));
+        }
+        assert_eq!(by_offset(0x02), None);
+        assert_eq!(by_name("NO_SUCH_REG"), None);
+        assert_eq!(WINDOW_BYTES, 4096);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! One module per subcommand, plus the helpers they share.
 
 pub mod bench;
+pub mod bitstream;
+pub mod board;
 pub mod demo;
 pub mod golden;
 pub mod inspect;
 pub mod quantize;
+pub mod regs;
 pub mod report;
 pub mod run;
 pub mod synth;

@@ -10,7 +10,7 @@ use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device};
 use host::testkit::{random_i8, random_linear};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Backends.
@@ -20,6 +20,8 @@ pub enum Backend {
     Golden,
     /// The generated RTL in Verilator.
     Verilator,
+    /// The bitstream on a Zynq UltraScale+ board (UIO + u-dma-buf; `vitaccel board load` first).
+    Board,
 }
 
 /// Arguments.
@@ -62,6 +64,32 @@ pub struct Args {
     /// With --model: skip the model's token selectors (every token stays live).
     #[arg(long)]
     no_prune: bool,
+    /// Board backend: root of the board's /sys and /dev; default $VITACCEL_SYSFS_ROOT, else /.
+    #[arg(long)]
+    sysfs_root: Option<PathBuf>,
+    /// Board backend: map the u-dma-buf uncached (O_SYNC) instead of cached with explicit syncs.
+    #[arg(long)]
+    uncached: bool,
+    /// Board backend: wait on the UIO interrupt instead of polling STATUS (needs a top with `irq`).
+    #[arg(long)]
+    irq: bool,
+}
+
+/// How to open the board backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BoardArgs<'a> {
+    /// Root of /sys and /dev.
+    pub sysfs_root: Option<&'a Path>,
+    /// Uncached u-dma-buf.
+    pub uncached: bool,
+    /// Interrupt wait.
+    pub irq: bool,
+}
+
+impl Args {
+    fn board(&self) -> BoardArgs<'_> {
+        BoardArgs { sysfs_root: self.sysfs_root.as_deref(), uncached: self.uncached, irq: self.irq }
+    }
 }
 
 /// Result of one run.
@@ -87,15 +115,43 @@ pub struct RunReport {
     pub bit_exact: bool,
 }
 
-/// Open a backend.
-pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize) -> Result<Box<dyn Device>> {
+/// Open a backend with `mem` bytes of device memory (the board as `board` says).
+pub fn open(backend: Backend, cfg: &spec::AccelConfig, mem: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
     Ok(match backend {
         Backend::Golden => Box::new(GoldenDevice::new(cfg, mem)),
+        Backend::Board => open_board(cfg, mem, board)?,
         #[cfg(feature = "verilator")]
         Backend::Verilator => Box::new(VerilatorDevice::new(cfg, mem)?),
         #[cfg(not(feature = "verilator"))]
         Backend::Verilator => bail!(super::NO_VERILATOR),
     })
+}
+
+/// The board, if its u-dma-buf holds `mem` bytes.
+#[cfg(target_os = "linux")]
+fn open_board(cfg: &spec::AccelConfig, mem: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
+    use host::device::board::{layout::Layout, BoardDevice, BoardOptions, CacheMode, WaitMode};
+    let opts = BoardOptions {
+        cache: if board.uncached { CacheMode::Uncached } else { CacheMode::Cached },
+        wait: if board.irq { WaitMode::Interrupt } else { WaitMode::Poll },
+        ..BoardOptions::default()
+    };
+    let dev = BoardDevice::open(&Layout::from_env(board.sysfs_root), cfg, opts)?;
+    if dev.buffer().size < mem as u64 {
+        bail!(
+            "the board's u-dma-buf has {} bytes, the program needs {mem}: regenerate the overlay with \
+             `vitaccel bitstream --model`",
+            dev.buffer().size
+        );
+    }
+    Ok(Box::new(dev))
+}
+
+/// The board backend is Linux only.
+#[cfg(not(target_os = "linux"))]
+fn open_board(_: &spec::AccelConfig, _: usize, board: BoardArgs) -> Result<Box<dyn Device>> {
+    let _ = (board.sysfs_root, board.uncached, board.irq);
+    bail!("the board backend needs Linux (UIO, u-dma-buf)")
 }
 
 /// Run.
@@ -127,8 +183,8 @@ pub fn run(a: Args) -> Result<()> {
         }
         #[cfg(not(feature = "verilator"))]
         (Some(_), Backend::Verilator) => bail!(super::NO_VERILATOR),
-        (Some(_), Backend::Golden) => bail!("--vcd needs the verilator backend"),
-        (None, b) => open(b, &cfg, prog.dram_bytes as usize)?,
+        (Some(_), Backend::Golden | Backend::Board) => bail!("--vcd needs the verilator backend"),
+        (None, b) => open(b, &cfg, prog.dram_bytes as usize, a.board())?,
     };
     let stats = device::run(dev.as_mut(), &prog, Duration::from_secs(a.timeout_s))?;
     let got = device::read_outputs(dev.as_mut(), &prog)?.remove(0);
@@ -221,7 +277,7 @@ fn run_model(a: Args) -> Result<()> {
     let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
     let prune = !a.no_prune && !int.shape.selectors.is_empty();
     let cm = compile_model(&int, &cfg, ModelOptions { prune, ..ModelOptions::default() })?;
-    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize)?;
+    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize, a.board())?;
     device::load(dev.as_mut(), &cm.program)?;
     let fwd = ForwardOptions { prune };
     let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());

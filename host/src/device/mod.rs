@@ -1,6 +1,8 @@
 //! The one interface to every accelerator backend: the golden instruction-set simulator, the
-//! Verilator model of the RTL, and (later) a board. The same [`Program`] runs on all of them.
+//! Verilator model of the RTL, and a board ([`board`]: Linux UIO + u-dma-buf). The same
+//! [`Program`] runs on all of them.
 
+pub mod board;
 pub mod golden;
 #[cfg(feature = "verilator")]
 pub mod verilator;
