@@ -112,6 +112,9 @@ pub struct Report {
     pub command: String,
 }
 
+/// [`Report::verilog`] when the Verilog was generated from the config.
+const GENERATED: &str = "generated from the config";
+
 /// Published GOPS per DSP for comparison.
 const PUBLISHED: [(&str, f64); 3] = [("HeatViT", 0.16), ("TCAS-I'23", 0.486), ("P2-ViT", 0.89)];
 
@@ -122,7 +125,7 @@ pub fn run(a: Args) -> Result<()> {
         Some(p) => {
             (std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?, p.display().to_string())
         }
-        None => (hdl::top_verilog(&cfg)?, "generated from the config".to_string()),
+        None => (hdl::top_verilog(&cfg)?, GENERATED.to_string()),
     };
     groups::check_present(&verilog, hdl::TOP_MODULE).map_err(anyhow::Error::msg)?;
     let left_out: Vec<String> = GROUPS
@@ -263,7 +266,11 @@ fn print(r: &Report) {
         "Resources per module: {}x{} array (DSP packing {}), {} banks x {} words, {:?} ({}), Verilog {}",
         c.array_rows,
         c.array_cols,
-        if c.dsp_packing { "on" } else { "off" },
+        match (r.verilog.as_str(), c.dsp_packing) {
+            (GENERATED, true) => "on",
+            (GENERATED, false) => "off",
+            _ => "as built in that file",
+        },
         c.banks,
         c.bank_words,
         r.family,
