@@ -42,6 +42,13 @@ pub fn run(a: Args) -> Result<()> {
         }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
     }
+    let pid_file = a.root.join(READY_FILE);
+    if let Some(pid) = std::fs::read_to_string(&pid_file).ok().and_then(|t| t.trim().parse::<libc::pid_t>().ok()) {
+        // SAFETY: signal 0 only asks whether the process exists.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            bail!("an emulator (process {pid}) already serves {}: stop it first", a.root.display());
+        }
+    }
     let cfg = super::config(a.config.as_deref())?;
     let opts = EmulatorOptions { buffer_bytes: a.buffer_mib << 20, hang: a.hang, ..EmulatorOptions::default() };
     let mut emu = match Emulator::create(&a.root, &cfg, opts) {

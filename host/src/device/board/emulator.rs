@@ -25,8 +25,13 @@ use std::time::{Duration, Instant};
 /// File below the root holding the emulator's process id, written once it serves.
 pub const READY_FILE: &str = "emulator.pid";
 
-/// Cycles simulated between two looks at the stop flag during a run.
+/// Cycles simulated between two looks at the stop flag and the root during a run.
 const RUN_SLICE_CYCLES: u64 = 1 << 16;
+
+/// Longest sleep between two reads of CTRL: the poll interval doubles while nothing happens,
+/// up to this, and drops back after each run (an idle emulator costs next to no CPU; a START
+/// after a long pause waits at most this long to be seen).
+const MAX_IDLE_SLEEP: Duration = Duration::from_micros(250);
 
 /// How often the emulator checks that its root still exists while idle.
 const ROOT_CHECK: Duration = Duration::from_millis(100);
@@ -38,7 +43,7 @@ pub struct EmulatorOptions {
     pub buffer_bytes: u64,
     /// Fault injection: accept START but never finish (STATUS stays BUSY).
     pub hang: bool,
-    /// Time between two reads of CTRL while idle.
+    /// Time between two reads of CTRL right after a run (it grows while idle, up to 250 µs).
     pub poll_interval: Duration,
 }
 
@@ -93,6 +98,7 @@ impl Emulator {
         put(&tmp, &format!("{}\n", std::process::id()))?;
         std::fs::rename(&tmp, &ready).map_err(|e| format!("{}: {e}", ready.display()))?;
         let mut checked = Instant::now();
+        let mut idle_sleep = self.opts.poll_interval;
         while !stop.load(Ordering::Relaxed) {
             if checked.elapsed() >= ROOT_CHECK {
                 if !ready.exists() {
@@ -103,10 +109,12 @@ impl Emulator {
             if self.reg(regmap::CTRL.offset) & 1 != 0 {
                 self.start()?;
                 if !self.opts.hang {
-                    self.run_to_idle(stop);
+                    self.run_to_idle(&|| stop.load(Ordering::Relaxed) || !ready.exists());
                 }
+                idle_sleep = self.opts.poll_interval;
             } else {
-                std::thread::sleep(self.opts.poll_interval);
+                std::thread::sleep(idle_sleep);
+                idle_sleep = (idle_sleep * 2).min(MAX_IDLE_SLEEP);
             }
         }
         std::fs::remove_file(&ready).ok();
@@ -129,13 +137,13 @@ impl Emulator {
         Ok(())
     }
 
-    /// Simulate until STATUS.BUSY clears (or `stop`), then the DRAM back into the buffer and
-    /// the registers out, STATUS last.
-    fn run_to_idle(&mut self, stop: &AtomicBool) {
+    /// Simulate until STATUS.BUSY clears, then the DRAM back into the buffer and the registers
+    /// out, STATUS last; or nothing once `give_up` says so (asked between slices of cycles).
+    fn run_to_idle(&mut self, give_up: &dyn Fn() -> bool) {
         loop {
             match self.sim.run_until_idle(RUN_SLICE_CYCLES) {
                 Ok(_) => break,
-                Err(sim::SimError::Timeout { .. }) if !stop.load(Ordering::Relaxed) => continue,
+                Err(sim::SimError::Timeout { .. }) if !give_up() => continue,
                 Err(_) => return,
             }
         }
