@@ -16,6 +16,8 @@ pub struct Args {
 enum Command {
     /// Load the project's bitstream and overlay: FPGA manager + configfs, or a Kria app.
     Load(LoadArgs),
+    /// Emulate a board below a folder: its /sys and /dev files, served by the Verilator model.
+    Emulate(super::emulate::Args),
 }
 
 /// How to load.
@@ -41,7 +43,10 @@ struct LoadArgs {
 
 /// Run.
 pub fn run(a: Args) -> Result<()> {
-    let Command::Load(l) = a.command;
+    let l = match a.command {
+        Command::Load(l) => l,
+        Command::Emulate(e) => return super::emulate::run(e),
+    };
     let layout = Layout::from_env(l.sysfs_root.as_deref());
     let method = match l.method {
         LoadMethod::FpgaManager => Method::FpgaManager,

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bitstream;
 pub mod board;
 pub mod demo;
+pub mod emulate;
 pub mod golden;
 pub mod inspect;
 pub mod quantize;

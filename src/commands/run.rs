@@ -260,6 +260,8 @@ pub struct ModelRunReport {
     pub instructions: usize,
     /// Host wall time of all runs, seconds.
     pub wall_seconds: f64,
+    /// Host wall time on the device alone (START to DONE and the counters, every image), seconds.
+    pub device_wall_seconds: f64,
 }
 
 /// `vitaccel run --model`: compile the whole model once, run every image on the backend, and
@@ -285,11 +287,13 @@ fn run_model(a: Args) -> Result<()> {
     let mut macs = 0u64;
     let mut live_sum = vec![0usize; cm.kept_at.len()];
     let t0 = std::time::Instant::now();
+    let mut device_wall = 0.0;
     let mut first_bad = None;
     for (i, img) in ds.images[..n].iter().enumerate() {
         let got = cm.run_image(dev.as_mut(), &int.input_patches(img), Duration::from_secs(a.timeout_s))?;
         let want = int.forward(img, &fwd, None);
         cycles += got.stats.cycles;
+        device_wall += got.stats.wall_seconds;
         macs += int.shape.macs(&want.live) as u64;
         for (s, k) in live_sum.iter_mut().zip(&got.kept) {
             *s += k.len();
@@ -337,6 +341,7 @@ fn run_model(a: Args) -> Result<()> {
         latency_ms: cpi / (cfg.clock_mhz * 1e3),
         instructions: cm.program.insns.len(),
         wall_seconds: t0.elapsed().as_secs_f64(),
+        device_wall_seconds: device_wall,
     };
     println!(
         "{:?} backend, {}x{} array, {} ({} instructions), {n} images, {}:",
@@ -362,8 +367,15 @@ fn run_model(a: Args) -> Result<()> {
         println!("  top-1: device {d:.2} %, golden {g:.2} %{f}");
     }
     println!(
-        "  {:.0} cycles/image ({:.3} ms at {} MHz), {} MACs/image, PE utilization {:.2} %, wall {:.2} s",
-        cpi, report.latency_ms, cfg.clock_mhz, macs, report.utilization_percent, report.wall_seconds
+        "  {:.0} cycles/image ({:.3} ms at {} MHz), {} MACs/image, PE utilization {:.2} %, wall {:.2} s \
+         ({:.2} s on the device)",
+        cpi,
+        report.latency_ms,
+        cfg.clock_mhz,
+        macs,
+        report.utilization_percent,
+        report.wall_seconds,
+        report.device_wall_seconds
     );
     if let Some(p) = &a.json {
         super::write_json(p, &report)?;

@@ -1,9 +1,10 @@
 //! The backends the suite runs on, and the macro that runs a test on each of them.
 //!
 //! The list of backends is [`on_every_backend!`]: the golden ISA simulator always, the
-//! Verilator model of the RTL when the `verilator` feature is on (the default). Adding a backend
-//! (e.g. a board emulator) is a [`Backend`] constant, a [`TestDevice`] implementation for its
-//! device, and one line in that macro.
+//! Verilator model of the RTL when the `verilator` feature is on (the default), and on Linux
+//! with it the emulated board (the board backend against `vitaccel board emulate`). Adding a
+//! backend is a [`Backend`] constant, a [`TestDevice`] implementation for its device, and one
+//! line in that macro.
 
 use host::device::golden::GoldenDevice;
 use host::device::Device;
@@ -49,6 +50,13 @@ pub struct Backend {
     /// How many of the fixture's test images its tests run unless `VITACCEL_COSIM_IMAGES` says
     /// otherwise (`None`: every one).
     default_fixture_images: Option<usize>,
+    /// Whether the host refuses an instruction whose DRAM access leaves the device memory
+    /// before START (the board backend's relocation) rather than the device answering with an
+    /// AXI error.
+    pub checks_dram_on_host: bool,
+    /// At most this many cases per property test unless `PROPTEST_CASES` says otherwise
+    /// (`None`: each test's own default): for a backend that starts a process per case.
+    default_max_cases: Option<u32>,
     /// A reset device for a configuration with the given bytes of DRAM.
     open: fn(&AccelConfig, usize) -> Box<dyn TestDevice>,
 }
@@ -71,13 +79,24 @@ impl Backend {
         let set = std::env::var("VITACCEL_COSIM_IMAGES").ok().and_then(|v| v.parse().ok());
         set.unwrap_or(default).min(all)
     }
+
+    /// Cases of a property test whose default count is `default`: `PROPTEST_CASES` when set
+    /// (the heavy tier), else `default`, capped on a backend with a case limit.
+    pub fn cases(&self, default: u32) -> u32 {
+        match std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()) {
+            Some(n) => n,
+            None => self.default_max_cases.map_or(default, |max| default.min(max)),
+        }
+    }
 }
 
 /// The golden instruction-set simulator: the reference, always built.
 pub static GOLDEN: Backend = Backend {
     name: "golden_isa",
     measures_cycles: false,
+    checks_dram_on_host: false,
     default_fixture_images: None,
+    default_max_cases: None,
     open: |cfg, mem| Box::new(GoldenDevice::new(cfg, mem)),
 };
 
@@ -86,11 +105,29 @@ pub static GOLDEN: Backend = Backend {
 pub static VERILATOR: Backend = Backend {
     name: "verilator",
     measures_cycles: true,
+    checks_dram_on_host: false,
     default_fixture_images: Some(8),
+    default_max_cases: None,
     open: |cfg, mem| {
         let dev = host::device::verilator::VerilatorDevice::new(cfg, mem);
         Box::new(dev.expect("the Verilator model of this configuration is built"))
     },
+};
+
+#[cfg(all(feature = "verilator", target_os = "linux"))]
+impl TestDevice for crate::emulated::EmulatedBoard {}
+
+/// The board backend, unchanged, against `vitaccel board emulate` (the Verilator model in
+/// another process, behind files standing for the UIO window and the u-dma-buf): one emulator
+/// process per device, so few cases by default.
+#[cfg(all(feature = "verilator", target_os = "linux"))]
+pub static EMULATED_BOARD: Backend = Backend {
+    name: "emulated_board",
+    measures_cycles: true,
+    checks_dram_on_host: true,
+    default_fixture_images: Some(2),
+    default_max_cases: Some(3),
+    open: |cfg, mem| Box::new(crate::emulated::EmulatedBoard::new(cfg, mem)),
 };
 
 /// Expands the items once per built backend, in a module named for the backend (so a test
@@ -105,6 +142,7 @@ macro_rules! on_every_backend {
         on_every_backend!(@each $b [$($items)*]
             golden_isa: crate::common::GOLDEN, all();
             verilator: crate::common::VERILATOR, feature = "verilator";
+            emulated_board: crate::common::EMULATED_BOARD, all(feature = "verilator", target_os = "linux");
         );
     };
     (@each $b:ident $items:tt $($name:ident: $backend:path, $cfg:meta;)*) => {

@@ -14,7 +14,7 @@ use golden::synth::Rng;
 use host::compile::{chain_reference, compile_chain};
 use host::cycle_model::CycleModel;
 use host::device::{load, read_outputs, run};
-use host::testkit::{proptest_cases, random_i8, random_linear};
+use host::testkit::{random_i8, random_linear};
 use proptest::prelude::*;
 use spec::isa::Op;
 use spec::AccelConfig;
@@ -139,7 +139,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(proptest_cases(500)))]
+        #![proptest_config(ProptestConfig::with_cases(BACKEND.cases(500)))]
 
         /// The 8x8 configuration, single GEMMs and two-layer chains, by instruction (500 cases).
         #[test]
@@ -152,7 +152,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(proptest_cases(40)))]
+        #![proptest_config(ProptestConfig::with_cases(BACKEND.cases(40)))]
 
         /// The default 16x16 configuration, by instruction.
         #[test]
@@ -163,7 +163,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(proptest_cases(64)))]
+        #![proptest_config(ProptestConfig::with_cases(BACKEND.cases(64)))]
 
         /// Three-layer chains on the 8x8 configuration as one program.
         #[test]

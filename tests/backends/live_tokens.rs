@@ -8,7 +8,7 @@ use crate::common::{Backend, GOLDEN};
 use golden::{ForwardOptions, IntModel};
 use host::device;
 use host::model_compile::{compile_model, CompiledModel, ModelOptions};
-use host::testkit::{fixture_int_model, proptest_cases, random_int_model};
+use host::testkit::{fixture_int_model, random_int_model};
 use proptest::prelude::*;
 use spec::AccelConfig;
 use std::time::Duration;
@@ -74,7 +74,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: proptest_cases(40), failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: BACKEND.cases(40), failure_persistence: None, ..ProptestConfig::default() })]
 
         /// Random shapes at a random live count; at the full count, equal to the model.
         #[test]

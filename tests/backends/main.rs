@@ -7,13 +7,18 @@
 //!
 //! Suites: GEMM chains (`gemm_chains`), whole models (`models`), token pruning (`pruning`), live
 //! token counts (`live_tokens`), the selector instructions alone (`select_ops`) and bad programs
-//! (`error_parity`). One test binary, because every binary links the Verilator models.
+//! (`error_parity`); faults of the emulated board (`board_faults`). One test binary, because every binary links the Verilator models.
 //!
 //! `PROPTEST_CASES` sets every property test's case count and `VITACCEL_COSIM_IMAGES` the number
 //! of fixture images on the RTL (the heavy tier, `scripts/regress.sh`, raises both).
 
 #[macro_use]
 mod common;
+#[cfg(all(feature = "verilator", target_os = "linux"))]
+mod emulated;
+
+#[cfg(all(feature = "verilator", target_os = "linux"))]
+mod board_faults;
 
 mod error_parity;
 mod gemm_chains;

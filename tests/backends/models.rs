@@ -10,7 +10,7 @@ use golden::{ForwardOptions, IntModel, Trace};
 use host::cycle_model::CycleModel;
 use host::device;
 use host::model_compile::{compile_model, first_mismatch, ModelOptions};
-use host::testkit::{fixture_int_model, proptest_cases, random_int_model};
+use host::testkit::{fixture_int_model, random_int_model};
 use proptest::prelude::*;
 use spec::AccelConfig;
 use std::time::Duration;
@@ -96,7 +96,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: proptest_cases(200), failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: BACKEND.cases(200), failure_persistence: None, ..ProptestConfig::default() })]
 
         /// Random NViT shapes, one image each; every fourth also with debug dumps.
         #[test]

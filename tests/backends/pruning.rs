@@ -10,7 +10,7 @@ use crate::common::{Backend, GOLDEN};
 use golden::{ForwardOptions, IntModel};
 use host::device;
 use host::model_compile::{compile_model, ModelOptions};
-use host::testkit::{fixture_int_model, proptest_cases, random_int_model, random_int_model_with};
+use host::testkit::{fixture_int_model, random_int_model, random_int_model_with};
 use proptest::prelude::*;
 use spec::AccelConfig;
 use std::time::Duration;
@@ -110,7 +110,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: proptest_cases(30), failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: BACKEND.cases(30), failure_persistence: None, ..ProptestConfig::default() })]
 
         /// Random pruned NViT shapes, two images each, half of them with forced decisions.
         #[test]

@@ -9,7 +9,6 @@ use crate::common::{Backend, GOLDEN};
 use host::cycle_model::CycleModel;
 use host::device::{self, Device};
 use host::program::{DramAlloc, Program, Segment};
-use host::testkit::proptest_cases;
 use proptest::prelude::*;
 use spec::isa::{self, BankAddr, ColMean, Dma, Insn, Op, Select};
 use spec::numerics::keep_decision;
@@ -296,7 +295,7 @@ on_every_backend!(BACKEND => {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: proptest_cases(40), failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: BACKEND.cases(40), failure_persistence: None, ..ProptestConfig::default() })]
         #[test]
         fn select_random(rows in 1usize..=32, n in 1usize..40, heads in 1usize..=8, prefix in 0usize..=2,
                          g in 0usize..4, kind in 0usize..4, seed in any::<u64>()) {

@@ -180,13 +180,19 @@ impl Device for BoardDevice {
     fn wait_idle(&mut self, timeout: Duration) -> Result<(), DeviceError> {
         let t0 = Instant::now();
         loop {
-            if self.hw_read(regmap::STATUS.offset)? & status::BUSY == 0 {
+            // START is taken once CTRL reads 0 again: at once on the hardware (CTRL is W1, reads
+            // 0), later behind anything that latches the write first (the board emulator). Read
+            // before STATUS, so a STATUS from before START is never taken for the run's.
+            let start_pending = self.hw_read(regmap::CTRL.offset)? & 1 != 0;
+            if !start_pending && self.hw_read(regmap::STATUS.offset)? & status::BUSY == 0 {
+                std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
                 return Ok(());
             }
             let left = timeout.saturating_sub(t0.elapsed());
             if left.is_zero() {
+                let why = if start_pending { "START not taken: CTRL still 1" } else { "STATUS.BUSY still set" };
                 return Err(DeviceError::Backend(format!(
-                    "device timeout after {timeout:?} (STATUS.BUSY still set); registers:\n{}",
+                    "device timeout after {timeout:?} ({why}); registers:\n{}",
                     self.dump()
                 )));
             }

@@ -90,6 +90,16 @@ impl Mapping {
         unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().add(offset as usize), out.as_mut_ptr(), len) };
         Some(out)
     }
+
+    /// Fill `out` with the bytes at `offset`; `None` out of bounds.
+    pub fn copy_out_into(&self, offset: u64, out: &mut [u8]) -> Option<()> {
+        if !self.contains(offset, out.len()) {
+            return None;
+        }
+        // SAFETY: in bounds; `out` is Rust memory, never inside the mapping.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().add(offset as usize), out.as_mut_ptr(), out.len()) };
+        Some(())
+    }
 }
 
 impl Drop for Mapping {

@@ -2,10 +2,13 @@
 //! (registers, interrupt) and u-dma-buf (DRAM). [`layout`] names the devices below a
 //! configurable root, so tests and the board emulator run the same code on plain files;
 //! [`relocate`] moves programs to the buffer's physical address and bounds every access;
-//! [`load`] programs the PL. The device itself is Linux only.
+//! [`load`] programs the PL; [`emulator`] (with the `verilator` feature) serves the RTL behind
+//! such files. The device itself is Linux only.
 
 #[cfg(target_os = "linux")]
 mod device;
+#[cfg(all(target_os = "linux", feature = "verilator"))]
+pub mod emulator;
 pub mod layout;
 pub mod load;
 #[cfg(target_os = "linux")]

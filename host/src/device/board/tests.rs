@@ -190,8 +190,14 @@ fn start_relocates_the_program_into_a_checked_copy() {
     let mut dev = fake.open(&cfg).unwrap();
     let prog = chain_program(&cfg);
     device::load(&mut dev, &prog).unwrap();
-    device::execute(&mut dev, &prog, Duration::from_secs(1)).unwrap();
+    // The fake hardware never takes START (CTRL keeps the 1 written): no run is reported done,
+    // even with STATUS showing DONE (from an earlier run).
+    let e = err(device::execute(&mut dev, &prog, Duration::from_millis(30)));
+    assert!(e.starts_with("device timeout after 30ms (START not taken: CTRL still 1)"), "{e}");
     assert_eq!(fake.reg(regmap::CTRL.offset), 1);
+    // Once it reads 0 (as the hardware's W1 register does), the run counts as started.
+    fake.set_reg(regmap::CTRL.offset, 0);
+    dev.wait_idle(Duration::from_millis(30)).unwrap();
     assert_eq!(fake.reg(regmap::INSN_COUNT.offset), prog.insns.len() as u32);
     let hw_base = fake.reg(regmap::INSN_BASE_LO.offset) as u64 | (fake.reg(regmap::INSN_BASE_HI.offset) as u64) << 32;
     let copy = (hw_base - PHYS) as usize;
