@@ -9,6 +9,7 @@
 //! the last read (the pipeline drains, then one cycle to choose the next step) `finish` is high.
 
 use super::head_weights::HeadWeights;
+use super::ports::ReadRequest;
 use crate::arith::MulS;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::Extend;
@@ -44,10 +45,8 @@ pub struct Decide<const W: usize, const BE: usize> {
     pub w_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Read data (of the previous cycle's address).
     pub rd_data: Signal<In, Bits<W>>,
-    /// Read `rd_addr` this cycle (of `par_bank`).
-    pub rd_en: Signal<Out, Bit>,
-    /// Read address.
-    pub rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Reads of port 0 (in `par_bank`).
+    pub rd: ReadRequest,
     /// Token RAM write strobe.
     pub tok_we: Signal<Out, Bit>,
     /// Token RAM write address (the token).
@@ -135,8 +134,7 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             p_stride: Signal::default(),
             w_addr: Signal::default(),
             rd_data: Signal::default(),
-            rd_en: Signal::default(),
-            rd_addr: Signal::default(),
+            rd: ReadRequest::default(),
             tok_we: Signal::default(),
             tok_waddr: Signal::default(),
             tok_wdata: Signal::default(),
@@ -288,11 +286,11 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         }
 
         // Reads: the weight words, then the probabilities.
-        self.rd_en.next = false;
-        self.rd_addr.next = self.weight_addr.q.val();
+        self.rd.en.next = false;
+        self.rd.addr.next = self.weight_addr.q.val();
         self.finish.next = false;
         if self.phase.q.val() == self.p_weights.val() {
-            self.rd_en.next = true;
+            self.rd.en.next = true;
             self.head.d.next = self.head.q.val() + 1;
             self.weight_addr.d.next = self.weight_addr.q.val() + 1;
             self.weight_words_left.d.next = self.weight_words_left.q.val() - 1;
@@ -304,8 +302,8 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
                 self.prob_addr.d.next = self.par_addr.val();
             }
         } else if self.phase.q.val() == self.p_probs.val() {
-            self.rd_en.next = true;
-            self.rd_addr.next = self.prob_addr.q.val();
+            self.rd.en.next = true;
+            self.rd.addr.next = self.prob_addr.q.val();
             self.p1_valid.d.next = true;
             self.p1_head.d.next = self.head.q.val();
             self.p1_token.d.next = self.token.q.val();
