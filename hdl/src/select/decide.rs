@@ -10,6 +10,7 @@
 
 use super::head_weights::HeadWeights;
 use super::ports::ReadRequest;
+use super::token_ram::TokenWrite;
 use crate::arith::MulS;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::Extend;
@@ -47,12 +48,8 @@ pub struct Decide<const W: usize, const BE: usize> {
     pub rd_data: Signal<In, Bits<W>>,
     /// Reads of port 0 (in `par_bank`).
     pub rd: ReadRequest,
-    /// Token RAM write strobe.
-    pub tok_we: Signal<Out, Bit>,
-    /// Token RAM write address (the token).
-    pub tok_waddr: Signal<Out, Bits<16>>,
-    /// Token RAM entry: `1 << 31` (kept) or the package weight.
-    pub tok_wdata: Signal<Out, Bits<32>>,
+    /// Token RAM writes: per token `1 << 31` (kept) or the package weight.
+    pub tok: TokenWrite,
     /// A token was dropped (valid with `finish`).
     pub dropped: Signal<Out, Bit>,
     /// Sum of the dropped tokens' package weights (valid with `finish`).
@@ -135,9 +132,7 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             w_addr: Signal::default(),
             rd_data: Signal::default(),
             rd: ReadRequest::default(),
-            tok_we: Signal::default(),
-            tok_waddr: Signal::default(),
-            tok_wdata: Signal::default(),
+            tok: TokenWrite::default(),
             dropped: Signal::default(),
             total: Signal::default(),
             finish: Signal::default(),
@@ -267,17 +262,17 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         self.score_new.next = self.score_base.val() + self.ext_prod.dout.val();
         self.package_weight.next = self.score_new.val() + 1;
         self.keep.next = !self.margin_new.val().get_bit(31) || (self.p2_token.q.val() < self.ext_prefix.dout.val());
-        self.tok_waddr.next = self.p2_token.q.val();
-        self.tok_wdata.next = self.package_weight.val();
+        self.tok.addr.next = self.p2_token.q.val();
+        self.tok.data.next = self.package_weight.val();
         if self.keep.val() {
-            self.tok_wdata.next = self.c_keep.val();
+            self.tok.data.next = self.c_keep.val();
         }
-        self.tok_we.next = false;
+        self.tok.en.next = false;
         if self.p2_valid.q.val() && self.busy.val() {
             self.margin.d.next = self.margin_new.val();
             self.score.d.next = self.score_new.val();
             if self.p2_last.q.val() {
-                self.tok_we.next = true;
+                self.tok.en.next = true;
                 if !self.keep.val() {
                     self.total_r.d.next = self.total_r.q.val() + self.package_weight.val();
                     self.dropped_r.d.next = true;
@@ -342,7 +337,7 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
             self.phase.d.next = self.p_idle.val();
             self.p1_valid.d.next = false;
             self.p2_valid.d.next = false;
-            self.tok_we.next = false;
+            self.tok.en.next = false;
         }
     }
 }
