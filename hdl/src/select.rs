@@ -50,9 +50,10 @@
 //! One sub-block per step, each in its own file with its own test beside it: [`Decide`]
 //! (weights and keep decisions, step 2), [`ColumnPass`] (the word-group pass of COLMEAN and of
 //! the package, step 3, with the [`LaneArray`] of [`SelLane`]s and the [`RoundDivider`]), [`Compact`] (step 4)
-//! and [`Gather`] (steps 5-6). This block starts them in order (each `finish` starts the next
-//! step in the same cycle), owns the token RAM and the scratchpad port registers, and muxes the
-//! running step's requests onto them. The whole-engine tests (against the reference semantics,
+//! and [`Gather`] (steps 5-6), around the [`TokenRam`] (written by the decision, read by the
+//! later steps) and the [`PortMux`] (the scratchpad port registers, loaded from the running
+//! step's [`ReadRequest`] and [`crate::bus::SpWriteClient`] bundles). This block starts the steps
+//! in order (each `finish` starts the next step in the same cycle). The whole-engine tests (against the reference semantics,
 //! in Rust-HDL's simulator and on the generated Verilog in Icarus) are in `select/tests.rs`.
 //!
 //! # Widths
@@ -90,8 +91,10 @@ mod gather;
 mod group_means;
 mod head_weights;
 mod lane;
+mod ports;
 #[cfg(test)]
 mod tests;
+mod token_ram;
 
 pub use column_pass::ColumnPass;
 pub use compact::Compact;
@@ -101,10 +104,11 @@ pub use gather::Gather;
 pub use group_means::GroupMeans;
 pub use head_weights::HeadWeights;
 pub use lane::{LaneArray, SelLane};
+pub use ports::{PortMux, ReadRequest, ReadRequestIn};
+pub use token_ram::{TokenRam, TokenWrite, TokenWriteIn};
 
-use crate::arith::Slice;
-use crate::storage::{AccLane, SP_ADDR_BITS};
-use crate::widen::Extend;
+use crate::bus::SpWriteClient;
+use crate::storage::SP_ADDR_BITS;
 use rust_hdl::prelude::*;
 
 /// `op` code of COLMEAN.
@@ -128,9 +132,9 @@ pub fn token_ram_depth(max_tokens: usize) -> usize {
 }
 
 /// The token selector engine for `R = BE` lanes, `W = 8R`-bit scratchpad words: the sub-blocks
-/// of the steps ([`Decide`], [`ColumnPass`], [`Compact`], [`Gather`]) around the token RAM,
-/// one of them running at a time; this block starts them in order and owns the scratchpad
-/// port registers.
+/// of the steps ([`Decide`], [`ColumnPass`], [`Compact`], [`Gather`]) around the token RAM
+/// ([`TokenRam`]) and the scratchpad port registers ([`PortMux`]), one step running at a time;
+/// this block starts them in order.
 #[derive(LogicBlock)]
 pub struct SelectEngine<const W: usize, const BE: usize> {
     /// Clock.
@@ -211,8 +215,8 @@ pub struct SelectEngine<const W: usize, const BE: usize> {
     columns: ColumnPass<W, BE>,
     compact: Compact<W, BE>,
     gather: Gather<W, BE>,
-    /// Per token: `1 << 31` (kept) or its package weight.
-    tok: AccLane,
+    ports: PortMux<W, BE>,
+    tokens: TokenRam,
 
     // The op and the output registers.
     sel_op: DFF<Bit>,
@@ -221,26 +225,11 @@ pub struct SelectEngine<const W: usize, const BE: usize> {
     live_we_r: DFF<Bit>,
     live_count: DFF<Bits<16>>,
     finishing: DFF<Bit>,
-    rd0_bank_r: DFF<Bits<4>>,
-    rd0_addr_r: DFF<Bits<SP_ADDR_BITS>>,
-    rd1_bank_r: DFF<Bits<4>>,
-    rd1_addr_r: DFF<Bits<SP_ADDR_BITS>>,
-    wr_en_r: DFF<Bit>,
-    wr_bank_r: DFF<Bits<4>>,
-    wr_addr_r: DFF<Bits<SP_ADDR_BITS>>,
-    wr_data_r: DFF<Bits<W>>,
-    wr_be_r: DFF<Bits<BE>>,
-    /// The token whose token RAM entry is on `tok.rd_data`.
-    tok_token: DFF<Bits<16>>,
 
-    weight_slice: Slice<32, WEIGHT_BITS>,
-    ext_weight: Extend<22, WEIGHT_BITS>,
     words: Signal<Local, Bits<16>>,
     valid_op: Signal<Local, Bit>,
     starting: Signal<Local, Bit>,
     go_compact: Signal<Local, Bit>,
-    tok_rd_addr: Signal<Local, Bits<16>>,
-    rd0_bank_next: Signal<Local, Bits<4>>,
 
     op_cm: Constant<Bits<4>>,
     op_sel: Constant<Bits<4>>,
@@ -310,31 +299,18 @@ impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
             columns: ColumnPass::default(),
             compact: Compact::default(),
             gather: Gather::default(),
-            tok: AccLane::new(token_ram_depth(cfg.max_tokens)),
+            ports: PortMux::default(),
+            tokens: TokenRam::new(token_ram_depth(cfg.max_tokens)),
             sel_op: DFF::default(),
             busy_r: DFF::default(),
             done_r: DFF::default(),
             live_we_r: DFF::default(),
             live_count: DFF::default(),
             finishing: DFF::default(),
-            rd0_bank_r: DFF::default(),
-            rd0_addr_r: DFF::default(),
-            rd1_bank_r: DFF::default(),
-            rd1_addr_r: DFF::default(),
-            wr_en_r: DFF::default(),
-            wr_bank_r: DFF::default(),
-            wr_addr_r: DFF::default(),
-            wr_data_r: DFF::default(),
-            wr_be_r: DFF::default(),
-            tok_token: DFF::default(),
-            weight_slice: Slice::new(0),
-            ext_weight: Extend::new(false),
             words: Signal::default(),
             valid_op: Signal::default(),
             starting: Signal::default(),
             go_compact: Signal::default(),
-            tok_rd_addr: Signal::default(),
-            rd0_bank_next: Signal::default(),
             op_cm: Constant::new(OP_COLMEAN.into()),
             op_sel: Constant::new(OP_SELECT.into()),
             c_rm1_16: c16(rows as u64 - 1),
@@ -348,29 +324,27 @@ impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
 impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, sel_op, busy_r, done_r, live_we_r, live_count, finishing, rd0_bank_r, rd0_addr_r, rd1_bank_r,
-            rd1_addr_r, wr_en_r, wr_bank_r, wr_addr_r, wr_data_r, wr_be_r, tok_token
-        );
+        dff_setup!(self, clock, sel_op, busy_r, done_r, live_we_r, live_count, finishing);
         self.decide.clock.next = self.clock.val();
         self.columns.clock.next = self.clock.val();
         self.compact.clock.next = self.clock.val();
         self.gather.clock.next = self.clock.val();
-        self.tok.clock.next = self.clock.val();
+        self.tokens.clock.next = self.clock.val();
+        self.ports.clock.next = self.clock.val();
         // Every output comes straight from a register.
         Signal::<Out, Bit>::link(&mut self.busy, &mut self.busy_r.q);
         Signal::<Out, Bit>::link(&mut self.done, &mut self.done_r.q);
         Signal::<Out, Bit>::link(&mut self.live_we, &mut self.live_we_r.q);
         Signal::<Out, Bits<16>>::link(&mut self.live_value, &mut self.live_count.q);
-        Signal::<Out, Bits<4>>::link(&mut self.rd0_bank, &mut self.rd0_bank_r.q);
-        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.rd0_addr, &mut self.rd0_addr_r.q);
-        Signal::<Out, Bits<4>>::link(&mut self.rd1_bank, &mut self.rd1_bank_r.q);
-        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.rd1_addr, &mut self.rd1_addr_r.q);
-        Signal::<Out, Bit>::link(&mut self.wr_en, &mut self.wr_en_r.q);
-        Signal::<Out, Bits<4>>::link(&mut self.wr_bank, &mut self.wr_bank_r.q);
-        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.wr_addr, &mut self.wr_addr_r.q);
-        Signal::<Out, Bits<W>>::link(&mut self.wr_data, &mut self.wr_data_r.q);
-        Signal::<Out, Bits<BE>>::link(&mut self.wr_be, &mut self.wr_be_r.q);
+        Signal::<Out, Bits<4>>::link(&mut self.rd0_bank, &mut self.ports.rd0_bank);
+        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.rd0_addr, &mut self.ports.rd0_addr);
+        Signal::<Out, Bits<4>>::link(&mut self.rd1_bank, &mut self.ports.rd1_bank);
+        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.rd1_addr, &mut self.ports.rd1_addr);
+        Signal::<Out, Bit>::link(&mut self.wr_en, &mut self.ports.wr_en);
+        Signal::<Out, Bits<4>>::link(&mut self.wr_bank, &mut self.ports.wr_bank);
+        Signal::<Out, Bits<SP_ADDR_BITS>>::link(&mut self.wr_addr, &mut self.ports.wr_addr);
+        Signal::<Out, Bits<W>>::link(&mut self.wr_data, &mut self.ports.wr_data);
+        Signal::<Out, Bits<BE>>::link(&mut self.wr_be, &mut self.ports.wr_be);
 
         self.words.next = (self.n.val() + self.c_rm1_16.val()) >> self.c_lr16.val();
         self.valid_op.next = (self.rows.val() != self.c_zero16.val())
@@ -378,8 +352,6 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
             && ((self.op.val() == self.op_cm.val())
                 || ((self.op.val() == self.op_sel.val()) && (self.heads.val() != self.c_zero8.val())));
         self.starting.next = self.start.val() && !self.busy_r.q.val() && self.valid_op.val();
-        self.weight_slice.din.next = self.tok.rd_data.val();
-        self.ext_weight.din.next = self.weight_slice.dout.val();
 
         // The steps, in order: decide; the package pass if a token was dropped; compaction;
         // gather and count. COLMEAN is the column pass alone.
@@ -414,11 +386,9 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         self.columns.par_bank.next = self.par_bank.val();
         self.columns.rd0_data.next = self.rd0_data.val();
         self.columns.rd1_data.next = self.rd1_data.val();
-        self.columns.tok_weight.next = self.ext_weight.dout.val();
-        // Compaction starts after the decision (nothing dropped) or after the package pass. The
-        // token RAM's restart below spells the condition out again instead of reading this
-        // signal: a shared local would put `compact.go` and the RAM address (which reads
-        // `compact.tok_next`) in one Verilator ordering group, a false combinational loop.
+        self.columns.tok_weight.next = self.tokens.weight.val();
+        // Compaction starts after the decision (nothing dropped) or the package pass; the token
+        // RAM's restart spells this out again (a shared local would be a false loop, UNOPTFLAT).
         self.go_compact.next = (self.decide.finish.val() && !self.decide.dropped.val())
             || (self.columns.finish.val() && self.sel_op.q.val());
         self.compact.reset.next = self.reset.val();
@@ -431,115 +401,61 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         self.compact.in_lo_bank.next = self.in_lo_bank.val();
         self.compact.in_hi_bank.next = self.in_hi_bank.val();
         self.compact.dropped.next = self.decide.dropped.val();
-        self.compact.token.next = self.tok_token.q.val();
-        self.compact.tok_keep.next = self.tok.rd_data.val().get_bit(31);
+        self.compact.token.next = self.tokens.token.val();
+        self.compact.tok_keep.next = self.tokens.keep.val();
         self.compact.rd0_data.next = self.rd0_data.val();
         self.compact.rd1_data.next = self.rd1_data.val();
         self.gather.reset.next = self.reset.val();
         self.gather.go.next = self.compact.finish.val();
         self.gather.g_rows.next = self.g_rows.val();
         self.gather.rows.next = self.rows.val();
+        self.gather.out_bank.next = self.out_bank.val();
         self.gather.out_addr.next = self.out_addr.val();
         self.gather.out_stride.next = self.out_stride.val();
         self.gather.aux.next = self.aux.val();
         self.gather.dropped.next = self.decide.dropped.val();
-        self.gather.token.next = self.tok_token.q.val();
-        self.gather.tok_keep.next = self.tok.rd_data.val().get_bit(31);
+        self.gather.token.next = self.tokens.token.val();
+        self.gather.tok_keep.next = self.tokens.keep.val();
         self.gather.count.next = self.live_count.q.val();
         self.gather.rd_data.next = self.rd0_data.val();
 
         // Token RAM: written by the decision, read (one entry per cycle) by the later steps.
-        self.tok.wr_addr.next = self.decide.tok_waddr.val();
-        self.tok.wr_data.next = self.decide.tok_wdata.val();
-        self.tok.wr_en.next = self.decide.tok_we.val();
-        self.tok_rd_addr.next = self.tok_token.q.val();
-        if self.columns.tok_set.val() {
-            self.tok_rd_addr.next = self.columns.tok_addr.val();
-        }
-        if self.compact.tok_next.val() || self.gather.tok_next.val() {
-            self.tok_rd_addr.next = self.tok_token.q.val() + 1;
-        }
-        if (self.decide.finish.val() && !self.decide.dropped.val())
+        TokenWrite::join(&mut self.decide.tok, &mut self.tokens.write);
+        self.tokens.seek.next = self.columns.tok_set.val();
+        self.tokens.seek_token.next = self.columns.tok_addr.val();
+        self.tokens.step.next = self.compact.tok_next.val() || self.gather.tok_next.val();
+        self.tokens.restart.next = (self.decide.finish.val() && !self.decide.dropped.val())
             || (self.columns.finish.val() && self.sel_op.q.val())
-            || self.gather.tok_first.val()
-        {
-            self.tok_rd_addr.next = self.c_zero16.val();
-        }
-        self.tok_token.d.next = self.tok_rd_addr.val();
-        self.tok.rd_addr.next = self.tok_rd_addr.val();
+            || self.gather.tok_first.val();
 
-        // Scratchpad ports: the request of the running step. Port 0 reads `par_bank` (weights,
-        // probabilities), then `in_lo_bank` (rows), then `out_bank` (gathered rows); port 1
-        // always addresses a bank of the op other than port 0's.
-        self.rd0_bank_next.next = self.rd0_bank_r.q.val();
-        if self.decide.rd_en.val() {
-            self.rd0_bank_next.next = self.par_bank.val();
-        }
-        if self.decide.finish.val() {
-            self.rd0_bank_next.next = self.in_lo_bank.val();
-        }
-        if self.gather.tok_first.val() {
-            self.rd0_bank_next.next = self.out_bank.val();
-        }
-        if self.starting.val() {
-            self.rd0_bank_next.next = self.in_lo_bank.val();
-            if self.op.val() == self.op_sel.val() {
-                self.rd0_bank_next.next = self.par_bank.val();
-            }
-        }
-        self.rd0_bank_r.d.next = self.rd0_bank_next.val();
-        self.rd1_bank_r.d.next = self.in_hi_bank.val();
-        if self.rd0_bank_next.val() == self.in_hi_bank.val() {
-            self.rd1_bank_r.d.next = self.in_lo_bank.val();
-        }
-        if self.decide.rd_en.val() {
-            self.rd0_addr_r.d.next = self.decide.rd_addr.val();
-        }
-        if self.columns.rd_en.val() {
-            self.rd0_addr_r.d.next = self.columns.rd_addr.val();
-            self.rd1_addr_r.d.next = self.columns.rd_addr.val();
-        }
-        if self.compact.rd_en.val() {
-            self.rd0_addr_r.d.next = self.compact.rd_addr.val();
-            self.rd1_addr_r.d.next = self.compact.rd_addr.val();
-        }
-        if self.gather.rd_en.val() {
-            self.rd0_addr_r.d.next = self.gather.rd_addr.val();
-        }
-        self.wr_en_r.d.next = false;
-        if self.compact.wr_en.val() {
-            self.wr_en_r.d.next = self.busy_r.q.val();
-            self.wr_bank_r.d.next = self.compact.wr_bank.val();
-            self.wr_addr_r.d.next = self.compact.wr_addr.val();
-            self.wr_data_r.d.next = self.compact.wr_data.val();
-            self.wr_be_r.d.next = self.compact.wr_be.val();
-        }
-        if self.columns.wr_en.val() {
-            self.wr_en_r.d.next = self.busy_r.q.val();
-            self.wr_bank_r.d.next = self.columns.wr_bank.val();
-            self.wr_addr_r.d.next = self.columns.wr_addr.val();
-            self.wr_data_r.d.next = self.columns.wr_data.val();
-            self.wr_be_r.d.next = self.columns.wr_be.val();
-        }
-        if self.gather.wr_en.val() {
-            self.wr_en_r.d.next = self.busy_r.q.val();
-            self.wr_bank_r.d.next = self.out_bank.val();
-            self.wr_addr_r.d.next = self.gather.wr_addr.val();
-            self.wr_data_r.d.next = self.gather.wr_data.val();
-            self.wr_be_r.d.next = self.gather.wr_be.val();
-        }
+        // Scratchpad ports: the request of the running step.
+        self.ports.reset.next = self.reset.val();
+        self.ports.busy.next = self.busy_r.q.val();
+        self.ports.starting.next = self.starting.val();
+        self.ports.select.next = self.op.val() == self.op_sel.val();
+        self.ports.decide_finish.next = self.decide.finish.val();
+        self.ports.gather_first.next = self.gather.tok_first.val();
+        self.ports.par_bank.next = self.par_bank.val();
+        self.ports.in_lo_bank.next = self.in_lo_bank.val();
+        self.ports.in_hi_bank.next = self.in_hi_bank.val();
+        self.ports.out_bank.next = self.out_bank.val();
+        ReadRequest::join(&mut self.decide.rd, &mut self.ports.decide_rd);
+        ReadRequest::join(&mut self.columns.rd, &mut self.ports.columns_rd);
+        ReadRequest::join(&mut self.compact.rd, &mut self.ports.compact_rd);
+        ReadRequest::join(&mut self.gather.rd, &mut self.ports.gather_rd);
+        SpWriteClient::<W, BE>::join(&mut self.columns.wr, &mut self.ports.columns_wr);
+        SpWriteClient::<W, BE>::join(&mut self.compact.wr, &mut self.ports.compact_wr);
+        SpWriteClient::<W, BE>::join(&mut self.gather.wr, &mut self.ports.gather_wr);
 
         // Start, finish, reset.
-        self.done_r.d.next = false;
-        self.live_we_r.d.next = false;
         if self.compact.finish.val() {
             self.live_count.d.next = self.compact.count.val();
         }
         self.finishing.d.next = (self.columns.finish.val() && !self.sel_op.q.val()) || self.gather.finish.val();
+        self.done_r.d.next = self.finishing.q.val();
+        self.live_we_r.d.next = self.finishing.q.val() && self.sel_op.q.val();
         if self.finishing.q.val() {
-            self.done_r.d.next = true;
             self.busy_r.d.next = false;
-            self.live_we_r.d.next = self.sel_op.q.val();
         }
         if self.start.val() && !self.busy_r.q.val() {
             if self.valid_op.val() {
@@ -554,7 +470,6 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
             self.busy_r.d.next = false;
             self.done_r.d.next = false;
             self.live_we_r.d.next = false;
-            self.wr_en_r.d.next = false;
         }
     }
 }

@@ -14,7 +14,9 @@
 //! `finish` is high in the cycle of the last write.
 
 use super::group_means::GroupMeans;
+use super::ports::ReadRequest;
 use super::TOTAL_BITS;
+use crate::bus::SpWriteClient;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::Extend;
 use rust_hdl::prelude::*;
@@ -77,24 +79,14 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
     pub rd1_data: Signal<In, Bits<W>>,
     /// Package weight in the token RAM entry at the previous cycle's token address.
     pub tok_weight: Signal<In, Bits<22>>,
-    /// Read `rd_addr` on both ports this cycle.
-    pub rd_en: Signal<Out, Bit>,
-    /// Read address.
-    pub rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Reads, the same address on both ports.
+    pub rd: ReadRequest,
     /// Read token `tok_addr`'s entry this cycle.
     pub tok_set: Signal<Out, Bit>,
     /// Token address.
     pub tok_addr: Signal<Out, Bits<16>>,
-    /// Write this cycle.
-    pub wr_en: Signal<Out, Bit>,
-    /// Write bank.
-    pub wr_bank: Signal<Out, Bits<4>>,
-    /// Write address.
-    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// Write byte enables.
-    pub wr_be: Signal<Out, Bits<BE>>,
+    /// Writes.
+    pub wr: SpWriteClient<W, BE>,
     /// The last cycle of the pass.
     pub finish: Signal<Out, Bit>,
 
@@ -159,15 +151,10 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             rd0_data: Signal::default(),
             rd1_data: Signal::default(),
             tok_weight: Signal::default(),
-            rd_en: Signal::default(),
-            rd_addr: Signal::default(),
+            rd: ReadRequest::default(),
             tok_set: Signal::default(),
             tok_addr: Signal::default(),
-            wr_en: Signal::default(),
-            wr_bank: Signal::default(),
-            wr_addr: Signal::default(),
-            wr_data: Signal::default(),
-            wr_be: Signal::default(),
+            wr: SpWriteClient::default(),
             finish: Signal::default(),
             means: GroupMeans::default(),
             phase: DFF::default(),
@@ -255,15 +242,15 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             && ((self.group.q.val() + 1) == self.words.val());
 
         // Write words: the lanes' results (low/high byte), byte enables for channels < n.
-        self.rd_en.next = self.phase.q.val() == self.p_issue.val();
-        self.rd_addr.next = self.row_addr.q.val();
+        self.rd.en.next = self.phase.q.val() == self.p_issue.val();
+        self.rd.addr.next = self.row_addr.q.val();
         self.finish.next = ((self.phase.q.val() == self.p_package_hi.val()) && self.last_group.val())
             || (self.phase.q.val() == self.p_mean_out.val());
-        self.wr_en.next = false;
-        self.wr_bank.next = self.in_lo_bank.val();
-        self.wr_addr.next = self.row_addr.q.val();
-        self.wr_data.next = self.means.lo_results.val();
-        self.wr_be.next = self.means.live_be.val();
+        self.wr.en.next = false;
+        self.wr.bank.next = self.in_lo_bank.val();
+        self.wr.addr.next = self.row_addr.q.val();
+        self.wr.data.next = self.means.lo_results.val();
+        self.wr.be.next = self.means.live_be.val();
 
         if self.phase.q.val() == self.p_issue.val() {
             // One row of the word group per cycle (both planes for SELECT).
@@ -293,20 +280,20 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             }
         } else if self.phase.q.val() == self.p_package_lo.val() {
             // Package word k, low plane (row_addr points at row L, word k).
-            self.wr_en.next = true;
+            self.wr.en.next = true;
             self.phase.d.next = self.p_package_hi.val();
         } else if self.phase.q.val() == self.p_package_hi.val() {
-            self.wr_en.next = true;
-            self.wr_bank.next = self.in_hi_bank.val();
-            self.wr_data.next = self.means.hi_results.val();
+            self.wr.en.next = true;
+            self.wr.bank.next = self.in_hi_bank.val();
+            self.wr.data.next = self.means.hi_results.val();
             if self.last_group.val() {
                 self.phase.d.next = self.p_idle.val();
             }
         } else if self.phase.q.val() == self.p_means_out.val() {
             // COLMEAN: broadcast the group's means to every output row.
-            self.wr_en.next = true;
-            self.wr_bank.next = self.out_bank.val();
-            self.wr_addr.next = self.out_row_addr.q.val();
+            self.wr.en.next = true;
+            self.wr.bank.next = self.out_bank.val();
+            self.wr.addr.next = self.out_row_addr.q.val();
             self.out_row_addr.d.next = self.out_row_addr.q.val() + self.out_stride.val();
             self.rows_left.d.next = self.rows_left.q.val() - 1;
             if self.group_end.val() && self.last_group.val() {
@@ -314,11 +301,11 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             }
         } else if self.phase.q.val() == self.p_mean_out.val() {
             // COLMEAN: the mean of the means.
-            self.wr_en.next = true;
-            self.wr_bank.next = self.par_bank.val();
-            self.wr_addr.next = self.par_addr.val() + self.ext_aux_word.dout.val();
-            self.wr_data.next = self.means.mean_word.val();
-            self.wr_be.next = self.means.mean_be.val();
+            self.wr.en.next = true;
+            self.wr.bank.next = self.par_bank.val();
+            self.wr.addr.next = self.par_addr.val() + self.ext_aux_word.dout.val();
+            self.wr.data.next = self.means.mean_word.val();
+            self.wr.be.next = self.means.mean_be.val();
             self.phase.d.next = self.p_idle.val();
         }
 

@@ -5,6 +5,8 @@
 //! and its high plane a cycle later (byte enables `c < n`). `finish` is high in the cycle after
 //! the scan passed the last row, with `count` = `L'`.
 
+use super::ports::ReadRequest;
+use crate::bus::SpWriteClient;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::PackBits;
 use rust_hdl::prelude::*;
@@ -46,22 +48,12 @@ pub struct Compact<const W: usize, const BE: usize> {
     pub rd0_data: Signal<In, Bits<W>>,
     /// Read port 1 data (high plane).
     pub rd1_data: Signal<In, Bits<W>>,
-    /// Read `rd_addr` on both ports this cycle.
-    pub rd_en: Signal<Out, Bit>,
-    /// Read address.
-    pub rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Reads, the same address on both ports.
+    pub rd: ReadRequest,
     /// Read the entry of token `token + 1` this cycle.
     pub tok_next: Signal<Out, Bit>,
-    /// Write this cycle.
-    pub wr_en: Signal<Out, Bit>,
-    /// Write bank.
-    pub wr_bank: Signal<Out, Bits<4>>,
-    /// Write address.
-    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// Write byte enables.
-    pub wr_be: Signal<Out, Bits<BE>>,
+    /// Writes.
+    pub wr: SpWriteClient<W, BE>,
     /// The scan is over (`count` is final).
     pub finish: Signal<Out, Bit>,
     /// Rows kept so far (`L'` with `finish`).
@@ -121,14 +113,9 @@ impl<const W: usize, const BE: usize> Default for Compact<W, BE> {
             tok_keep: Signal::default(),
             rd0_data: Signal::default(),
             rd1_data: Signal::default(),
-            rd_en: Signal::default(),
-            rd_addr: Signal::default(),
+            rd: ReadRequest::default(),
             tok_next: Signal::default(),
-            wr_en: Signal::default(),
-            wr_bank: Signal::default(),
-            wr_addr: Signal::default(),
-            wr_data: Signal::default(),
-            wr_be: Signal::default(),
+            wr: SpWriteClient::default(),
             finish: Signal::default(),
             count: Signal::default(),
             phase: DFF::default(),
@@ -218,24 +205,24 @@ impl<const W: usize, const BE: usize> Logic for Compact<W, BE> {
         self.c3_dst.d.next = self.c2_dst.q.val();
         self.c3_be.d.next = self.c2_be.q.val();
         self.hi_word.d.next = self.rd1_data.val();
-        self.wr_en.next = false;
-        self.wr_bank.next = self.in_lo_bank.val();
-        self.wr_addr.next = self.c2_dst.q.val();
-        self.wr_data.next = self.rd0_data.val();
-        self.wr_be.next = self.c2_be.q.val();
+        self.wr.en.next = false;
+        self.wr.bank.next = self.in_lo_bank.val();
+        self.wr.addr.next = self.c2_dst.q.val();
+        self.wr.data.next = self.rd0_data.val();
+        self.wr.be.next = self.c2_be.q.val();
         if self.c2_valid.q.val() {
-            self.wr_en.next = true;
+            self.wr.en.next = true;
         }
         if self.c3_valid.q.val() {
-            self.wr_en.next = true;
-            self.wr_bank.next = self.in_hi_bank.val();
-            self.wr_addr.next = self.c3_dst.q.val();
-            self.wr_data.next = self.hi_word.q.val();
-            self.wr_be.next = self.c3_be.q.val();
+            self.wr.en.next = true;
+            self.wr.bank.next = self.in_hi_bank.val();
+            self.wr.addr.next = self.c3_dst.q.val();
+            self.wr.data.next = self.hi_word.q.val();
+            self.wr.be.next = self.c3_be.q.val();
         }
 
-        self.rd_en.next = false;
-        self.rd_addr.next = self.src_word.q.val();
+        self.rd.en.next = false;
+        self.rd.addr.next = self.src_word.q.val();
         // One assignment: a port assigned twice per evaluation re-triggers the parent.
         self.tok_next.next = (self.phase.q.val() == self.p_scan.val()) && (self.token.val() != self.end_token.val());
         self.finish.next = false;
@@ -250,8 +237,8 @@ impl<const W: usize, const BE: usize> Logic for Compact<W, BE> {
                     self.kept_count.d.next = self.kept_count.q.val() + 1;
                     self.dst_row.d.next = self.dst_row.q.val() + self.in_stride.val();
                     if self.kept_count.q.val() != self.token.val() {
-                        self.rd_en.next = true;
-                        self.rd_addr.next = self.src_row.q.val();
+                        self.rd.en.next = true;
+                        self.rd.addr.next = self.src_row.q.val();
                         self.c1_valid.d.next = true;
                         self.c1_dst.d.next = self.dst_row.q.val();
                         self.c1_be.d.next = self.live_pack.dout.val();
@@ -273,7 +260,7 @@ impl<const W: usize, const BE: usize> Logic for Compact<W, BE> {
                     self.read_turn.d.next = true;
                 }
             } else {
-                self.rd_en.next = true;
+                self.rd.en.next = true;
                 self.c1_valid.d.next = true;
                 self.c1_dst.d.next = self.dst_word.q.val();
                 self.c1_be.d.next = self.live_pack.dout.val();

@@ -9,6 +9,8 @@
 //! the last read (the pipeline drains, then one cycle to choose the next step) `finish` is high.
 
 use super::head_weights::HeadWeights;
+use super::ports::ReadRequest;
+use super::token_ram::TokenWrite;
 use crate::arith::MulS;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::Extend;
@@ -44,16 +46,10 @@ pub struct Decide<const W: usize, const BE: usize> {
     pub w_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Read data (of the previous cycle's address).
     pub rd_data: Signal<In, Bits<W>>,
-    /// Read `rd_addr` this cycle (of `par_bank`).
-    pub rd_en: Signal<Out, Bit>,
-    /// Read address.
-    pub rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Token RAM write strobe.
-    pub tok_we: Signal<Out, Bit>,
-    /// Token RAM write address (the token).
-    pub tok_waddr: Signal<Out, Bits<16>>,
-    /// Token RAM entry: `1 << 31` (kept) or the package weight.
-    pub tok_wdata: Signal<Out, Bits<32>>,
+    /// Reads of port 0 (in `par_bank`).
+    pub rd: ReadRequest,
+    /// Token RAM writes: per token `1 << 31` (kept) or the package weight.
+    pub tok: TokenWrite,
     /// A token was dropped (valid with `finish`).
     pub dropped: Signal<Out, Bit>,
     /// Sum of the dropped tokens' package weights (valid with `finish`).
@@ -135,11 +131,8 @@ impl<const W: usize, const BE: usize> Decide<W, BE> {
             p_stride: Signal::default(),
             w_addr: Signal::default(),
             rd_data: Signal::default(),
-            rd_en: Signal::default(),
-            rd_addr: Signal::default(),
-            tok_we: Signal::default(),
-            tok_waddr: Signal::default(),
-            tok_wdata: Signal::default(),
+            rd: ReadRequest::default(),
+            tok: TokenWrite::default(),
             dropped: Signal::default(),
             total: Signal::default(),
             finish: Signal::default(),
@@ -269,17 +262,17 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         self.score_new.next = self.score_base.val() + self.ext_prod.dout.val();
         self.package_weight.next = self.score_new.val() + 1;
         self.keep.next = !self.margin_new.val().get_bit(31) || (self.p2_token.q.val() < self.ext_prefix.dout.val());
-        self.tok_waddr.next = self.p2_token.q.val();
-        self.tok_wdata.next = self.package_weight.val();
+        self.tok.addr.next = self.p2_token.q.val();
+        self.tok.data.next = self.package_weight.val();
         if self.keep.val() {
-            self.tok_wdata.next = self.c_keep.val();
+            self.tok.data.next = self.c_keep.val();
         }
-        self.tok_we.next = false;
+        self.tok.en.next = false;
         if self.p2_valid.q.val() && self.busy.val() {
             self.margin.d.next = self.margin_new.val();
             self.score.d.next = self.score_new.val();
             if self.p2_last.q.val() {
-                self.tok_we.next = true;
+                self.tok.en.next = true;
                 if !self.keep.val() {
                     self.total_r.d.next = self.total_r.q.val() + self.package_weight.val();
                     self.dropped_r.d.next = true;
@@ -288,11 +281,11 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
         }
 
         // Reads: the weight words, then the probabilities.
-        self.rd_en.next = false;
-        self.rd_addr.next = self.weight_addr.q.val();
+        self.rd.en.next = false;
+        self.rd.addr.next = self.weight_addr.q.val();
         self.finish.next = false;
         if self.phase.q.val() == self.p_weights.val() {
-            self.rd_en.next = true;
+            self.rd.en.next = true;
             self.head.d.next = self.head.q.val() + 1;
             self.weight_addr.d.next = self.weight_addr.q.val() + 1;
             self.weight_words_left.d.next = self.weight_words_left.q.val() - 1;
@@ -304,8 +297,8 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
                 self.prob_addr.d.next = self.par_addr.val();
             }
         } else if self.phase.q.val() == self.p_probs.val() {
-            self.rd_en.next = true;
-            self.rd_addr.next = self.prob_addr.q.val();
+            self.rd.en.next = true;
+            self.rd.addr.next = self.prob_addr.q.val();
             self.p1_valid.d.next = true;
             self.p1_head.d.next = self.head.q.val();
             self.p1_token.d.next = self.token.q.val();
@@ -344,7 +337,7 @@ impl<const W: usize, const BE: usize> Logic for Decide<W, BE> {
             self.phase.d.next = self.p_idle.val();
             self.p1_valid.d.next = false;
             self.p2_valid.d.next = false;
-            self.tok_we.next = false;
+            self.tok.en.next = false;
         }
     }
 }

@@ -8,6 +8,8 @@
 //! read-then-write of `spec::isa`. Last, `count` little endian into bytes 0-1 of word
 //! `out_addr + g_rows out_stride`; `finish` is high in the cycle of that write.
 
+use super::ports::ReadRequest;
+use crate::bus::SpWriteClient;
 use crate::storage::SP_ADDR_BITS;
 use crate::widen::{Extend, Pack, PackBits};
 use rust_hdl::prelude::*;
@@ -35,6 +37,8 @@ pub struct Gather<const W: usize, const BE: usize> {
     pub g_rows: Signal<In, Bits<8>>,
     /// Live tokens `L` (bytes per gathered row).
     pub rows: Signal<In, Bits<16>>,
+    /// Bank of the gathered rows and the count.
+    pub out_bank: Signal<In, Bits<4>>,
     /// Word of gathered row 0.
     pub out_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Words between gathered rows.
@@ -51,22 +55,14 @@ pub struct Gather<const W: usize, const BE: usize> {
     pub count: Signal<In, Bits<16>>,
     /// Read port 0 data.
     pub rd_data: Signal<In, Bits<W>>,
-    /// Read `rd_addr` on port 0 this cycle.
-    pub rd_en: Signal<Out, Bit>,
-    /// Read address.
-    pub rd_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
+    /// Reads of port 0.
+    pub rd: ReadRequest,
     /// Read the entry of token 0 this cycle.
     pub tok_first: Signal<Out, Bit>,
     /// Read the entry of token `token + 1` this cycle.
     pub tok_next: Signal<Out, Bit>,
-    /// Write this cycle.
-    pub wr_en: Signal<Out, Bit>,
-    /// Write address (in the parent's `out_bank`).
-    pub wr_addr: Signal<Out, Bits<SP_ADDR_BITS>>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<W>>,
-    /// Write byte enables.
-    pub wr_be: Signal<Out, Bits<BE>>,
+    /// Writes (in `out_bank`).
+    pub wr: SpWriteClient<W, BE>,
     /// The count is written this cycle.
     pub finish: Signal<Out, Bit>,
 
@@ -118,6 +114,7 @@ impl<const W: usize, const BE: usize> Default for Gather<W, BE> {
             go: Signal::default(),
             g_rows: Signal::default(),
             rows: Signal::default(),
+            out_bank: Signal::default(),
             out_addr: Signal::default(),
             out_stride: Signal::default(),
             aux: Signal::default(),
@@ -126,14 +123,10 @@ impl<const W: usize, const BE: usize> Default for Gather<W, BE> {
             tok_keep: Signal::default(),
             count: Signal::default(),
             rd_data: Signal::default(),
-            rd_en: Signal::default(),
-            rd_addr: Signal::default(),
+            rd: ReadRequest::default(),
             tok_first: Signal::default(),
             tok_next: Signal::default(),
-            wr_en: Signal::default(),
-            wr_addr: Signal::default(),
-            wr_data: Signal::default(),
-            wr_be: Signal::default(),
+            wr: SpWriteClient::default(),
             finish: Signal::default(),
             phase: DFF::default(),
             row: DFF::default(),
@@ -211,16 +204,17 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
             self.byte_pack.lanes[1].next = self.count.val().get_bits::<8>(8);
         }
 
-        self.rd_en.next = false;
-        self.rd_addr.next = self.fetch_addr.q.val();
+        self.rd.en.next = false;
+        self.rd.addr.next = self.fetch_addr.q.val();
         // Token RAM steps, one assignment each (a port assigned twice per evaluation re-triggers
         // the parent).
         self.tok_first.next = (self.phase.q.val() == self.p_row.val()) && (self.row.q.val() != self.g_rows.val());
         self.tok_next.next = self.phase.q.val() == self.p_byte.val();
-        self.wr_en.next = false;
-        self.wr_addr.next = self.dst_addr.q.val();
-        self.wr_data.next = self.byte_pack.dout.val();
-        self.wr_be.next = self.dst_pack.dout.val();
+        self.wr.en.next = false;
+        self.wr.bank.next = self.out_bank.val();
+        self.wr.addr.next = self.dst_addr.q.val();
+        self.wr.data.next = self.byte_pack.dout.val();
+        self.wr.be.next = self.dst_pack.dout.val();
         self.finish.next = false;
         if self.phase.q.val() == self.p_row.val() {
             // Next gathered row, or the count.
@@ -234,7 +228,7 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
                 self.src_byte.d.next = self.c_zero16.val();
             }
         } else if self.phase.q.val() == self.p_fetch.val() {
-            self.rd_en.next = true;
+            self.rd.en.next = true;
             self.fetch_addr.d.next = self.fetch_addr.q.val() + 1;
             self.phase.d.next = self.p_fetch_wait.val();
         } else if self.phase.q.val() == self.p_fetch_wait.val() {
@@ -245,7 +239,7 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
             self.src_word.d.next = self.word.val();
             self.fresh_word.d.next = false;
             if self.tok_keep.val() {
-                self.wr_en.next = true;
+                self.wr.en.next = true;
                 self.dst_byte.d.next = self.dst_byte.q.val() + 1;
                 if self.dst_byte.q.val() == self.c_rm1_16.val() {
                     self.dst_byte.d.next = self.c_zero16.val();
@@ -269,21 +263,21 @@ impl<const W: usize, const BE: usize> Logic for Gather<W, BE> {
             }
         } else if self.phase.q.val() == self.p_package_issue.val() {
             // The package byte, read after every write of the row landed.
-            self.rd_en.next = true;
-            self.rd_addr.next = self.row_addr.q.val() + self.ext_aux_word.dout.val();
+            self.rd.en.next = true;
+            self.rd.addr.next = self.row_addr.q.val() + self.ext_aux_word.dout.val();
             self.phase.d.next = self.p_package_wait.val();
         } else if self.phase.q.val() == self.p_package_wait.val() {
             self.phase.d.next = self.p_package_byte.val();
         } else if self.phase.q.val() == self.p_package_byte.val() {
-            self.wr_en.next = true;
+            self.wr.en.next = true;
             self.phase.d.next = self.p_row.val();
             self.row.d.next = self.row.q.val() + 1;
             self.row_addr.d.next = self.row_addr.q.val() + self.out_stride.val();
         } else if self.phase.q.val() == self.p_count.val() {
             // The new count, little endian, bytes 0-1 of the word after the gathered rows.
-            self.wr_en.next = true;
-            self.wr_addr.next = self.row_addr.q.val();
-            self.wr_be.next = self.c_count_be.val();
+            self.wr.en.next = true;
+            self.wr.addr.next = self.row_addr.q.val();
+            self.wr.be.next = self.c_count_be.val();
             self.finish.next = true;
             self.phase.d.next = self.p_idle.val();
         }
