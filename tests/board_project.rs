@@ -196,7 +196,7 @@ fn params_come_from_the_board_and_the_config() {
     assert!(params.contains("set vitaccel(part) {xczu9eg-ffvb1156-2-e}"), "{params}");
     assert!(params.contains(&format!("set vitaccel(clock_mhz) {{{}}}", config_clock_mhz())), "{params}");
     assert!(params.contains("set vitaccel(reg_window) {0x1000}"));
-    assert!(params.contains("set vitaccel(irq_port) {}"), "the top has no irq output today");
+    assert!(params.contains("set vitaccel(irq_port) {irq}"), "the top's interrupt goes to the PS: {params}");
     assert!(!proj.join("shell.json").exists(), "shell.json is for Kria apps only");
     let xdc = std::fs::read_to_string(proj.join("vitaccel.xdc")).unwrap();
     let period = 1000.0 / config_clock_mhz();

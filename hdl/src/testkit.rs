@@ -503,17 +503,7 @@ endmodule
             );
         }
         std::fs::write(dir.join("tb.v"), self.testbench(&steps, &dir)).unwrap();
-        let out = std::process::Command::new("iverilog")
-            .args(["-g2005", "-o"])
-            .arg(dir.join("sim.vvp"))
-            .args(["-s", "tb"])
-            .arg(dir.join("dut.v"))
-            .arg(dir.join("tb.v"))
-            .output()
-            .expect("iverilog must be installed (scripts/setup.sh installs it)");
-        assert!(out.status.success(), "iverilog: {}", String::from_utf8_lossy(&out.stderr));
-        let out = std::process::Command::new("vvp").arg(dir.join("sim.vvp")).output().expect("vvp");
-        assert!(out.status.success(), "vvp: {}", String::from_utf8_lossy(&out.stderr));
+        run_icarus(&dir);
         let lines: Vec<Vec<u64>> = std::fs::read_to_string(dir.join("cycles.txt"))
             .unwrap()
             .lines()
@@ -592,6 +582,17 @@ pub fn icarus_combinational(
         n = vectors.len(),
     );
     std::fs::write(dir.join("tb.v"), tb).unwrap();
+    run_icarus(&dir);
+    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows: Vec<Vec<u64>> =
+        text.lines().map(|l| l.split_whitespace().map(|x| x.parse().expect("decimal output")).collect()).collect();
+    assert_eq!(rows.len(), vectors.len(), "one output row per vector");
+    rows
+}
+
+/// Compile `dir/dut.v` + `dir/tb.v` (top `tb`) with Icarus Verilog and run it in `dir`.
+fn run_icarus(dir: &std::path::Path) {
     let out = std::process::Command::new("iverilog")
         .args(["-g2005", "-o"])
         .arg(dir.join("sim.vvp"))
@@ -603,10 +604,4 @@ pub fn icarus_combinational(
     assert!(out.status.success(), "iverilog: {}", String::from_utf8_lossy(&out.stderr));
     let out = std::process::Command::new("vvp").arg(dir.join("sim.vvp")).output().expect("vvp");
     assert!(out.status.success(), "vvp: {}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let rows: Vec<Vec<u64>> =
-        text.lines().map(|l| l.split_whitespace().map(|x| x.parse().expect("decimal output")).collect()).collect();
-    assert_eq!(rows.len(), vectors.len(), "one output row per vector");
-    rows
 }

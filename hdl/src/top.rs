@@ -34,6 +34,9 @@ pub struct Top<const W: usize, const BE: usize> {
     pub m_axi_rd: AxiReadMaster<W>,
     /// The AXI4 master's write half.
     pub m_axi_wr: AxiWriteMaster<W, BE>,
+    /// Interrupt, level-high: STATUS.DONE or STATUS.ERROR (cleared by the next START). The
+    /// Vivado flow wires it to the PS (`pl_ps_irq0`) and the overlay gives it to the UIO node.
+    pub irq: Signal<Out, Bit>,
     regs: AxiLiteRegs,
     rd: AxiReader<W>,
     wr: AxiWriter<W, BE>,
@@ -69,6 +72,7 @@ impl<const W: usize, const BE: usize> Top<W, BE> {
             s_axi: AxiLiteSlave::default(),
             m_axi_rd: AxiReadMaster::default(),
             m_axi_wr: AxiWriteMaster::default(),
+            irq: Signal::default(),
             regs: AxiLiteRegs::new(cfg.hash(), spec::regmap::hw_info(cfg)),
             rd: AxiReader::new(),
             wr: AxiWriter::new(),
@@ -113,6 +117,7 @@ impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
         self.regs.live_in.next = self.vecu.live_value.val();
         self.regs.busy.next = self.ctrl.busy.val();
         self.regs.done.next = self.ctrl.done.val();
+        self.irq.next = self.ctrl.done.val() | self.ctrl.error.val();
         self.regs.error.next = self.ctrl.error.val();
         self.regs.error_code.next = self.ctrl.error_code.val();
         self.regs.error_insn.next = self.ctrl.error_insn.val();

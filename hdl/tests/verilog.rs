@@ -92,7 +92,8 @@ fn root_ports(verilog: &str) -> Vec<(String, String, usize)> {
 
 /// The top's ports are the AXI4-Lite slave and AXI4 master with Vivado's names, which the IP
 /// packager and `sim/csrc/harness.h` rely on; the widths follow the array height `R`
-/// (`8R`-bit data, `R` strobes). Written out here from the AXI specification, not from the code.
+/// (`8R`-bit data, `R` strobes), then the level interrupt `irq`. Written out here from the AXI
+/// specification, not from the code.
 #[test]
 fn top_ports_keep_their_axi_names_and_widths() {
     for cfg in [AccelConfig::small(), AccelConfig::default()] {
@@ -147,6 +148,7 @@ fn top_ports_keep_their_axi_names_and_widths() {
             ("input", "m_axi_bresp", 2),
             ("input", "m_axi_bvalid", 1),
             ("output", "m_axi_bready", 1),
+            ("output", "irq", 1),
         ];
         let expected: Vec<(String, String, usize)> =
             expected.into_iter().map(|(d, n, w)| (d.to_string(), n.to_string(), w)).collect();

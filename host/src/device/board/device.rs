@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// How `wait_idle` learns that the accelerator finished.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WaitMode {
-    /// Read STATUS every `poll_interval` (the top has no interrupt output today).
+    /// Read STATUS every `poll_interval` (works everywhere, including the board emulator).
     #[default]
     Poll,
     /// Sleep on the UIO interrupt (needs the top's `irq` wired to pl_ps_irq0), STATUS re-read
