@@ -128,11 +128,7 @@ pub fn run(a: Args) -> Result<()> {
         None => (hdl::top_verilog(&cfg)?, GENERATED.to_string()),
     };
     groups::check_present(&verilog, hdl::TOP_MODULE).map_err(anyhow::Error::msg)?;
-    let left_out: Vec<String> = GROUPS
-        .iter()
-        .filter(|g| !selected(&a.only).iter().any(|s| s.path == g.path))
-        .map(|g| g.name.to_string())
-        .collect();
+    let left_out: Vec<String> = GROUPS.iter().filter(|g| !kept(&a.only, g)).map(|g| g.name.to_string()).collect();
     anyhow::ensure!(left_out.len() < GROUPS.len(), "--only {:?} matches no group", a.only);
     let yosys_version = yosys::version(&a.yosys)?;
     let projection_cycles = project(&cfg);
@@ -175,7 +171,7 @@ pub fn run(a: Args) -> Result<()> {
 /// Synthesize every group (in parallel, `a.jobs` at once), in [`GROUPS`] order.
 fn synthesize(a: &Args, verilog: &str, family: Family, yosys_version: &str) -> Result<Vec<Row>> {
     let top = hdl::TOP_MODULE;
-    let groups = selected(&a.only);
+    let groups: Vec<groups::Group> = GROUPS.iter().filter(|g| kept(&a.only, g)).copied().collect();
     let bar = crate::progress::bar(groups.len(), &format!("yosys {family:?}"));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Row>>>> = Mutex::new((0..groups.len()).map(|_| None).collect());
@@ -207,9 +203,9 @@ fn synthesize(a: &Args, verilog: &str, family: Family, yosys_version: &str) -> R
     results.into_inner().expect("no poisoned lock").into_iter().map(|r| r.expect("every group ran")).collect()
 }
 
-/// The groups `--only` keeps (all of them without it).
-fn selected(only: &[String]) -> Vec<groups::Group> {
-    GROUPS.iter().filter(|g| only.is_empty() || only.iter().any(|o| g.name.contains(o.as_str()))).copied().collect()
+/// Whether `--only` keeps group `g` (every group without it).
+fn kept(only: &[String], g: &groups::Group) -> bool {
+    only.is_empty() || only.iter().any(|o| g.name.contains(o.as_str()))
 }
 
 /// DeiT-Tiny's cycles and operations per image on `cfg`'s array and clock (the buffers sized
