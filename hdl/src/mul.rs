@@ -1,7 +1,8 @@
 //! Wide multiplication (a leaf primitive). Rust-HDL's DSL multiplies only `Signed<16> x Signed<16>` (and unsigned
 //! operands of equal width), so products wider than that use [`Mul`], a leaf primitive with a
 //! one-line Verilog body (`p = a * b` with the operands' signedness), like the width converters
-//! in `widen`.
+//! in `widen`. [`Mul::from_adders`] is the same product written as a tree of shifted adds, for
+//! products too small to spend a DSP on (synthesis maps every `*` to DSPs).
 
 use rust_hdl::prelude::*;
 
@@ -17,6 +18,7 @@ pub struct Mul<const A: usize, const B: usize, const P: usize> {
     pub p: Signal<Out, Bits<P>>,
     _a_signed: bool,
     _b_signed: bool,
+    _adders: bool,
 }
 
 impl<const A: usize, const B: usize, const P: usize> Mul<A, B, P> {
@@ -29,7 +31,17 @@ impl<const A: usize, const B: usize, const P: usize> Mul<A, B, P> {
             p: Signal::default(),
             _a_signed: a_signed,
             _b_signed: b_signed,
+            _adders: false,
         }
+    }
+
+    /// The same product (`b` unsigned) built from adders, not a `*`: one partial product
+    /// `b << i` per bit `i` of `a` (subtracted for the sign bit of a signed `a`), summed in a
+    /// balanced tree. For a narrow `a` (e.g. an int8 scale), so synthesis spends a few LUTs and
+    /// a carry chain per bit of `a` instead of a DSP. Needs `P >= A + B` (exact product).
+    pub fn from_adders(a_signed: bool) -> Self {
+        assert!(P >= A + B, "Mul::from_adders: the product must be exact (P >= A + B)");
+        Mul { _adders: true, ..Self::new(a_signed, false) }
     }
 }
 
@@ -58,8 +70,43 @@ impl<const A: usize, const B: usize, const P: usize> Logic for Mul<A, B, P> {
         self.p.connect();
     }
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(product_verilog((A, self._a_signed), (B, self._b_signed), P))
+        Verilog::Custom(if self._adders {
+            adder_tree_verilog((A, self._a_signed), B, P)
+        } else {
+            product_verilog((A, self._a_signed), (B, self._b_signed), P)
+        })
     }
+}
+
+/// The Verilog body of [`Mul::from_adders`]: `p = a * b` modulo `2^p_bits` as a balanced tree
+/// of adds of the partial products `a[i] ? b << i : 0` (the sign bit's negated). Exact because
+/// `p_bits >= a_bits + b_bits` and every step is arithmetic modulo `2^p_bits`.
+pub fn adder_tree_verilog((a_bits, a_signed): (usize, bool), b_bits: usize, p_bits: usize) -> String {
+    let mut v = format!("wire [{hi}:0] b_wide = {{{}'d0, b}};\n", p_bits - b_bits, hi = p_bits - 1);
+    let mut level: Vec<String> = (0..a_bits)
+        .map(|i| {
+            let neg = if a_signed && i + 1 == a_bits { "-" } else { "" };
+            v += &format!("wire [{}:0] pp{i} = a[{i}] ? {neg}(b_wide << {i}) : {p_bits}'d0;\n", p_bits - 1);
+            format!("pp{i}")
+        })
+        .collect();
+    let mut depth = 0;
+    while level.len() > 1 {
+        depth += 1;
+        level = level
+            .chunks(2)
+            .enumerate()
+            .map(|(k, pair)| match pair {
+                [x, y] => {
+                    v += &format!("wire [{}:0] s{depth}_{k} = {x} + {y};\n", p_bits - 1);
+                    format!("s{depth}_{k}")
+                }
+                [x] => x.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    v + &format!("always @(*) p = {};", level[0])
 }
 
 /// The Verilog body of a multiplier leaf: `p` = the low `p_bits` bits of `a * b` (sign- or
@@ -251,19 +298,47 @@ mod tests {
             check::<5, 6, 11>(sa, sb, all.clone());
             check::<5, 6, 15>(sa, sb, all.clone());
         }
-        check::<32, 8, 40>(true, true, vectors(32, 8, 1, 300));
-        check::<40, 16, 56>(true, false, vectors(40, 16, 2, 300));
+        check::<17, 24, 41>(false, true, vectors(17, 24, 1, 300));
+        check::<15, 24, 39>(true, true, vectors(15, 24, 2, 300));
         check::<16, 16, 32>(false, false, vectors(16, 16, 3, 300));
         check::<34, 27, 64>(true, true, vectors(34, 27, 4, 300));
         check::<40, 40, 64>(true, true, vectors(40, 40, 5, 300));
         check::<17, 48, 64>(true, true, vectors(17, 48, 6, 300));
     }
 
+    /// The adder-tree body in Icarus equals the exact product: exhaustive at the requantizer's
+    /// shape (every int8 `a` against every 15-bit `b` in steps, plus the extremes), exhaustive
+    /// at 5 x 6 bits for both signednesses of `a`, and an odd operand width (unpaired tree leaf).
+    #[test]
+    fn adder_tree_verilog_equals_the_integer_product_in_icarus() {
+        fn check<const A: usize, const B: usize, const P: usize>(sa: bool, vecs: Vec<Vec<u64>>) {
+            let mut m = Mul::<A, B, P>::from_adders(sa);
+            let v = crate::verilog::generate(&mut m, "mul");
+            crate::verilog::lint(&v, "mul").unwrap();
+            let got = crate::testkit::icarus_combinational(&v, "mul", &[("a", A), ("b", B)], &[("p", P)], &vecs);
+            for (x, g) in vecs.iter().zip(got) {
+                let want = exact(x[0], (A, sa), x[1], (B, false), P);
+                assert_eq!(g[0], want, "from_adders Mul<{A},{B},{P}>({sa}) a={:#x} b={:#x}", x[0], x[1]);
+            }
+        }
+        let all: Vec<Vec<u64>> = (0..32u64).flat_map(|a| (0..64u64).map(move |b| vec![a, b])).collect();
+        for sa in [true, false] {
+            check::<5, 6, 11>(sa, all.clone());
+            check::<5, 6, 13>(sa, all.clone());
+        }
+        let mut shape: Vec<Vec<u64>> = (0..256u64)
+            .flat_map(|a| (0..0x8000u64).step_by(97).chain([0x7fff, 0xffff]).map(move |b| vec![a, b]))
+            .collect();
+        shape.extend(vectors(8, 16, 7, 2000));
+        check::<8, 16, 24>(true, shape);
+        check::<7, 9, 17>(true, vectors(7, 9, 8, 500));
+    }
+
     #[test]
     fn mul_verilog_is_lint_clean() {
-        let v = crate::verilog::generate(&mut Mul::<32, 8, 40>::new(true, true), "mul");
+        let v = crate::verilog::generate(&mut Mul::<17, 24, 41>::new(false, true), "mul");
         crate::verilog::lint(&v, "mul").unwrap();
-        let v = crate::verilog::generate(&mut Mul::<40, 16, 56>::new(true, false), "mul");
+        let v = crate::verilog::generate(&mut Mul::<15, 24, 39>::new(true, true), "mul");
         crate::verilog::lint(&v, "mul").unwrap();
     }
 

@@ -4,14 +4,13 @@
 //! scale) enters with the row's activations and is delayed to meet the row's sums at the
 //! array output. There the sum of channel `c` is `array + bias[c]` for the first k-tile and
 //! `array + partial[m][c]` after it (`partial` being the `max_tokens x C` int32 RAM); for a
-//! non-final k-tile it is written back into `partial[m]`, for the final one it is multiplied by
-//! the row scale (`1` without row scales) and requantized ([`RequantLane`]), leaving on `y`
+//! non-final k-tile it is written back into `partial[m]`, for the final one it is requantized
+//! with the row scale (`1` without row scales) by a [`RequantLane`], leaving on `y`
 //! [`REQUANT_LATENCY`] cycles later with the row's output word and parity.
 
 use crate::array::{array_latency, signals};
 use crate::delay::DelayLine;
-use crate::mul::Mul;
-use crate::requant::{RequantLane, REQUANT_IN_BITS, REQUANT_LATENCY};
+use crate::requant::{RequantLane, REQUANT_LATENCY};
 use crate::storage::{AccLane, ACC_ADDR_BITS, SP_ADDR_BITS};
 use rust_hdl::prelude::*;
 
@@ -72,7 +71,6 @@ pub struct Accumulator {
     sum_scale: DFF<Bits<8>>,
     partial: Vec<AccLane>,
     sum: Vec<Signal<Local, Bits<32>>>,
-    scale: Vec<Mul<32, 8, REQUANT_IN_BITS>>,
     requant: Vec<RequantLane>,
     rq_valid: DelayLine<Bit>,
     rq_parity: DelayLine<Bit>,
@@ -122,7 +120,6 @@ impl Accumulator {
             sum_scale: DFF::default(),
             partial: (0..cols).map(|_| AccLane::new(acc_rows)).collect(),
             sum: signals(cols),
-            scale: (0..cols).map(|_| Mul::new(true, true)).collect(),
             requant: (0..cols).map(|_| RequantLane::default()).collect(),
             rq_valid: DelayLine::new(REQUANT_LATENCY),
             rq_parity: DelayLine::new(REQUANT_LATENCY),
@@ -178,9 +175,8 @@ impl Logic for Accumulator {
             self.partial[c].wr_addr.next = self.sum_m.q.val();
             self.partial[c].wr_data.next = self.sum[c].val();
             self.partial[c].wr_en.next = self.sum_valid.q.val() && !self.sum_last_k.q.val();
-            self.scale[c].a.next = self.sum[c].val();
-            self.scale[c].b.next = self.sum_scale.q.val();
-            self.requant[c].acc.next = self.scale[c].p.val();
+            self.requant[c].acc.next = self.sum[c].val();
+            self.requant[c].scale.next = self.sum_scale.q.val();
             self.requant[c].wide.next = self.wide.val();
             self.requant[c].mult.next = self.mult[c].val();
             self.requant[c].shift.next = self.shift[c].val();

@@ -27,6 +27,9 @@ pub const STREAM_ARRIVE: u64 = 1;
 /// Cycles from a row entering the array to its partial sum leaving the accumulator stage
 /// (non-final k-tiles), beyond the array latency `R + C`.
 pub const ACC_RETIRE: u64 = 2;
+/// Pipeline stages of the output requantizer (`hdl::requant`): row scale times multiplier,
+/// two for the DSP product, product sum, rounding add, arithmetic shift, clamp.
+pub const REQUANT_LATENCY: u64 = 7;
 /// Cycles from a row entering the array to its output leaving the output stage (final k-tile),
-/// beyond the array latency `R + C`.
-pub const OUT_RETIRE: u64 = 5;
+/// beyond the array latency `R + C`: the accumulator stage, then the requantizer.
+pub const OUT_RETIRE: u64 = ACC_RETIRE + REQUANT_LATENCY;
