@@ -15,7 +15,7 @@
 
 use super::RESULT_QUEUE;
 use crate::arith::{IsqrtPipe, MulS, RecipPipe, Slice};
-use crate::delay::DelayLine;
+use crate::delay::{DelayLine, ValidLine};
 use crate::storage::WordFifo;
 use crate::widen::{Concat, Extend};
 use rust_hdl::prelude::*;
@@ -65,7 +65,7 @@ pub struct ScalarPipe {
     spread: Signal<Local, Bits<64>>,
     isqrt: IsqrtPipe,
     /// LayerNorm: valid and payload alongside F2, the square root, N1 and N2.
-    ln_valid_delay: DelayLine<Bit>,
+    ln_valid_delay: ValidLine,
     ln_payload_delay: DelayLine<Bits<34>>,
     /// N1: `sd = max(isqrt(D), 1)`.
     sd: DFF<Bits<64>>,
@@ -84,7 +84,7 @@ pub struct ScalarPipe {
     div_payload: Signal<Local, Bits<34>>,
     div_shift: Signal<Local, Bits<8>>,
     /// Valid, payload and shift alongside the divider.
-    valid_delay: DelayLine<Bit>,
+    valid_delay: ValidLine,
     payload_delay: DelayLine<Bits<34>>,
     shift_delay: DelayLine<Bits<8>>,
     recip27: Slice<64, 27>,
@@ -129,7 +129,7 @@ impl ScalarPipe {
             spread_raw: Signal::default(),
             spread: Signal::default(),
             isqrt: IsqrtPipe::new(isqrt_bits(max_width), SCALAR_STEPS),
-            ln_valid_delay: DelayLine::new(isqrt_stages + 3),
+            ln_valid_delay: ValidLine::new(isqrt_stages + 3),
             ln_payload_delay: DelayLine::new(isqrt_stages + 3),
             sd: DFF::default(),
             sd_bits: Signal::default(),
@@ -141,7 +141,7 @@ impl ScalarPipe {
             div_valid: Signal::default(),
             div_payload: Signal::default(),
             div_shift: Signal::default(),
-            valid_delay: DelayLine::new(div_stages),
+            valid_delay: ValidLine::new(div_stages),
             payload_delay: DelayLine::new(div_stages),
             shift_delay: DelayLine::new(div_stages),
             recip27: Slice::new(0),
@@ -172,6 +172,9 @@ impl Logic for ScalarPipe {
         self.shift_delay.clock.next = self.clock.val();
         self.queue.clock.next = self.clock.val();
         self.queue.reset.next = self.clear.val();
+        // Rows in flight at a reset are dropped: the pipe is longer than the time to the next op.
+        self.ln_valid_delay.clear.next = self.clear.val();
+        self.valid_delay.clear.next = self.clear.val();
         self.queue.pop.next = self.pop.val();
         Signal::<Out, Bits<16>>::link(&mut self.count, &mut self.queue.count);
         self.head_payload.next = self.queue.dout.val().get_bits::<34>(35);

@@ -5,8 +5,10 @@ pub const OP_LAYERNORM: u64 = 1;
 /// `op` code of softmax.
 pub const OP_SOFTMAX: u64 = 2;
 
-/// Result bits produced per cycle by the square root and the divider.
-pub const SCALAR_STEPS: usize = 2;
+/// Result bits produced per cycle by the square root and the divider: one, so that a stage holds
+/// one trial subtraction (two in series made the deepest path of the vector unit); the latency
+/// this adds hides behind [`ROW_LAG`] rows of other passes.
+pub const SCALAR_STEPS: usize = 1;
 /// Quotient bits of the reciprocal divider (`r < 2^26`).
 pub const RECIP_BITS: usize = 26;
 /// Cycles from a B word's read address to its write (`wr_en` high in stage t10).
@@ -66,9 +68,8 @@ pub fn scalar_latency(op: u64, max_width: usize) -> usize {
 ///     word per cycle: A(a_row) if `a_row < N`, `a_row - b_row <= ROW_LAG` and (softmax) a
 ///     maximum is queued; else B(b_row) if its scalar result is queued;
 ///   - row `i`'s result is queued `lat` cycles after A(i)'s last word (LayerNorm
-///     `9 + ceil(K/2) + 13`, `K` = [`isqrt_bits`]: 33 for `max_width <= 128`, 34 up to 512, 35 up
-///     to 1024, 36 up to 4096;
-///     softmax `6 + 13 = 19`);
+///     `9 + isqrt_latency(isqrt_bits(max_width)) + recip_latency(RECIP_BITS)`, softmax
+///     `6 + recip_latency(RECIP_BITS)`, at [`SCALAR_STEPS`] bits per stage);
 ///   - the max engine issues rows on port 1 from cycle 1, back to back while fewer than
 ///     [`MAX_QUEUE`] rows are in flight or queued (a row is queued 3 cycles after its last
 ///     word; A(i) dequeues it);
