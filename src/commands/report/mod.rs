@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use yosys::{Depth, Family, Job, Resources};
+use yosys::{Depth, Family, Job, Resources, BUDGET_CARRY_CELLS, BUDGET_LEVELS};
 
 /// Arguments of `vitaccel report`.
 #[derive(clap::Args, Clone)]
@@ -275,13 +275,13 @@ fn print(r: &Report) {
     );
     let dsp = r.family.dsp_name();
     println!(
-        "  {:<27} {:>8} {:>8} {:>10} {:>7} {:>6}  deepest path (cells: from -> to)",
+        "  {:<27} {:>8} {:>8} {:>10} {:>7} {:>6}  deepest path (cells = other + carry, ! = over the 300 MHz budget: from -> to)",
         "module", "LUT", "FF", dsp, "BRAM", "s"
     );
     for row in &r.rows {
         let x = &row.resources;
         println!(
-            "  {:<27} {:>8} {:>8} {:>10} {:>7.1} {:>6.0}{}  {:>3}: {} -> {}",
+            "  {:<27} {:>8} {:>8} {:>10} {:>7.1} {:>6.0}{}  {:>3} = {:>2} + {:>3}{}: {} -> {}",
             row.name,
             x.luts,
             x.flip_flops,
@@ -290,6 +290,9 @@ fn print(r: &Report) {
             row.seconds,
             if row.cached { "*" } else { " " },
             row.depth.levels,
+            row.depth.levels - row.depth.carry_cells,
+            row.depth.carry_cells,
+            if row.depth.within_budget() { " " } else { "!" },
             row.depth.from,
             row.depth.to
         );
@@ -299,6 +302,11 @@ fn print(r: &Report) {
     if !r.groups_left_out.is_empty() {
         println!("  (partial report: the totals leave out {})", r.groups_left_out.join(", "));
     }
+    println!(
+        "  300 MHz budget (UltraScale+, before placement): {BUDGET_LEVELS} LUT-type levels and {BUDGET_CARRY_CELLS} carry cells; \
+         over it: {}",
+        r.rows.iter().filter(|row| !row.depth.within_budget()).map(|row| row.name.as_str()).collect::<Vec<_>>().join(", ")
+    );
     println!(
         "  {dsp} outside the array: {} of {} ({:.1} %); * = from the cache",
         r.dsp_outside_array, t.dsp, r.dsp_outside_array_percent

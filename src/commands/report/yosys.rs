@@ -125,13 +125,32 @@ impl Resources {
 pub struct Depth {
     /// Cells on the path.
     pub levels: u64,
+    /// Of those, carry-chain cells (`CARRY4`, `CARRY8`, `CCU2C`): a few tens of picoseconds
+    /// each, against a LUT level's logic plus routing.
+    pub carry_cells: u64,
     /// First signal on the path.
     pub from: String,
     /// Last signal on the path.
     pub to: String,
 }
 
+/// LUT-type levels (everything on the path but carry cells: LUTs, wide muxes, DSPs) a path may
+/// hold at 300 MHz on UltraScale+: a 3.33 ns period, less ~0.4 ns of clock-to-out and setup,
+/// at ~0.5 ns per level with its routing. Carry cells are budgeted apart
+/// ([`BUDGET_CARRY_CELLS`]). A pre-placement estimate: it flags paths that cannot close, it does
+/// not prove the ones within it.
+pub const BUDGET_LEVELS: u64 = 6;
+
+/// Carry cells a path may hold beside [`BUDGET_LEVELS`]: one 64-bit carry chain (16 `CARRY4` of
+/// 7-series, whose cells Yosys counts; `CARRY8` halves that), ~0.05-0.1 ns a cell.
+pub const BUDGET_CARRY_CELLS: u64 = 16;
+
 impl Depth {
+    /// Whether the path is within the 300 MHz budget ([`BUDGET_LEVELS`], [`BUDGET_CARRY_CELLS`]).
+    pub fn within_budget(&self) -> bool {
+        self.levels - self.carry_cells <= BUDGET_LEVELS && self.carry_cells <= BUDGET_CARRY_CELLS
+    }
+
     /// Read Yosys `ltp` output: `Longest topological path in M (length=N):` and the numbered
     /// signals `  k: \name [bit]`.
     pub fn from_ltp(text: &str) -> Result<Depth> {
@@ -139,17 +158,22 @@ impl Depth {
             .lines()
             .find_map(|l| l.split("(length=").nth(1)?.split(')').next()?.parse().ok())
             .context("no `Longest topological path ... (length=N)` line in ltp output")?;
-        let wires: Vec<String> = text
+        let steps: Vec<(String, Option<String>)> = text
             .lines()
             .filter_map(|l| {
                 let (idx, rest) = l.trim().split_once(": ")?;
                 idx.parse::<u64>().ok()?;
-                let wire = rest.split(" (via ").next().unwrap_or(rest);
-                Some(wire.trim().trim_start_matches('\\').to_string())
+                let mut parts = rest.splitn(2, " (via ");
+                let wire = parts.next().unwrap_or(rest).trim().trim_start_matches('\\').to_string();
+                Some((wire, parts.next().map(|v| v.trim_end_matches(')').to_ascii_lowercase())))
             })
             .collect();
+        let is_carry = |cell: &str| ["carry4", "carry8", "ccu2c"].iter().any(|c| cell.contains(c));
+        let carry_cells = steps.iter().filter(|(_, via)| via.as_deref().is_some_and(is_carry)).count() as u64;
+        let wires: Vec<String> = steps.into_iter().map(|(w, _)| w).collect();
         Ok(Depth {
             levels: len,
+            carry_cells,
             from: wires.first().cloned().unwrap_or_default(),
             to: wires.last().cloned().unwrap_or_default(),
         })
@@ -180,7 +204,7 @@ pub struct Job<'a> {
 }
 
 /// Bumped when the script changes meaning (invalidates the cache).
-const SCRIPT_VERSION: u32 = 2;
+const SCRIPT_VERSION: u32 = 3;
 
 impl Job<'_> {
     /// The Yosys script: synthesize to just before flip-flop mapping, measure the deepest path
@@ -296,9 +320,14 @@ mod tests {
     #[test]
     fn ltp_output_gives_length_and_end_points() {
         let text = "\n6. Executing LTP pass (find longest path).\n\n\
-                    Longest topological path in m (length=3):\n    0: \\a.q [3]\n    1: $abc$12$n4\n    2: \\b.d [0] (via $abc$7$lut)\n";
+                    Longest topological path in m (length=4):\n    0: \\a.q [3]\n    1: $abc$12$n4\n    2: \\b.d [0] (via $abc$7$lut)\n    \
+                    3: $alu$9.CO [3] (via $alu$9.genblk1.slice[0].genblk1.carry4)\n";
         let d = Depth::from_ltp(text).unwrap();
-        assert_eq!(d, Depth { levels: 3, from: "a.q [3]".into(), to: "b.d [0]".into() });
+        assert_eq!(d, Depth { levels: 4, carry_cells: 1, from: "a.q [3]".into(), to: "$alu$9.CO [3]".into() });
+        assert!(d.within_budget());
+        let deep = Depth { levels: 30, carry_cells: 17, ..d.clone() };
+        assert!(!deep.within_budget(), "17 carry cells are more than one 64-bit chain");
+        assert!(!Depth { levels: 7, carry_cells: 0, ..d }.within_budget(), "7 LUT levels");
         assert!(Depth::from_ltp("nothing").is_err());
     }
 }
