@@ -22,6 +22,8 @@ mod board_faults;
 
 mod error_parity;
 mod gemm_chains;
+#[cfg(feature = "verilator")]
+mod icarus_vs_verilator;
 mod live_tokens;
 mod models;
 mod pruning;
