@@ -15,9 +15,10 @@
 //! `VITACCEL_ICARUS_IMAGES` fixture images on 8x8 (default 1); the heavy tier
 //! (`scripts/regress.sh`) raises all three.
 
+use crate::common::icarus_model;
 use golden::synth::Rng;
 use host::compile::compile_chain;
-use host::device::icarus::{ClockFanout, IcarusDevice, IcarusModel, RamPowerUp, AXIL_TIMEOUT_CYCLES, RESET_CYCLES};
+use host::device::icarus::{ClockFanout, IcarusDevice, AXIL_TIMEOUT_CYCLES, RESET_CYCLES};
 use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device, RunStats};
 use host::model_compile::{compile_model, ModelOptions};
@@ -26,35 +27,9 @@ use host::testkit::{fixture_int_model, random_i8, random_linear};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use spec::AccelConfig;
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// The Icarus program of `cfg` (Verilog generated and compiled once per test binary and
-/// configuration; the compiled program is cached in the target directory across runs).
-fn icarus_model(cfg: &AccelConfig, fanout: ClockFanout) -> IcarusModel {
-    static MODELS: Mutex<Vec<(u32, ClockFanout, IcarusModel)>> = Mutex::new(Vec::new());
-    static VERILOG: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
-    let mut models = MODELS.lock().unwrap();
-    if let Some((_, _, m)) = models.iter().find(|(h, f, _)| *h == cfg.hash() && *f == fanout) {
-        return m.clone();
-    }
-    let verilog = VERILOG
-        .lock()
-        .unwrap()
-        .get_or_insert_with(HashMap::new)
-        .entry(cfg.hash())
-        .or_insert_with(|| hdl::top_verilog(cfg).expect("a valid configuration"))
-        .clone();
-    let m = IcarusModel::compile(cfg, &verilog, fanout, RamPowerUp::Zero, Path::new(env!("CARGO_TARGET_TMPDIR")))
-        .expect("Icarus compiles the generated Verilog");
-    eprintln!("icarus: {fanout:?} model of {:#010x} compiled in {:.1} s (0: cached)", cfg.hash(), m.compile_seconds);
-    models.push((cfg.hash(), fanout, m.clone()));
-    m
-}
 
 /// A count from the environment, or `default`.
 fn env_count(name: &str, default: usize) -> usize {
