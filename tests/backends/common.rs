@@ -52,15 +52,15 @@ impl TestDevice for IcarusDevice {
     }
 }
 
-/// The Icarus program of `cfg`'s generated Verilog (generated and compiled once per test
-/// binary; the compiled program is cached in the target directory across runs). RAMs power up
-/// zero, as on the FPGA and in Verilator.
-pub fn icarus_model(cfg: &AccelConfig, fanout: ClockFanout) -> IcarusModel {
-    type Models = Vec<(u32, ClockFanout, IcarusModel)>;
+/// The Icarus program of `cfg`'s generated Verilog with RAMs powering up as `rams`
+/// (generated and compiled once per test binary; the compiled program is cached in the target
+/// directory across runs).
+pub fn icarus_model(cfg: &AccelConfig, fanout: ClockFanout, rams: RamPowerUp) -> IcarusModel {
+    type Models = Vec<(u32, ClockFanout, RamPowerUp, IcarusModel)>;
     static MODELS: Mutex<Models> = Mutex::new(Vec::new());
     static VERILOG: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
     let mut models = MODELS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, _, m)) = models.iter().find(|(h, f, _)| *h == cfg.hash() && *f == fanout) {
+    if let Some((.., m)) = models.iter().find(|(h, f, r, _)| *h == cfg.hash() && *f == fanout && *r == rams) {
         return m.clone();
     }
     let verilog = VERILOG
@@ -71,10 +71,13 @@ pub fn icarus_model(cfg: &AccelConfig, fanout: ClockFanout) -> IcarusModel {
         .or_insert_with(|| hdl::top_verilog(cfg).expect("a valid configuration"))
         .clone();
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let m = IcarusModel::compile(cfg, &verilog, fanout, RamPowerUp::Zero, cache)
-        .expect("Icarus compiles the generated Verilog");
-    eprintln!("icarus: {fanout:?} model of {:#010x} compiled in {:.1} s (0: cached)", cfg.hash(), m.compile_seconds);
-    models.push((cfg.hash(), fanout, m.clone()));
+    let m = IcarusModel::compile(cfg, &verilog, fanout, rams, cache).expect("Icarus compiles the generated Verilog");
+    eprintln!(
+        "icarus: {fanout:?} {rams:?} model of {:#010x} compiled in {:.1} s (0: cached)",
+        cfg.hash(),
+        m.compile_seconds
+    );
+    models.push((cfg.hash(), fanout, rams, m.clone()));
     m
 }
 
@@ -178,7 +181,7 @@ pub static ICARUS: Backend = Backend {
     default_fixture_images: Some(1),
     default_max_cases: Some(2),
     open: |cfg, mem| {
-        let model = icarus_model(cfg, ClockFanout::Hoisted);
+        let model = icarus_model(cfg, ClockFanout::Hoisted, RamPowerUp::Zero);
         Box::new(IcarusDevice::new(&model, mem).expect("the Icarus bench starts"))
     },
 };

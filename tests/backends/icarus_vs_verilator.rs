@@ -5,9 +5,12 @@
 //! reset, initial values, races between blocking and non-blocking assignments, signed products)
 //! cannot both match.
 //!
-//! Known X: a STORE writes whole scratchpad words, and the rows and columns of padding that no
-//! instruction wrote are uninitialized RAM (X in Icarus, 0 in Verilator). They land only in
-//! DRAM padding (checked here: never inside an output's rows x columns) and are counted.
+//! RAMs power up zero here, as block RAM and Verilator's model do. With X instead
+//! ([`RamPowerUp::Unknown`]) a chain of two layers gets X in every output: the second layer's
+//! reduction reads the first one's padding columns, never written, and multiplies them by zero
+//! weights (`0 * X` is X in Verilog). Harmless on hardware, and checked to be: with every RAM
+//! byte powering up as garbage ([`RamPowerUp::Pattern`]) outputs, DRAM and counters still equal
+//! Verilator's. Any other X the core stores is kept as unknown and must stay out of the outputs.
 //!
 //! Icarus runs the design at a few thousand cycles per second, so the default tier compares
 //! few cases: `VITACCEL_ICARUS_CASES` random GEMM chains on the 8x8 `small` configuration
@@ -18,7 +21,7 @@
 use crate::common::icarus_model;
 use golden::synth::Rng;
 use host::compile::compile_chain;
-use host::device::icarus::{ClockFanout, IcarusDevice, AXIL_TIMEOUT_CYCLES, RESET_CYCLES};
+use host::device::icarus::{ClockFanout, IcarusDevice, RamPowerUp, AXIL_TIMEOUT_CYCLES, RESET_CYCLES};
 use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device, RunStats};
 use host::model_compile::{compile_model, ModelOptions};
@@ -71,7 +74,18 @@ fn run_on(dev: &mut dyn Device, prog: &Program) -> Outcome {
 
 /// `prog` on both simulators: `Err` says what differs. Prints the Icarus wall time.
 fn compare(cfg: &AccelConfig, prog: &Program, fanout: ClockFanout, what: &str) -> Result<RunStats, String> {
-    let model = icarus_model(cfg, fanout);
+    compare_with(cfg, prog, fanout, RamPowerUp::Zero, what)
+}
+
+/// [`compare`] with the RAMs powering up as `rams`.
+fn compare_with(
+    cfg: &AccelConfig,
+    prog: &Program,
+    fanout: ClockFanout,
+    rams: RamPowerUp,
+    what: &str,
+) -> Result<RunStats, String> {
+    let model = icarus_model(cfg, fanout, rams);
     let mut verilator = VerilatorDevice::new(cfg, prog.dram_bytes as usize).unwrap();
     let want = run_on(&mut verilator, prog);
     let t0 = Instant::now();
@@ -137,7 +151,7 @@ fn fixture_images_8x8_equal_verilator() {
     let cfg = AccelConfig::small();
     let cm = compile_model(&im, &cfg, ModelOptions::default()).unwrap();
     let bytes = cm.program.dram_bytes as usize;
-    let model = icarus_model(&cfg, ClockFanout::Hoisted);
+    let model = icarus_model(&cfg, ClockFanout::Hoisted, RamPowerUp::Zero);
     let mut verilator = VerilatorDevice::new(&cfg, bytes).unwrap();
     let mut icarus = IcarusDevice::new(&model, bytes).unwrap();
     device::load(&mut verilator, &cm.program).unwrap();
@@ -177,7 +191,7 @@ fn clock_fanout_as_generated_equals_hoisted() {
 fn a_dram_latency_off_by_one_is_caught() {
     let cfg = AccelConfig::small();
     let prog = chain(&cfg, 5, 4, &[16, 8]);
-    let model = icarus_model(&cfg, ClockFanout::Hoisted);
+    let model = icarus_model(&cfg, ClockFanout::Hoisted, RamPowerUp::Zero);
     let mut verilator = VerilatorDevice::new(&cfg, prog.dram_bytes as usize).unwrap();
     let want = run_on(&mut verilator, &prog);
     let mut icarus = IcarusDevice::new(&model, prog.dram_bytes as usize).unwrap();
@@ -198,6 +212,27 @@ fn the_bench_drives_the_core_like_the_verilator_harness() {
     // Same cycle count after construction: both reset, read CONFIG_HASH and reset again.
     let cfg = AccelConfig::small();
     let mut v = VerilatorDevice::new(&cfg, 4096).unwrap();
-    let mut i = IcarusDevice::new(&icarus_model(&cfg, ClockFanout::Hoisted), 4096).unwrap();
+    let mut i = IcarusDevice::new(&icarus_model(&cfg, ClockFanout::Hoisted, RamPowerUp::Zero), 4096).unwrap();
     assert_eq!(i.cycle().unwrap(), v.sim().cycle());
+}
+
+/// Stale RAM contents (every byte of every RAM word 0xa5 or 0x5a at power-up, as block RAM
+/// holds after earlier runs) change no output, DRAM byte or counter; among the chains, two
+/// layers whose second reduction reads the first one's never-written padding columns.
+#[test]
+fn stale_ram_contents_change_no_result() {
+    let cfg = AccelConfig::small();
+    for byte in [0xa5, 0x5a] {
+        for (seed, m, dims) in [(4243643083260848, 9, vec![33, 20, 3]), (3088314958199691, 13, vec![27, 18, 10])] {
+            let what = format!("RAM bytes {byte:#04x} at power-up, chain M={m} dims={dims:?}");
+            let r = compare_with(
+                &cfg,
+                &chain(&cfg, seed, m, &dims),
+                ClockFanout::Hoisted,
+                RamPowerUp::Pattern(byte),
+                &what,
+            );
+            assert_eq!(r.err(), None);
+        }
+    }
 }

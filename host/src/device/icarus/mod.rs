@@ -26,7 +26,7 @@
 mod model;
 mod testbench;
 
-pub use model::{hoist_clock_copies, zero_rams, ClockFanout, IcarusModel, RamPowerUp};
+pub use model::{fill_rams, hoist_clock_copies, ClockFanout, IcarusModel, RamPowerUp};
 
 use super::{Device, DeviceError};
 use spec::regmap;

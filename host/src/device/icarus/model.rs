@@ -33,6 +33,9 @@ pub enum RamPowerUp {
     /// Zero, as FPGA block RAM without an init file and Verilator's model (`--x-initial fast`):
     /// an `initial` loop per memory. Registers keep Verilog's X until reset or first write.
     Zero,
+    /// Every byte of every RAM word this value: stale contents (what block RAM holds after an
+    /// earlier run), which no result may depend on.
+    Pattern(u8),
 }
 
 /// A `vvp` program simulating `vitaccel_top` of one configuration inside the Icarus bench.
@@ -62,7 +65,8 @@ impl IcarusModel {
         };
         let dut = match rams {
             RamPowerUp::Unknown => dut,
-            RamPowerUp::Zero => zero_rams(&dut),
+            RamPowerUp::Zero => fill_rams(&dut, 0),
+            RamPowerUp::Pattern(byte) => fill_rams(&dut, byte),
         };
         let bench = testbench(cfg, &ports);
         let key = spec::fnv1a64(format!("{dut}\n{bench}").as_bytes());
@@ -125,9 +129,9 @@ pub fn hoist_clock_copies(verilog: &str) -> String {
     out
 }
 
-/// `verilog` with an `initial` loop writing 0 to every word of every memory declared as
-/// `reg [..] mem [0:N];` (the RAM leaves).
-pub fn zero_rams(verilog: &str) -> String {
+/// `verilog` with an `initial` loop writing `byte` to every byte of every word of every memory
+/// declared as `reg [..] mem [0:N];` (the RAM leaves).
+pub fn fill_rams(verilog: &str, byte: u8) -> String {
     let mut out = String::with_capacity(verilog.len());
     for (k, line) in verilog.lines().enumerate() {
         out.push_str(line);
@@ -138,7 +142,7 @@ pub fn zero_rams(verilog: &str) -> String {
         if let Some(last) = last.filter(|l| l.chars().all(|c| c.is_ascii_digit())) {
             out.push_str(&format!(
                 "    integer ram_zero_{k};\n    initial for (ram_zero_{k} = 0; ram_zero_{k} <= {last}; \
-                 ram_zero_{k} = ram_zero_{k} + 1) mem[ram_zero_{k}] = 0;\n"
+                 ram_zero_{k} = ram_zero_{k} + 1) mem[ram_zero_{k}] = {{(1024/8){{8'h{byte:02x}}}}};\n"
             ));
         }
     }
@@ -203,10 +207,10 @@ mod tests {
 
     #[test]
     fn every_memory_gets_a_zero_loop() {
-        let v = zero_rams("module m;\n    reg [63:0] mem [0:15];\n    reg [7:0] other;\nendmodule\n");
+        let v = fill_rams("module m;\n    reg [63:0] mem [0:15];\n    reg [7:0] other;\nendmodule\n", 0);
         assert!(v.contains("    reg [63:0] mem [0:15];\n    integer ram_zero_1;\n"), "{v}");
         assert!(
-            v.contains("ram_zero_1 <= 15; ram_zero_1 = ram_zero_1 + 1) mem[ram_zero_1] = 0;\n    reg [7:0] other;"),
+            v.contains("ram_zero_1 <= 15; ram_zero_1 = ram_zero_1 + 1) mem[ram_zero_1] = {(1024/8){8'h00}};\n    reg [7:0] other;"),
             "{v}"
         );
         assert_eq!(v.matches("initial").count(), 1, "{v}");
