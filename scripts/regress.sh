@@ -12,6 +12,12 @@ PROPTEST_CASES=1000 cargo test --release --test backends -- live_tokens::
 PROPTEST_CASES=2000 cargo test --release --test backends -- select_ops::
 PROPTEST_CASES=500 VITACCEL_COSIM_IMAGES=360 cargo test --release --test backends -- pruning::
 cargo test --release -p sim
+# Icarus Verilog against Verilator (~2 s per small chain, minutes per 8x8 fixture image).
+VITACCEL_ICARUS_CASES=40 VITACCEL_ICARUS_16X16_CASES=10 VITACCEL_ICARUS_IMAGES=4 \
+    cargo test --release --test backends -- icarus_vs_verilator::
+# Every backend suite on Icarus as well (feature icarus-suite; hours: few cases each, but the
+# fixed edge shapes include a 4096-long reduction and a DeiT-Tiny MLP on 16x16).
+PROPTEST_CASES=3 VITACCEL_COSIM_IMAGES=2 cargo test --release --features icarus-suite --test backends -- ::icarus::
 cargo build --release
 for cfg in configs/32x32.toml configs/64x32.toml; do
     out="out/verilog-$(basename "$cfg" .toml)"

@@ -37,6 +37,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Compile a workload, run it on a backend (golden | verilator | board), check it bit for bit, report cycles.
     Run(commands::run::Args),
+    /// Merge the JSON reports of `run --model --shard K/N` into the report of the whole run.
+    Merge(commands::merge::Args),
     /// Generate the accelerator's Verilog, register map (C header, JSON, Markdown), ISA and manifest.
     Verilog(commands::verilog::Args),
     /// Hardware cost per module from Yosys (LUT/FF/DSP/BRAM, deepest path) and projected GOPS/DSP.
@@ -60,6 +62,7 @@ fn main() -> Result<()> {
         Command::Demo(a) => commands::demo::run(a),
         Command::Verilog(a) => commands::verilog::run(a),
         Command::Run(a) => commands::run::run(a),
+        Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Bitstream(a) => commands::bitstream::run(a),
         Command::Board(a) => commands::board::run(a),

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod emulate;
 pub mod golden;
 pub mod inspect;
+pub mod merge;
 pub mod quantize;
 pub mod regs;
 pub mod report;

@@ -9,12 +9,17 @@ use host::device::golden::GoldenDevice;
 use host::device::verilator::VerilatorDevice;
 use host::device::{self, Device};
 use host::testkit::{random_i8, random_linear};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod model;
+pub mod shard;
+pub mod summary;
+mod workers;
+
 /// Backends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 pub enum Backend {
     /// The instruction-set simulator on the golden model's kernels.
     Golden,
@@ -46,6 +51,14 @@ pub struct Args {
     /// Run only the first N images of --images.
     #[arg(long)]
     limit: Option<usize>,
+    /// With --model: device instances running images in parallel (one model per thread); default:
+    /// the cores (`board`: 1, its only device). The report does not depend on it.
+    #[arg(long, requires = "model")]
+    jobs: Option<std::num::NonZeroUsize>,
+    /// With --model: run only shard K of N (K counts from 0) of the images (after --limit):
+    /// contiguous blocks, images K*T/N .. (K+1)*T/N of T. Merge the JSON reports with `vitaccel merge`.
+    #[arg(long, requires = "model", value_name = "K/N")]
+    shard: Option<shard::Shard>,
     /// A chain of random linear layers: M,K,N1[,N2...] (M token rows, K inputs, then layer widths).
     #[arg(long, value_delimiter = ',', default_value = "197,192,768,192")]
     chain: Vec<usize>,
@@ -157,7 +170,7 @@ fn open_board(_: &spec::AccelConfig, _: usize, board: BoardArgs) -> Result<Box<d
 /// Run.
 pub fn run(a: Args) -> Result<()> {
     if a.model.is_some() {
-        return run_model(a);
+        return model::run_model(a);
     }
     let cfg = super::config(a.config.as_deref())?;
     if a.chain.len() < 3 {
@@ -221,170 +234,6 @@ pub fn run(a: Args) -> Result<()> {
     }
     if !bit_exact {
         bail!("bit-exactness check failed");
-    }
-    Ok(())
-}
-
-/// Result of a whole-model run.
-#[derive(Serialize)]
-pub struct ModelRunReport {
-    /// Backend.
-    pub backend: Backend,
-    /// Array size.
-    pub array: (usize, usize),
-    /// Images run.
-    pub images: usize,
-    /// Images whose logits equal the golden model's exactly.
-    pub exact_images: usize,
-    /// The selectors ran on chip (token pruning).
-    pub pruning: bool,
-    /// Images whose kept-token sets (read back after every selector) equal the golden model's.
-    pub exact_kept_images: usize,
-    /// Mean live tokens after each selector, as read back from the device.
-    pub mean_live_after_selector: Vec<f64>,
-    /// Top-1 accuracy of the device (percent), if labels were given.
-    pub device_top1_percent: Option<f64>,
-    /// Top-1 accuracy of the integer golden model, same pruning setting (percent).
-    pub golden_top1_percent: Option<f64>,
-    /// Top-1 accuracy of the float reference, same pruning setting (percent), with --calib.
-    pub float_top1_percent: Option<f64>,
-    /// Cycles per image (mean).
-    pub cycles_per_image: f64,
-    /// Multiply-accumulates per image (GEMMs).
-    pub macs_per_image: u64,
-    /// `macs / (PEs * cycles)` in percent.
-    pub utilization_percent: f64,
-    /// Latency per image at the configured clock, in milliseconds.
-    pub latency_ms: f64,
-    /// Instructions in the program.
-    pub instructions: usize,
-    /// Host wall time of all runs, seconds.
-    pub wall_seconds: f64,
-    /// Host wall time on the device alone (START to DONE and the counters, every image), seconds.
-    pub device_wall_seconds: f64,
-}
-
-/// `vitaccel run --model`: compile the whole model once, run every image on the backend, and
-/// check each image's logits against the integer golden model exactly.
-fn run_model(a: Args) -> Result<()> {
-    use golden::ForwardOptions;
-    use host::model_compile::{compile_model, ModelOptions};
-    use host::Dataset;
-    let cfg = super::config(a.config.as_deref())?;
-    let path = a.model.as_ref().expect("checked by the caller");
-    let Some(images) = &a.images else { bail!("--model needs --images <image set>") };
-    let (int, float) = super::quantize::int_model_of(path, a.calib.as_deref(), &cfg)?;
-    let ds = Dataset::load(images)?;
-    ds.check_against(images, &int.shape)?;
-    let n = a.limit.unwrap_or(ds.images.len()).min(ds.images.len());
-    let prune = !a.no_prune && !int.shape.selectors.is_empty();
-    let cm = compile_model(&int, &cfg, ModelOptions { prune, ..ModelOptions::default() })?;
-    let mut dev = open(a.backend, &cfg, cm.program.dram_bytes as usize, a.board())?;
-    device::load(dev.as_mut(), &cm.program)?;
-    let fwd = ForwardOptions { prune };
-    let pb = crate::progress::bar(n, &format!("{:?}", a.backend).to_lowercase());
-    let (mut exact, mut exact_kept, mut dev_ok, mut gold_ok, mut float_ok, mut cycles) = (0, 0, 0, 0, 0, 0u64);
-    let mut macs = 0u64;
-    let mut live_sum = vec![0usize; cm.kept_at.len()];
-    let t0 = std::time::Instant::now();
-    let mut device_wall = 0.0;
-    let mut first_bad = None;
-    for (i, img) in ds.images[..n].iter().enumerate() {
-        let got = cm.run_image(dev.as_mut(), &int.input_patches(img), Duration::from_secs(a.timeout_s))?;
-        let want = int.forward(img, &fwd, None);
-        cycles += got.stats.cycles;
-        device_wall += got.stats.wall_seconds;
-        macs += int.shape.macs(&want.live) as u64;
-        for (s, k) in live_sum.iter_mut().zip(&got.kept) {
-            *s += k.len();
-        }
-        let kept_ok = !prune || got.kept == want.kept;
-        exact_kept += kept_ok as usize;
-        if got.logits == want.logits && kept_ok {
-            exact += 1;
-        } else if first_bad.is_none() {
-            first_bad = Some(i);
-        }
-        if let Some(l) = &ds.labels {
-            dev_ok += (golden::argmax(&got.logits) == l[i] as usize) as usize;
-            gold_ok += (golden::argmax(&want.logits) == l[i] as usize) as usize;
-            if let Some(fm) = &float {
-                float_ok += (golden::argmax(&fm.forward(img, &fwd, None).logits) == l[i] as usize) as usize;
-            }
-        }
-        pb.set_position(i as u64 + 1);
-    }
-    pb.finish_and_clear();
-    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
-    // MACs per image at the live counts golden computed (selectors included when they run).
-    let sh = &int.shape;
-    let macs = if prune {
-        macs / n.max(1) as u64
-    } else {
-        (sh.macs_dense() - sh.selectors.iter().map(|s| sh.selector_macs(s, sh.tokens())).sum::<usize>()) as u64
-    };
-    let cpi = cycles as f64 / n.max(1) as f64;
-    let report = ModelRunReport {
-        backend: a.backend,
-        array: (cfg.array_rows, cfg.array_cols),
-        images: n,
-        exact_images: exact,
-        pruning: prune,
-        exact_kept_images: exact_kept,
-        mean_live_after_selector: live_sum.iter().map(|&s| s as f64 / n.max(1) as f64).collect(),
-        device_top1_percent: ds.labels.as_ref().map(|_| pct(dev_ok)),
-        golden_top1_percent: ds.labels.as_ref().map(|_| pct(gold_ok)),
-        float_top1_percent: (ds.labels.is_some() && float.is_some()).then(|| pct(float_ok)),
-        cycles_per_image: cpi,
-        macs_per_image: macs,
-        utilization_percent: 100.0 * macs as f64 / (cfg.pes() as f64 * cpi),
-        latency_ms: cpi / (cfg.clock_mhz * 1e3),
-        instructions: cm.program.insns.len(),
-        wall_seconds: t0.elapsed().as_secs_f64(),
-        device_wall_seconds: device_wall,
-    };
-    println!(
-        "{:?} backend, {}x{} array, {} ({} instructions), {n} images, {}:",
-        a.backend,
-        cfg.array_rows,
-        cfg.array_cols,
-        path.display(),
-        report.instructions,
-        if prune { "token pruning on chip" } else { "no token pruning" }
-    );
-    println!("  logits equal the integer golden model on {exact}/{n} images");
-    if prune {
-        let live: Vec<String> = report.mean_live_after_selector.iter().map(|l| format!("{l:.2}")).collect();
-        println!(
-            "  kept-token sets equal golden after every selector on {exact_kept}/{n} images; mean live tokens after \
-             each selector: {} (of {})",
-            live.join(", "),
-            sh.tokens()
-        );
-    }
-    if let (Some(d), Some(g)) = (report.device_top1_percent, report.golden_top1_percent) {
-        let f = report.float_top1_percent.map_or(String::new(), |f| format!(", float {f:.2} %"));
-        println!("  top-1: device {d:.2} %, golden {g:.2} %{f}");
-    }
-    println!(
-        "  {:.0} cycles/image ({:.3} ms at {} MHz), {} MACs/image, PE utilization {:.2} %, wall {:.2} s \
-         ({:.2} s on the device)",
-        cpi,
-        report.latency_ms,
-        cfg.clock_mhz,
-        macs,
-        report.utilization_percent,
-        report.wall_seconds,
-        report.device_wall_seconds
-    );
-    if let Some(p) = &a.json {
-        super::write_json(p, &report)?;
-    }
-    if let Some(i) = first_bad {
-        bail!(
-            "image {i}: device logits or kept tokens differ from the golden model (rerun the co-simulation test for \
-             the first differing stage)"
-        );
     }
     Ok(())
 }

@@ -1,14 +1,18 @@
 //! The backends the suite runs on, and the macro that runs a test on each of them.
 //!
 //! The list of backends is [`on_every_backend!`]: the golden ISA simulator always, the
-//! Verilator model of the RTL when the `verilator` feature is on (the default), and on Linux
-//! with it the emulated board (the board backend against `vitaccel board emulate`). Adding a
+//! Verilator model of the RTL when the `verilator` feature is on (the default), on Linux
+//! with it the emulated board (the board backend against `vitaccel board emulate`), and the
+//! same RTL in Icarus Verilog with the feature `icarus-suite` (heavy tier). Adding a
 //! backend is a [`Backend`] constant, a [`TestDevice`] implementation for its device, and one
 //! line in that macro.
 
 use host::device::golden::GoldenDevice;
+use host::device::icarus::{ClockFanout, IcarusDevice, IcarusModel, RamPowerUp};
 use host::device::Device;
 use spec::AccelConfig;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// A device under test: the [`Device`] interface plus the test-only knobs a backend may have.
 pub trait TestDevice: Device {
@@ -38,6 +42,43 @@ impl TestDevice for host::device::verilator::VerilatorDevice {
     fn protocol_violations(&mut self) -> Option<String> {
         self.sim().protocol_violations()
     }
+}
+
+impl TestDevice for IcarusDevice {
+    fn set_memory_timing(&mut self, read_latency: u32, seed: u64, percent: u32) -> bool {
+        self.set_latency(read_latency, spec::timing::dram::WRITE_LATENCY as u32).expect("icarus bench");
+        self.set_backpressure(seed, percent).expect("icarus bench");
+        true
+    }
+}
+
+/// The Icarus program of `cfg`'s generated Verilog with RAMs powering up as `rams`
+/// (generated and compiled once per test binary; the compiled program is cached in the target
+/// directory across runs).
+pub fn icarus_model(cfg: &AccelConfig, fanout: ClockFanout, rams: RamPowerUp) -> IcarusModel {
+    type Models = Vec<(u32, ClockFanout, RamPowerUp, IcarusModel)>;
+    static MODELS: Mutex<Models> = Mutex::new(Vec::new());
+    static VERILOG: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
+    let mut models = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((.., m)) = models.iter().find(|(h, f, r, _)| *h == cfg.hash() && *f == fanout && *r == rams) {
+        return m.clone();
+    }
+    let verilog = VERILOG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .entry(cfg.hash())
+        .or_insert_with(|| hdl::top_verilog(cfg).expect("a valid configuration"))
+        .clone();
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let m = IcarusModel::compile(cfg, &verilog, fanout, rams, cache).expect("Icarus compiles the generated Verilog");
+    eprintln!(
+        "icarus: {fanout:?} {rams:?} model of {:#010x} compiled in {:.1} s (0: cached)",
+        cfg.hash(),
+        m.compile_seconds
+    );
+    models.push((cfg.hash(), fanout, rams, m.clone()));
+    m
 }
 
 /// A backend the suite runs on.
@@ -130,6 +171,21 @@ pub static EMULATED_BOARD: Backend = Backend {
     open: |cfg, mem| Box::new(crate::emulated::EmulatedBoard::new(cfg, mem)),
 };
 
+/// The generated Verilog in Icarus Verilog (one `vvp` process per device, a few hundred cycles
+/// per second): few cases and images unless the environment says.
+#[cfg(feature = "icarus-suite")]
+pub static ICARUS: Backend = Backend {
+    name: "icarus",
+    measures_cycles: true,
+    checks_dram_on_host: false,
+    default_fixture_images: Some(1),
+    default_max_cases: Some(2),
+    open: |cfg, mem| {
+        let model = icarus_model(cfg, ClockFanout::Hoisted, RamPowerUp::Zero);
+        Box::new(IcarusDevice::new(&model, mem).expect("the Icarus bench starts"))
+    },
+};
+
 /// Expands the items once per built backend, in a module named for the backend (so a test
 /// `fixture` in `models` runs as `models::golden_isa::fixture` and `models::verilator::fixture`),
 /// with `$b` bound to that [`Backend`]. Write the test bodies as calls of functions of the
@@ -143,6 +199,7 @@ macro_rules! on_every_backend {
             golden_isa: crate::common::GOLDEN, all();
             verilator: crate::common::VERILATOR, feature = "verilator";
             emulated_board: crate::common::EMULATED_BOARD, all(feature = "verilator", target_os = "linux");
+            icarus: crate::common::ICARUS, feature = "icarus-suite";
         );
     };
     (@each $b:ident $items:tt $($name:ident: $backend:path, $cfg:meta;)*) => {

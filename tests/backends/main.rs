@@ -7,7 +7,8 @@
 //!
 //! Suites: GEMM chains (`gemm_chains`), whole models (`models`), token pruning (`pruning`), live
 //! token counts (`live_tokens`), the selector instructions alone (`select_ops`) and bad programs
-//! (`error_parity`); faults of the emulated board (`board_faults`). One test binary, because every binary links the Verilator models.
+//! (`error_parity`); faults of the emulated board (`board_faults`); the RTL in Icarus Verilog
+//! against Verilator (`icarus_vs_verilator`). One test binary, because every binary links the Verilator models.
 //!
 //! `PROPTEST_CASES` sets every property test's case count and `VITACCEL_COSIM_IMAGES` the number
 //! of fixture images on the RTL (the heavy tier, `scripts/regress.sh`, raises both).
@@ -22,6 +23,8 @@ mod board_faults;
 
 mod error_parity;
 mod gemm_chains;
+#[cfg(feature = "verilator")]
+mod icarus_vs_verilator;
 mod live_tokens;
 mod models;
 mod pruning;

@@ -1,9 +1,11 @@
 //! The one interface to every accelerator backend: the golden instruction-set simulator, the
-//! Verilator model of the RTL, and a board ([`board`]: Linux UIO + u-dma-buf). The same
-//! [`Program`] runs on all of them.
+//! Verilator model of the RTL, the same RTL in Icarus Verilog ([`icarus`], a cross-check of the
+//! simulator) and a board ([`board`]: Linux UIO + u-dma-buf). The same [`Program`] runs on all
+//! of them.
 
 pub mod board;
 pub mod golden;
+pub mod icarus;
 #[cfg(feature = "verilator")]
 pub mod verilator;
 
