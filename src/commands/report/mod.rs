@@ -305,7 +305,11 @@ fn print(r: &Report) {
     println!(
         "  300 MHz budget (UltraScale+, before placement): {BUDGET_LEVELS} LUT-type levels and {BUDGET_CARRY_CELLS} carry cells; \
          over it: {}",
-        r.rows.iter().filter(|row| !row.depth.within_budget()).map(|row| row.name.as_str()).collect::<Vec<_>>().join(", ")
+        {
+            let over: Vec<&str> =
+                r.rows.iter().filter(|row| !row.depth.within_budget()).map(|row| row.name.as_str()).collect();
+            if over.is_empty() { "none".to_string() } else { over.join(", ") }
+        }
     );
     println!(
         "  {dsp} outside the array: {} of {} ({:.1} %); * = from the cache",

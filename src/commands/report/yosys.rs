@@ -204,18 +204,26 @@ pub struct Job<'a> {
 }
 
 /// Bumped when the script changes meaning (invalidates the cache).
-const SCRIPT_VERSION: u32 = 3;
+const SCRIPT_VERSION: u32 = 4;
 
 impl Job<'_> {
     /// The Yosys script: synthesize to just before flip-flop mapping, measure the deepest path
     /// after a plain LUT mapping (flip-flops are still generic cells there, so `ltp -noff` cuts
-    /// at them; carry cells and DSPs count one level each), then finish the synthesis and count
-    /// cells.
+    /// at them; DSP blocks are removed, so paths end at their ports like at the registers they
+    /// absorbed; carry cells count one level each), then finish the synthesis and count cells.
     fn script(&self) -> String {
         let bb: String = self.black_boxes.iter().map(|m| format!("blackbox {m}\n")).collect();
         // Black-boxed children would count as one combinational cell each on a path; their
         // instances are deleted for the depth measurement, so paths end at their ports.
-        let cut: String = self.black_boxes.iter().map(|m| format!("delete t:{m}\n")).collect();
+        // Multiplier blocks are cut too: synthesis has absorbed the registers around them
+        // (input, M and P registers), so a path through one would chain pipeline stages.
+        let cut: String = self
+            .black_boxes
+            .iter()
+            .map(String::as_str)
+            .chain(["DSP48E1", "DSP48E2", "MULT18X18D", "$mul"])
+            .map(|m| format!("delete t:{m}\n"))
+            .collect();
         let synth = self.family.synth(&self.module);
         format!(
             "read_verilog design.v\n{bb}hierarchy -top {m}\n{synth} -run begin:map_ffs\ndesign -save pre\n\
