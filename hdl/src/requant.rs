@@ -213,7 +213,13 @@ mod tests {
         for rs in i8::MIN..=i8::MAX {
             for (k, acc) in [i32::MIN, i32::MAX, -1, 0, 1, -3].into_iter().enumerate() {
                 for (j, s) in [0u8, 1, 15, 31, 53, 54, 55, 62].into_iter().enumerate() {
-                    cases.push((acc, rs, [32767, 1, 16384][(k + j) % 3], s, (k + j + rs as u8 as usize) % 2 == 0));
+                    cases.push((
+                        acc,
+                        rs,
+                        [32767, 1, 16384][(k + j) % 3],
+                        s,
+                        (k + j + rs as u8 as usize).is_multiple_of(2),
+                    ));
                 }
             }
         }
