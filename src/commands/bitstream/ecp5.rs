@@ -84,6 +84,7 @@ pub fn write_project(dir: &Path, cfg: &AccelConfig, memory_bytes: usize, yosys: 
     let verilog = hdl::board::ulx3s_verilog(cfg, memory_bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ports = super::ports::module_ports(&verilog, hdl::board::ULX3S_MODULE).map_err(anyhow::Error::msg)?;
     check_lpf(&ports, ULX3S_LPF).map_err(anyhow::Error::msg)?;
+    check_directions(&ports).map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(dir.join("hdl")).with_context(|| format!("creating {}", dir.display()))?;
     let files = [
         (dir.join("hdl").join(format!("{}.v", hdl::board::ULX3S_MODULE)), verilog),
