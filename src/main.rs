@@ -43,7 +43,7 @@ enum Command {
     Verilog(commands::verilog::Args),
     /// Hardware cost per module from Yosys (LUT/FF/DSP/BRAM, deepest path) and projected GOPS/DSP.
     Report(commands::report::Args),
-    /// Write a Vivado project for a board (KV260, ZCU102) and run it when Vivado is on PATH.
+    /// Build a board bitstream: Vivado project (KV260, ZCU102; run when Vivado is on PATH) or the open ECP5 flow (ULX3S).
     Bitstream(commands::bitstream::Args),
     /// Load a bitstream project onto a board (FPGA manager, or a Kria app).
     Board(commands::board::Args),

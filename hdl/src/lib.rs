@@ -16,6 +16,7 @@ pub mod arith;
 pub mod array;
 pub mod axi_lite;
 pub mod axi_master;
+pub mod board;
 pub mod bus;
 pub mod controller;
 pub mod delay;

@@ -1,12 +1,24 @@
-//! The boards the Vivado flow targets, and the PS ports it uses on them.
+//! The boards `vitaccel bitstream` targets: Zynq UltraScale+ boards through the Vivado flow
+//! (and the PS ports it uses on them), and the ULX3S through the open ECP5 flow.
 
-/// A Zynq UltraScale+ board.
+/// A target board.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 pub enum Board {
     /// Kria KV260 Vision AI Starter Kit (K26 SOM): loaded with `xmutil` (dfx-mgr).
     Kv260,
     /// ZCU102 evaluation board (XCZU9EG): loaded through the FPGA manager.
     Zcu102,
+    /// Radiona ULX3S with a Lattice ECP5 LFE5U-85F: the open flow (Yosys, nextpnr, ecppack).
+    Ulx3s,
+}
+
+/// The flow that builds a board's bitstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Vivado project folder (`constraints/vivado/`), run where Vivado is installed.
+    Vivado,
+    /// Yosys `synth_ecp5`, `nextpnr-ecp5`, `ecppack` (`constraints/ecp5/`), run here.
+    Ecp5,
 }
 
 /// What the Vivado flow needs to know about a board (names as in Vivado's board store).
@@ -36,9 +48,17 @@ pub const PL_PS_IRQ0_SPI: u32 = 89;
 pub const PL0_REF_CLK: u32 = 71;
 
 impl Board {
-    /// Its facts.
-    pub fn facts(self) -> BoardFacts {
+    /// The flow that builds it.
+    pub fn flow(self) -> Flow {
         match self {
+            Board::Kv260 | Board::Zcu102 => Flow::Vivado,
+            Board::Ulx3s => Flow::Ecp5,
+        }
+    }
+
+    /// Its Vivado facts (boards of [`Flow::Vivado`]; `None` for the others).
+    pub fn vivado_facts(self) -> Option<BoardFacts> {
+        Some(match self {
             Board::Kv260 => BoardFacts {
                 part: "xck26-sfvc784-2LV-c",
                 board_part: "xilinx.com:kv260_som:part0:1.4",
@@ -51,7 +71,13 @@ impl Board {
                 board_connections: "",
                 kria: false,
             },
-        }
+            Board::Ulx3s => return None,
+        })
+    }
+
+    /// Its Vivado facts; panics for a board of another flow (callers dispatch on [`Board::flow`]).
+    pub fn facts(self) -> BoardFacts {
+        self.vivado_facts().unwrap_or_else(|| panic!("{} is not a Vivado board", self.name()))
     }
 
     /// Lower-case name (`kv260`).
@@ -59,6 +85,7 @@ impl Board {
         match self {
             Board::Kv260 => "kv260",
             Board::Zcu102 => "zcu102",
+            Board::Ulx3s => "ulx3s",
         }
     }
 }

