@@ -9,17 +9,18 @@
 //! A `start` pulse runs one op. Channel `c` of matrix row `t` at word `a`, stride `s`, is byte
 //! `c % R` of word `a + t s + c / R`; a row of `n` channels takes `w = ceil(n/R)` words and lane
 //! `l` handles the channels `c = l mod R`. Everything is a sequential state machine around `R`
-//! multiply-accumulate lanes ([`SelLane`]) and **one shared restoring divider** (one quotient bit
-//! per cycle) that computes `div_round(a, b) = floor((2a + b) / (2b))` exactly for signed `a`:
-//! the quotient of `N = 2a + b + 2^16 b` by `2b` is `q + 2^15`, in `0..2^16` because the result
-//! `q` is an int16 (it is a weighted mean of int16 values, or a mean of int8 values), so 16
-//! restoring steps give it; `q` is that minus `2^15` (the top bit flipped). A lane's division
-//! takes [`DIV_LANE_CYCLES`] cycles (load, 16 steps).
+//! multiply-accumulate lanes ([`SelLane`]), **each with its own restoring divider** (one quotient
+//! bit per cycle; all lanes divide by the same divisor at once) that computes
+//! `div_round(a, b) = floor((2a + b) / (2b))` exactly for signed `a`: the quotient of
+//! `N = 2a + b + 2^16 b` by `2b` is `q + 2^15`, in `0..2^16` because the result `q` is an int16
+//! (it is a weighted mean of int16 values, or a mean of int8 values), so 16 restoring steps give
+//! it; `q` is that minus `2^15` (the top bit flipped). A division takes [`DIV_LANE_CYCLES`]
+//! cycles (load, 16 steps) for the whole word group.
 //!
 //! * **COLMEAN** (`rows = L`, `n` int8 channels): per word group `k` of `R` channels: `L` reads
-//!   (port 0, `in_lo_bank`), `R` lanes accumulate `sum_t x[t][c]`; the divider gives
-//!   `g[c] = div_round(sum, L)` lane by lane (live lanes also add `g[c]` to the running
-//!   `sum_c g[c]`); then `L` writes broadcast the group's word to every output row (byte enables
+//!   (port 0, `in_lo_bank`), `R` lanes accumulate `sum_t x[t][c]`; the dividers give
+//!   `g[c] = div_round(sum, L)` in every lane at once (then live lanes add `g[c]` to the running
+//!   `sum_c g[c]`, one lane per cycle); then `L` writes broadcast the group's word to every output row (byte enables
 //!   `c < n`). A group is written only after all its rows were read, so the output may be the
 //!   input (in place). Finally `m = div_round(sum_c g[c], n)` goes to byte `aux % R` of word
 //!   `par_addr + aux / R` of `par_bank`.
@@ -32,7 +33,7 @@
 //!      dropped token and 0 for a kept one; the dropped weights are summed.
 //!   3. *Package* (only if a token is dropped): per word `k`, `L` reads of both byte planes
 //!      (port 0 `in_lo_bank`, port 1 `in_hi_bank`), `R` lanes accumulate `weight_t x[t][c]` (kept
-//!      tokens weigh 0), the divider gives `div_round(., sum weights)` per lane, and the low and
+//!      tokens weigh 0), the dividers give `div_round(., sum weights)` in every lane, and the low and
 //!      the high plane word of row `L` are written (byte enables `c < n`).
 //!   4. *Compaction*: a scan over `t = 0..L` (and `t = L`, the package row, when a token was
 //!      dropped) with the token RAM; a kept token whose position `pos` (kept tokens before it)
@@ -49,7 +50,7 @@
 //! # Structure
 //! One sub-block per step, each in its own file with its own test beside it: [`Decide`]
 //! (weights and keep decisions, step 2), [`ColumnPass`] (the word-group pass of COLMEAN and of
-//! the package, step 3, with the [`LaneArray`] of [`SelLane`]s and the [`RoundDivider`]), [`Compact`] (step 4)
+//! the package, step 3, with the [`LaneArray`] of [`SelLane`]s and their [`RoundDivider`]s), [`Compact`] (step 4)
 //! and [`Gather`] (steps 5-6), around the [`TokenRam`] (written by the decision, read by the
 //! later steps) and the [`PortMux`] (the scratchpad port registers, loaded from the running
 //! step's [`ReadRequest`] and [`crate::bus::SpWriteClient`] bundles). This block starts the steps

@@ -1,16 +1,15 @@
 //! The arithmetic of the column pass for one word group: the rows read enter the [`LaneArray`]
-//! two cycles after their read (the token RAM's weight is read in between), then the
-//! [`RoundDivider`] divides lane after lane (by `rows` for COLMEAN, by `total` for the package),
-//! and the quotients are kept as the lanes' results. COLMEAN also adds the quotients of live lanes
-//! (`l < channels_left`) to a sum of means, which `start_mean` divides by `n` into `mean_word`
-//! after the last group.
+//! two cycles after their read (the token RAM's weight is read in between), then every lane's
+//! divider divides its sum at once (by `rows` for COLMEAN, by `total` for the package), and the
+//! quotients are kept as the lanes' results. COLMEAN then adds the quotients of live lanes
+//! (`l < channels_left`) to a sum of means, one lane per cycle, which `start_mean` divides by `n`
+//! (in lane 0's divider) into `mean_word` after the last group.
 //!
 //! Every output is assigned once per evaluation: `store`, `lanes_done` and `mean_done` are one
 //! expression each of registers and the divider's `last`.
 
-use super::divider::RoundDivider;
 use super::lane::LaneArray;
-use super::{ACC_BITS, TOTAL_BITS};
+use super::TOTAL_BITS;
 use crate::widen::{Extend, Pack, PackBits};
 use rust_hdl::prelude::*;
 
@@ -75,7 +74,6 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     pub hi_results: Signal<Out, Bits<W>>,
 
     lanes: LaneArray<W, BE>,
-    divider: RoundDivider,
     p1_valid: DFF<Bit>,
     p1_first: DFF<Bit>,
     p1_token: DFF<Bits<16>>,
@@ -83,6 +81,7 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     p2_first: DFF<Bit>,
     dividing: DFF<Bit>,
     loading: DFF<Bit>,
+    summing: DFF<Bit>,
     div_lane: DFF<Bits<8>>,
     div_mean: DFF<Bit>,
     mean_sum: DFF<Bits<64>>,
@@ -96,7 +95,6 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     mean_be_pack: PackBits<BE>,
     aux_lane: Signal<Local, Bits<16>>,
     c_rm1_16: Constant<Bits<16>>,
-    ext_acc64: Extend<64, ACC_BITS>,
     ext_q64: Extend<64, 16>,
     lane_live: Signal<Local, Bit>,
     quotient_ready: Signal<Local, Bit>,
@@ -141,7 +139,6 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             lo_results: Signal::default(),
             hi_results: Signal::default(),
             lanes: LaneArray::default(),
-            divider: RoundDivider::default(),
             p1_valid: DFF::default(),
             p1_first: DFF::default(),
             p1_token: DFF::default(),
@@ -149,6 +146,7 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             p2_first: DFF::default(),
             dividing: DFF::default(),
             loading: DFF::default(),
+            summing: DFF::default(),
             div_lane: DFF::default(),
             div_mean: DFF::default(),
             mean_sum: DFF::default(),
@@ -162,7 +160,6 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             mean_be_pack: PackBits::default(),
             aux_lane: Signal::default(),
             c_rm1_16: Constant::new((rows as u64 - 1).into()),
-            ext_acc64: Extend::new(true),
             ext_q64: Extend::new(true),
             lane_live: Signal::default(),
             quotient_ready: Signal::default(),
@@ -180,11 +177,10 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, p1_valid, p1_first, p1_token, p2_valid, p2_first, dividing, loading, div_lane, div_mean,
-            mean_sum, mean_r, divisor
+            self, clock, p1_valid, p1_first, p1_token, p2_valid, p2_first, dividing, loading, summing, div_lane,
+            div_mean, mean_sum, mean_r, divisor
         );
         self.lanes.clock.next = self.clock.val();
-        self.divider.clock.next = self.clock.val();
         self.aux_lane.next = self.aux.val() & self.c_rm1_16.val();
         for l in 0..self._r {
             self.mean_pack.lanes[l].next = self.mean_r.q.val();
@@ -217,51 +213,49 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         self.lanes.en.next = self.p2_valid.q.val() && self.busy.val();
         self.lanes.clr.next = self.p2_first.q.val();
 
-        // Division: one load cycle, then the divider's steps, lane after lane (or the sum of
-        // means alone).
+        // Division: every lane at once (one load cycle, then the dividers' steps), or the sum of
+        // means alone in lane 0. COLMEAN then adds the live lanes' quotients to the sum of
+        // means, one lane per cycle.
         self.lane_live.next = false;
         for l in 0..self._r {
             if self.div_lane.q.val().index() == l {
                 self.lane_live.next = self.channels_left.val() > self.byte_col[l].val();
             }
         }
-        self.ext_acc64.din.next = self.lanes.picked.val();
-        self.divider.dividend.next = self.ext_acc64.dout.val();
-        if self.div_mean.q.val() {
-            self.divider.dividend.next = self.mean_sum.q.val();
-        }
-        self.divider.divisor.next = self.divisor.q.val();
-        self.divider.load.next = self.dividing.q.val() && self.loading.q.val();
-        self.divider.step.next = self.dividing.q.val() && !self.loading.q.val();
-        self.quotient_ready.next = self.dividing.q.val() && !self.loading.q.val() && self.divider.last.val();
-        self.ext_q64.din.next = self.divider.quotient.val();
-        self.lanes.pick.next = self.div_lane.q.val();
-        self.lanes.result.next = self.divider.quotient.val();
+        self.lanes.divisor.next = self.divisor.q.val();
+        self.lanes.div_mean.next = self.div_mean.q.val();
+        self.lanes.mean_dividend.next = self.mean_sum.q.val();
+        self.lanes.div_load.next = self.dividing.q.val() && self.loading.q.val();
+        self.lanes.div_step.next = self.dividing.q.val() && !self.loading.q.val();
+        self.quotient_ready.next = self.dividing.q.val() && !self.loading.q.val() && self.lanes.div_last.val();
         self.lanes.store.next = self.quotient_ready.val() && !self.div_mean.q.val();
-        self.lanes_done.next =
-            self.quotient_ready.val() && !self.div_mean.q.val() && (self.div_lane.q.val() == self.c_rm1_8.val());
+        self.lanes.pick.next = self.div_lane.q.val();
+        self.ext_q64.din.next = self.lanes.picked.val();
+        self.lanes_done.next = (self.quotient_ready.val() && !self.div_mean.q.val() && self.sel.val())
+            || (self.summing.q.val() && (self.div_lane.q.val() == self.c_rm1_8.val()));
         self.mean_done.next = self.quotient_ready.val() && self.div_mean.q.val();
         self.loading.d.next = false;
         if self.quotient_ready.val() {
+            self.dividing.d.next = false;
             if self.div_mean.q.val() {
-                self.mean_r.d.next = self.divider.quotient.val().get_bits::<8>(0);
-                self.dividing.d.next = false;
-            } else {
-                if !self.sel.val() && self.lane_live.val() {
-                    self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q64.dout.val();
-                }
-                if self.div_lane.q.val() == self.c_rm1_8.val() {
-                    self.dividing.d.next = false;
-                } else {
-                    self.div_lane.d.next = self.div_lane.q.val() + 1;
-                    self.loading.d.next = true;
-                }
+                self.mean_r.d.next = self.lanes.quotient0.val();
+            } else if !self.sel.val() {
+                self.summing.d.next = true;
+                self.div_lane.d.next = self.c_zero8.val();
+            }
+        }
+        if self.summing.q.val() {
+            if self.lane_live.val() {
+                self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q64.dout.val();
+            }
+            self.div_lane.d.next = self.div_lane.q.val() + 1;
+            if self.div_lane.q.val() == self.c_rm1_8.val() {
+                self.summing.d.next = false;
             }
         }
         if self.start_lanes.val() || self.start_mean.val() {
             self.dividing.d.next = true;
             self.loading.d.next = true;
-            self.div_lane.d.next = self.c_zero8.val();
             self.div_mean.d.next = self.start_mean.val();
         }
         self.ext_rows64.din.next = self.rows.val();
@@ -281,6 +275,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
             self.p1_valid.d.next = false;
             self.p2_valid.d.next = false;
             self.dividing.d.next = false;
+            self.summing.d.next = false;
         }
     }
 }

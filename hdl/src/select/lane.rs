@@ -1,6 +1,7 @@
 //! The selector's multiply-accumulate lanes: COLMEAN sums int8 values (weight 1), the
 //! SELECT package sums weighted int16 values.
 
+use super::divider::RoundDivider;
 use super::ACC_BITS;
 use crate::arith::MulS;
 use crate::widen::{Concat, Extend, Pack};
@@ -84,9 +85,11 @@ impl Logic for SelLane {
     }
 }
 
-/// The `R` lanes of the column pass with their results: lane `l` takes byte `l` of the read
-/// words; the divider reads lane `pick`'s sum and `store` keeps its quotient as lane `pick`'s
-/// result; the results leave as a low-byte and a high-byte word.
+/// The `R` lanes of the column pass, each with its own [`RoundDivider`] (all dividing by one
+/// divisor at once), and their results: lane `l` takes byte `l` of the read words; `store` keeps
+/// every lane's quotient as its result; the results leave as a low-byte and a high-byte word,
+/// and lane `pick`'s result alone on `picked`. Lane 0's divider also divides the sum of means
+/// (`div_mean`).
 #[derive(LogicBlock)]
 pub struct LaneArray<const W: usize, const BE: usize> {
     /// Clock.
@@ -103,21 +106,36 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     pub en: Signal<In, Bit>,
     /// Start new sums with this row.
     pub clr: Signal<In, Bit>,
-    /// The lane the divider reads and `store` writes.
-    pub pick: Signal<In, Bits<8>>,
-    /// Keep `result` as lane `pick`'s result.
+    /// Load every divider with its lane's sum (lane 0: `mean_dividend` when `div_mean`).
+    pub div_load: Signal<In, Bit>,
+    /// Every divider produces one quotient bit this cycle.
+    pub div_step: Signal<In, Bit>,
+    /// The divisor (`> 0`) of every lane.
+    pub divisor: Signal<In, Bits<64>>,
+    /// Lane 0 divides `mean_dividend` instead of its sum.
+    pub div_mean: Signal<In, Bit>,
+    /// The sum of means (two's complement).
+    pub mean_dividend: Signal<In, Bits<64>>,
+    /// The dividers' step of this cycle is their last (the quotients are valid).
+    pub div_last: Signal<Out, Bit>,
+    /// The low byte of lane 0's quotient (valid with `div_last`): the mean of the means.
+    pub quotient0: Signal<Out, Bits<8>>,
+    /// Keep every lane's quotient as its result.
     pub store: Signal<In, Bit>,
-    /// A lane's result (int16).
-    pub result: Signal<In, Bits<16>>,
-    /// Lane `pick`'s sum.
-    pub picked: Signal<Out, Bits<ACC_BITS>>,
+    /// The lane whose result `picked` shows.
+    pub pick: Signal<In, Bits<8>>,
+    /// Lane `pick`'s result (int16).
+    pub picked: Signal<Out, Bits<16>>,
     /// The results' low bytes, lane `l` in byte `l`.
     pub lo_results: Signal<Out, Bits<W>>,
     /// The results' high bytes.
     pub hi_results: Signal<Out, Bits<W>>,
     lane: Vec<SelLane>,
-    /// Lane `pick`'s sum, selected (the port is assigned once per evaluation).
-    picked_sum: Signal<Local, Bits<ACC_BITS>>,
+    dividers: Vec<RoundDivider>,
+    ext_acc: Vec<Extend<64, ACC_BITS>>,
+    /// Lane `pick`'s result, selected (the port is assigned once per evaluation).
+    picked_result: Signal<Local, Bits<16>>,
+    all_last: Signal<Local, Bit>,
     results: Vec<DFF<Bits<16>>>,
     lo_pack: Pack<W>,
     hi_pack: Pack<W>,
@@ -134,14 +152,23 @@ impl<const W: usize, const BE: usize> Default for LaneArray<W, BE> {
             weight: Signal::default(),
             en: Signal::default(),
             clr: Signal::default(),
-            pick: Signal::default(),
+            div_load: Signal::default(),
+            div_step: Signal::default(),
+            divisor: Signal::default(),
+            div_mean: Signal::default(),
+            mean_dividend: Signal::default(),
+            div_last: Signal::default(),
+            quotient0: Signal::default(),
             store: Signal::default(),
-            result: Signal::default(),
+            pick: Signal::default(),
             picked: Signal::default(),
             lo_results: Signal::default(),
             hi_results: Signal::default(),
             lane: (0..BE).map(|_| SelLane::default()).collect(),
-            picked_sum: Signal::default(),
+            dividers: (0..BE).map(|_| RoundDivider::default()).collect(),
+            ext_acc: (0..BE).map(|_| Extend::new(true)).collect(),
+            picked_result: Signal::default(),
+            all_last: Signal::default(),
             results: (0..BE).map(|_| DFF::default()).collect(),
             lo_pack: Pack::default(),
             hi_pack: Pack::default(),
@@ -155,7 +182,10 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
     fn update(&mut self) {
         Signal::<Out, Bits<W>>::link(&mut self.lo_results, &mut self.lo_pack.dout);
         Signal::<Out, Bits<W>>::link(&mut self.hi_results, &mut self.hi_pack.dout);
-        self.picked_sum.next = self.lane[0].acc.val();
+        self.quotient0.next = self.dividers[0].quotient.val().get_bits::<8>(0);
+        // Every divider steps in lock step: their `last` agree.
+        self.all_last.next = true;
+        self.picked_result.next = self.results[0].q.val();
         for l in 0..self._r {
             self.lane[l].clock.next = self.clock.val();
             self.lane[l].lo.next = self.lo_word.val().get_bits::<8>(8 * l);
@@ -164,18 +194,29 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
             self.lane[l].w.next = self.weight.val();
             self.lane[l].en.next = self.en.val();
             self.lane[l].clr.next = self.clr.val();
+            self.ext_acc[l].din.next = self.lane[l].acc.val();
+            self.dividers[l].clock.next = self.clock.val();
+            self.dividers[l].load.next = self.div_load.val();
+            self.dividers[l].step.next = self.div_step.val();
+            self.dividers[l].divisor.next = self.divisor.val();
+            self.dividers[l].dividend.next = self.ext_acc[l].dout.val();
+            self.all_last.next = self.all_last.val() && self.dividers[l].last.val();
             self.results[l].clock.next = self.clock.val();
             self.results[l].d.next = self.results[l].q.val();
+            if self.store.val() {
+                self.results[l].d.next = self.dividers[l].quotient.val();
+            }
             if self.pick.val().index() == l {
-                self.picked_sum.next = self.lane[l].acc.val();
-                if self.store.val() {
-                    self.results[l].d.next = self.result.val();
-                }
+                self.picked_result.next = self.results[l].q.val();
             }
             self.lo_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(0);
             self.hi_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(8);
         }
-        self.picked.next = self.picked_sum.val();
+        if self.div_mean.val() {
+            self.dividers[0].dividend.next = self.mean_dividend.val();
+        }
+        self.picked.next = self.picked_result.val();
+        self.div_last.next = self.all_last.val();
     }
 }
 
