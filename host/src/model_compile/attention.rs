@@ -3,7 +3,7 @@
 
 use super::bank;
 use super::compiled::{Dump, DumpKind, LayerKind};
-use super::emit::{ba, out_rows, Elems, Emitter, GemmOp, Matrix, SoftmaxOp, RESID};
+use super::emit::{ba, out_rows, Elems, Emitter, GemmOp, LnChunk, Matrix, SoftmaxOp, RESID};
 use super::layout::pad;
 use super::params::ParamPlan;
 use super::weights::{scatter_inputs, scatter_outputs};
@@ -70,17 +70,19 @@ pub(super) fn attention(
     name: &dyn Fn(&str) -> String,
 ) {
     let heads = Heads::new(bs, cx.lay.r, cx.lay.c);
-    cx.layernorm_x(name("ln1"), cx.lay.tokens, params.ln1[bi], blk.ln1.out);
-    qkv(cx, blk, &heads, bi, name);
+    let ln = cx.layernorm_x_chunks(name("ln1"), cx.lay.tokens, params.ln1[bi], blk.ln1.out);
+    qkv(cx, blk, &heads, bi, &ln, name);
     attend(cx, blk, &heads, params.exp[bi], name);
     projection(cx, blk, &heads, name);
 }
 
-/// Q, K, V from the LN1 output (bank A) with the block's token mask as row scale, each head at
-/// its padded place in banks Q, K, V.
-fn qkv(cx: &mut Emitter, blk: &IntBlock, hd: &Heads, bi: usize, name: &dyn Fn(&str) -> String) {
+/// Q, K, V from the LN1 output (its chunks `ln`, each a GEMM per projection, the first chunk's
+/// first) with the block's token mask as row scale, each head at its padded place in banks Q,
+/// K, V.
+fn qkv(cx: &mut Emitter, blk: &IntBlock, hd: &Heads, bi: usize, ln: &[LnChunk], name: &dyn Fn(&str) -> String) {
     let (h, qk, v) = (hd.h, hd.qk, hd.v);
-    let mask = Some(ba(bank::O, cx.lay.mask_at(bi)));
+    let mask = ba(bank::O, cx.lay.mask_at(bi));
+    let mut streams = vec![];
     for (what, pairs, n, bk, (w, wp)) in [
         ("q", hd.pairs(0, qk, hd.qk_p), h * hd.qk_p, bank::Q, (qk, hd.qk_p)),
         ("k", hd.pairs(h * qk, qk, hd.qk_p), h * hd.qk_p, bank::K, (qk, hd.qk_p)),
@@ -89,18 +91,25 @@ fn qkv(cx: &mut Emitter, blk: &IntBlock, hd: &Heads, bi: usize, name: &dyn Fn(&s
         let layer = scatter_outputs(&blk.qkv, &pairs, n);
         let weights = cx.weights(name(&format!("{what}.weights")), &layer, None);
         let out = Matrix { at: ba(bk, 0), stride: cx.lay.words(n) };
-        cx.gemm(GemmOp {
-            kind: LayerKind::Qkv,
-            m: cx.lay.tokens,
-            k: cx.lay.embed,
-            n,
-            a: Matrix { at: ba(bank::A, 0), stride: cx.lay.e_w },
-            a_elems: Elems::Int8,
-            b: WeightSource::Dram,
-            out: out_rows(out.at, out.stride, OutMode::Int8),
-            row_scale: mask,
-            weights,
-        });
+        streams.push((what, n, out, weights, (w, wp)));
+    }
+    for ch in ln {
+        for &(_, n, out, weights, _) in &streams {
+            cx.gemm(GemmOp {
+                kind: LayerKind::Qkv,
+                m: ch.rows,
+                k: cx.lay.embed,
+                n,
+                a: ch.a,
+                a_elems: Elems::Int8,
+                b: WeightSource::Dram,
+                out: out_rows(out.row(ch.first).at, out.stride, OutMode::Int8),
+                row_scale: Some(ba(mask.bank, mask.addr as usize + cx.lay.words(ch.first))),
+                weights,
+            });
+        }
+    }
+    for (what, _, out, _, (w, wp)) in streams {
         cx.dump8(name(what), DumpKind::I8, out, cx.lay.tokens, hd.cols(w, wp));
     }
 }

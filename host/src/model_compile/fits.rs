@@ -94,6 +94,16 @@ pub fn check_fits(model: &IntModel, cfg: &AccelConfig, opts: &ModelOptions) -> R
             cfg.bank_words,
             "bank_words",
         )?;
+        // The stacked heads (`heads x tokens` rows) of the scorer's activations, one bank each.
+        let zn = pad(d / 2, r) + (d - d / 2);
+        for (what, width) in [("in_proj output", zn), ("hidden1", ss.hidden1), ("hidden2", ss.hidden2)] {
+            lim(
+                &format!("selector {si} {what} scratchpad words (heads x tokens x ceil({what}/R))"),
+                ss.heads * t * width.div_ceil(r),
+                cfg.bank_words,
+                "bank_words",
+            )?;
+        }
         param_words += (2 * d).div_ceil(r) + (4 * d).div_ceil(r);
     }
     lim("parameter scratchpad words (LayerNorm, exp tables)", param_words, cfg.bank_words, "bank_words")?;

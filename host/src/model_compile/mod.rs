@@ -31,7 +31,7 @@
 //! | 3 | Q (heads at `R`-aligned offsets), later the MLP hidden activations H |
 //! | 4 | K (same layout as Q) |
 //! | 5 | V (heads at `C`-aligned offsets) |
-//! | 6, 7 / 8, 9 | attention scores of even / odd heads and their copies (softmax in place) |
+//! | 6, 7 / 8, 9 | attention scores of even / odd heads and their copies (softmax in place); 6 also the second LayerNorm chunk before Q/K/V and FC1 |
 //! | 10 | attention output O (V's layout), then the NViT token masks (GEMM row scales) |
 //! | 11 | vector-unit parameters: LayerNorm gamma/beta, exp tables |
 //!

@@ -1,13 +1,18 @@
 //! Emit step of an on-chip token selector (SPViT soft pruning, `ModelOptions::prune`).
 //!
-//! Per head `j`: LayerNorm of channels `j d..(j+1) d` (bank A); `in_proj` with GELU (bank Q: the
+//! Every head shares the scorer's weights, so the heads are stacked: head `j`'s rows are rows
+//! `j T ..` of one `heads T`-row matrix, and each scorer layer is one GEMM over all of them
+//! (chunks of at most `max_tokens` rows) instead of one per head. Per head `j`: LayerNorm of
+//! channels `j d..(j+1) d` into rows `j T ..` of bank A. Then `in_proj` with GELU (bank Q: the
 //! local half at channel 0, the global half at `hp = ceil(d/2 / R) R` so COLMEAN addresses it by
-//! words); COLMEAN over the live tokens (global half, broadcast, and the head's squeeze byte);
-//! `out1`/`out2` with GELU (banks K, V); `diff` with the sigmoid table (the head's keep
-//! probabilities, one word per token at `j T` of bank S0). Then the head-importance branch on
-//! the squeeze row (S0 word `h T` -> S1 -> S0 word `h T + 1`) and SELECT, which compacts the
-//! kept tokens, appends the package token and sets LIVE_TOKENS. Finally the tokens' original
-//! indices and the live count are stored for the host to read back.
+//! words); per head, COLMEAN over its live tokens (global half, broadcast, and the head's squeeze
+//! byte); `out1`/`out2` with GELU (banks K, V); `diff` with the sigmoid table (the keep
+//! probabilities: head `j`, token `t` at word `j T + t` of bank S0). The stacked GEMMs have the
+//! fixed size `heads T`: in a live block the rows of the dropped tokens (`L..T` of every head)
+//! are computed from stale rows and never read. Then the head-importance branch on the squeeze
+//! row (S0 word `h T` -> S1 -> S0 word `h T + 1`) and SELECT, which compacts the kept tokens,
+//! appends the package token and sets LIVE_TOKENS. Finally the tokens' original indices and the
+//! live count are stored for the host to read back.
 
 use super::bank;
 use super::compiled::LayerKind;
@@ -80,9 +85,8 @@ pub(super) fn selector(
     let out2 = cx.weights(name("out2"), &sel.out2, Some(&sel.gelu2));
     let diff = cx.weights(name("diff"), &sel.diff, Some(&sel.sigmoid.map(|v| v as i8)));
     let streams = Streams { in_proj, out1, out2, diff };
-    for j in 0..ss.heads {
-        keep_probabilities(cx, sel, ss, &hd, &streams, j, ln_at);
-    }
+    keep_probabilities(cx, sel, ss, &hd, &streams, ln_at);
+
     cx.with_fixed_tokens(|cx| head_importance(cx, sel, ss.heads, &name));
     let squeeze_at = ss.heads * t;
     let lay = &cx.lay;
@@ -109,46 +113,61 @@ pub(super) fn selector(
     cx.store(Matrix { at: ba(bank::O, cx.lay.indices_at()), stride: mw }, 3, mw)
 }
 
-/// Head `j`'s keep probability of every token into S0 words `j T ..`, and its squeeze byte
-/// (the mean of its global half) into byte `j` of S0 word `h T`.
+/// Every head's keep probability of every token into S0 words `j T + t`, and head `j`'s squeeze
+/// byte (the mean of its global half) into byte `j` of S0 word `h T`.
 fn keep_probabilities(
     cx: &mut Emitter,
     sel: &IntSelector,
     ss: &SelectorShape,
     hd: &HeadPlan,
     w: &Streams,
-    j: usize,
     ln_at: usize,
 ) {
-    let (t, r) = (cx.lay.tokens, cx.lay.r);
+    let (t, r, h) = (cx.lay.tokens, cx.lay.r, ss.heads);
     let (d_w, z_w) = (hd.d / r, hd.zn.div_ceil(r));
     let (h1_w, h2_w) = (ss.hidden1.div_ceil(r), ss.hidden2.div_ceil(r));
     let a = Matrix { at: ba(bank::A, 0), stride: d_w };
     let z = Matrix { at: ba(bank::Q, 0), stride: z_w };
     let h1 = Matrix { at: ba(bank::K, 0), stride: h1_w };
     let h2 = Matrix { at: ba(bank::V, 0), stride: h2_w };
-    let probs = Matrix { at: ba(bank::S[0], j * t), stride: 1 };
-    cx.layernorm(LayerNormOp {
-        kind: LayerKind::Selector,
-        rows: t,
-        n: hd.d,
-        x: Matrix { at: ba(bank::XL, j * d_w), stride: cx.lay.e_w },
-        x_hi_bank: bank::XH,
-        out: a,
-        params: ln_at,
-        out_mult: sel.ln.out,
+    let probs = Matrix { at: ba(bank::S[0], 0), stride: 1 };
+    for j in 0..h {
+        cx.layernorm(LayerNormOp {
+            kind: LayerKind::Selector,
+            rows: t,
+            n: hd.d,
+            x: Matrix { at: ba(bank::XL, j * d_w), stride: cx.lay.e_w },
+            x_hi_bank: bank::XH,
+            out: a.row(j * t),
+            params: ln_at,
+            out_mult: sel.ln.out,
+        });
+    }
+    stacked_gemm(cx, (h * t, hd.d, hd.zn), a, z, w.in_proj);
+    for j in 0..h {
+        cx.colmean(ColMeanOp {
+            rows: t,
+            n: hd.half,
+            x: z.row(j * t).word(hd.hp / r),
+            mean_at: ba(bank::S[0], h * t),
+            mean_byte: j,
+        });
+    }
+    stacked_gemm(cx, (h * t, hd.zn, ss.hidden1), z, h1, w.out1);
+    stacked_gemm(cx, (h * t, ss.hidden1, ss.hidden2), h1, h2, w.out2);
+    stacked_gemm(cx, (h * t, ss.hidden2, 1), h2, probs, w.diff);
+}
+
+/// A scorer layer over the stacked heads (`m = heads T` rows, fixed even in a live block), in
+/// chunks of at most `max_tokens` rows (the GEMM's M limit).
+fn stacked_gemm(cx: &mut Emitter, (m, k, n): (usize, usize, usize), a: Matrix, out: Matrix, weights: u64) {
+    let chunk = cx.cfg.max_tokens;
+    cx.with_fixed_tokens(|cx| {
+        for first in (0..m).step_by(chunk) {
+            let rows = chunk.min(m - first);
+            lut_gemm(cx, (rows, k, n), a.row(first), out.row(first), weights);
+        }
     });
-    lut_gemm(cx, (t, hd.d, hd.zn), a, z, w.in_proj);
-    cx.colmean(ColMeanOp {
-        rows: t,
-        n: hd.half,
-        x: Matrix { at: ba(bank::Q, hd.hp / r), stride: z_w },
-        mean_at: ba(bank::S[0], ss.heads * t),
-        mean_byte: j,
-    });
-    lut_gemm(cx, (t, hd.zn, ss.hidden1), z, h1, w.out1);
-    lut_gemm(cx, (t, ss.hidden1, ss.hidden2), h1, h2, w.out2);
-    lut_gemm(cx, (t, ss.hidden2, 1), h2, probs, w.diff);
 }
 
 /// The head-importance branch on the squeeze row (one row, sizes fixed): S0 word `h T` ->
