@@ -95,6 +95,27 @@ on_every_backend!(BACKEND => {
         check_fixture(BACKEND);
     }
 
+    /// Enough tokens (65 or 66 on 16x16) that LN1 and LN2 run in two row chunks (the second
+    /// in bank S0) with Q/K/V and FC1 per chunk, the token mask's row scales taken from each
+    /// chunk's first row: the program has the chunks, and the logits are exact.
+    #[test]
+    fn layernorm_row_chunks_are_exact() {
+        let mut rng = golden::synth::Rng::new(0x1c4e);
+        let mut shape = golden::synth::random_shape(&mut rng, 2, 16);
+        (shape.img_size, shape.patch_size) = (8, 1);
+        shape.selectors.clear();
+        let fm = golden::synth::random_model(&shape, 7, 0.0);
+        let cal = golden::Calibration::collect(&fm, &golden::synth::random_images(&shape, 4, 8), |_| {});
+        let (im, _) = golden::quantize(&fm, &cal).expect("quantizes");
+        let cfg = AccelConfig::default();
+        let cm = compile_model(&im, &cfg, ModelOptions::default()).expect("compiles");
+        let lns = cm.program.insns.iter().filter(|i| matches!(i.op, spec::isa::Op::LayerNorm(_))).count();
+        assert_eq!(lns, 4 * shape.blocks.len() + 1, "LN1 and LN2 in two chunks each, the final LayerNorm whole");
+        let images = golden::synth::random_images(&shape, 1, 9);
+        let model_err = check(BACKEND, &im, &images, &cfg, false).unwrap_or_else(|e| panic!("{}: {e}", BACKEND.name));
+        assert!(model_err <= 0.05, "{}: program cycles, model off by {:.2} %", BACKEND.name, model_err * 100.0);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: BACKEND.cases(200), failure_persistence: None, ..ProptestConfig::default() })]
 
