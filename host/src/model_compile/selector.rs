@@ -1,15 +1,16 @@
 //! Emit step of an on-chip token selector (SPViT soft pruning, `ModelOptions::prune`).
 //!
 //! Every head shares the scorer's weights, so the heads are stacked: head `j`'s rows are rows
-//! `j T ..` of one `heads T`-row matrix, and each scorer layer is one GEMM over all of them
-//! (chunks of at most `max_tokens` rows) instead of one per head. Per head `j`: LayerNorm of
+//! `j T ..` of one `heads T`-row matrix. When that fits one GEMM (`heads T <= max_tokens`) each
+//! scorer layer is one GEMM over all of them instead of one per head (the weights loaded once);
+//! otherwise each layer is one GEMM per head over its live rows. Per head `j`: LayerNorm of
 //! channels `j d..(j+1) d` into rows `j T ..` of bank A. Then `in_proj` with GELU (bank Q: the
 //! local half at channel 0, the global half at `hp = ceil(d/2 / R) R` so COLMEAN addresses it by
 //! words); per head, COLMEAN over its live tokens (global half, broadcast, and the head's squeeze
 //! byte); `out1`/`out2` with GELU (banks K, V); `diff` with the sigmoid table (the keep
-//! probabilities: head `j`, token `t` at word `j T + t` of bank S0). The stacked GEMMs have the
-//! fixed size `heads T`: in a live block the rows of the dropped tokens (`L..T` of every head)
-//! are computed from stale rows and never read. Then the head-importance branch on the squeeze
+//! probabilities: head `j`, token `t` at word `j T + t` of bank S0). A stacked GEMM has the fixed
+//! size `heads T`: in a live block the rows of the dropped tokens (`L..T` of every head) are
+//! computed from stale rows and never read. Then the head-importance branch on the squeeze
 //! row (S0 word `h T` -> S1 -> S0 word `h T + 1`) and SELECT, which compacts the kept tokens,
 //! appends the package token and sets LIVE_TOKENS. Finally the tokens' original indices and the
 //! live count are stored for the host to read back.
@@ -143,7 +144,7 @@ fn keep_probabilities(
             out_mult: sel.ln.out,
         });
     }
-    stacked_gemm(cx, (h * t, hd.d, hd.zn), a, z, w.in_proj);
+    stacked_gemm(cx, (h, t), (hd.d, hd.zn), a, z, w.in_proj);
     for j in 0..h {
         cx.colmean(ColMeanOp {
             rows: t,
@@ -153,21 +154,30 @@ fn keep_probabilities(
             mean_byte: j,
         });
     }
-    stacked_gemm(cx, (h * t, hd.zn, ss.hidden1), z, h1, w.out1);
-    stacked_gemm(cx, (h * t, ss.hidden1, ss.hidden2), h1, h2, w.out2);
-    stacked_gemm(cx, (h * t, ss.hidden2, 1), h2, probs, w.diff);
+    stacked_gemm(cx, (h, t), (hd.zn, ss.hidden1), z, h1, w.out1);
+    stacked_gemm(cx, (h, t), (ss.hidden1, ss.hidden2), h1, h2, w.out2);
+    stacked_gemm(cx, (h, t), (ss.hidden2, 1), h2, probs, w.diff);
 }
 
-/// A scorer layer over the stacked heads (`m = heads T` rows, fixed even in a live block), in
-/// chunks of at most `max_tokens` rows (the GEMM's M limit).
-fn stacked_gemm(cx: &mut Emitter, (m, k, n): (usize, usize, usize), a: Matrix, out: Matrix, weights: u64) {
-    let chunk = cx.cfg.max_tokens;
-    cx.with_fixed_tokens(|cx| {
-        for first in (0..m).step_by(chunk) {
-            let rows = chunk.min(m - first);
-            lut_gemm(cx, (rows, k, n), a.row(first), out.row(first), weights);
+/// A scorer layer over the stacked heads (`heads x T` rows): one GEMM of fixed size when they
+/// fit the GEMM's M limit (`max_tokens`; the weights are loaded once for every head, which pays
+/// on few tokens), else one GEMM per head over its live rows (on many tokens a head's rows fill
+/// the array alone, and after an earlier selector the dropped rows are not computed).
+fn stacked_gemm(
+    cx: &mut Emitter,
+    (h, t): (usize, usize),
+    (k, n): (usize, usize),
+    a: Matrix,
+    out: Matrix,
+    weights: u64,
+) {
+    if h * t <= cx.cfg.max_tokens {
+        cx.with_fixed_tokens(|cx| lut_gemm(cx, (h * t, k, n), a, out, weights));
+    } else {
+        for j in 0..h {
+            lut_gemm(cx, (t, k, n), a.row(j * t), out.row(j * t), weights);
         }
-    });
+    }
 }
 
 /// The head-importance branch on the squeeze row (one row, sizes fixed): S0 word `h T` ->
