@@ -41,3 +41,8 @@ cargo run --release -p host --example calibrate -- default
 # The whole benchmark suite (JSON + PNG/SVG plots in out/bench/, results generated from them);
 # `vitaccel bench report --from out/bench -o docs/RESULTS.md` refreshes the committed results.
 ./target/release/vitaccel bench all --out out/bench --report out/bench/RESULTS.md
+# DeiT-Tiny on the 32x32 RTL against the cycle model (a third Verilator model: ~11 min to build
+# on 2 shared cores, then ~26 s to simulate one image).
+VITACCEL_SIM_CONFIGS=small,default,x32=configs/32x32.toml cargo build --release
+./target/release/vitaccel bench model --shape deit-tiny --config configs/32x32.toml \
+    --project configs/64x32.toml --json out/bench/model-32x32.json
