@@ -61,7 +61,8 @@
 //! With `h <= max_heads <= 32` a weight is `< 32 * 255^2 + 1 < 2^21` ([`WEIGHT_BITS`]); the sum of
 //! the weights of `<= max_tokens` tokens is `< 2^32` ([`TOTAL_BITS`]; [`SelectEngine::new`]
 //! asserts both for the configuration); `|sum weight x| < 2^32 2^15 = 2^47` fits the 48-bit lane
-//! accumulators ([`ACC_BITS`]), and the divider's numerator `N < 2^50` its 64-bit remainder.
+//! accumulators ([`ACC_BITS`]), and the divider's numerator `N < 2^49` its 50-bit remainder
+//! ([`DIV_BITS`]).
 //! A COLMEAN sum is `<= 2^16 * 128` (rows are 16-bit), the sum of means `<= 2^16 * 128`.
 //!
 //! # Cycles
@@ -124,6 +125,9 @@ pub const TOTAL_BITS: usize = 32;
 /// Bits of a lane accumulator (signed).
 pub const ACC_BITS: usize = 48;
 pub use spec::timing::select::{colmean_cycles, select_cycles, DIV_LANE_CYCLES, QUOTIENT_BITS};
+/// Bits of a divider's remainder, dividend and divisor: the numerator `N = 2a + b + 2^16 b`
+/// is `< 2^16 * 2b < 2^49` for an int16 result and a divisor `b < 2^32`.
+pub const DIV_BITS: usize = 50;
 /// Most heads the widths allow (`32 * 255^2 + 1 < 2^21`).
 pub const MAX_HEADS: usize = 32;
 

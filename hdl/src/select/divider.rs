@@ -4,7 +4,7 @@
 //! The quotient of `N = 2a + b + 2^16 b` by `2b` is `q + 2^15`, in `0..2^16` when `q` is an
 //! int16, so [`QUOTIENT_BITS`] restoring steps give it; `q` is that with the top bit flipped.
 
-use super::QUOTIENT_BITS;
+use super::{DIV_BITS, QUOTIENT_BITS};
 use rust_hdl::prelude::*;
 
 /// `load` takes `dividend`/`divisor`; then [`QUOTIENT_BITS`] cycles of `step`, the last of
@@ -17,16 +17,17 @@ pub struct RoundDivider {
     pub load: Signal<In, Bit>,
     /// Produce one quotient bit this cycle.
     pub step: Signal<In, Bit>,
-    /// `a`, two's complement (`|2a + b + 2^16 b| < 2^63`).
-    pub dividend: Signal<In, Bits<64>>,
-    /// `b > 0`.
-    pub divisor: Signal<In, Bits<64>>,
+    /// `a`, two's complement in [`DIV_BITS`] bits (`0 <= 2a + b + 2^16 b < 2^49` when the
+    /// result is an int16 and `b < 2^32`).
+    pub dividend: Signal<In, Bits<DIV_BITS>>,
+    /// `b > 0`, `b < 2^32`.
+    pub divisor: Signal<In, Bits<DIV_BITS>>,
     /// The int16 result once the step with `last` high is taken (valid in that cycle).
     pub quotient: Signal<Out, Bits<16>>,
     /// The step of this cycle is the last one.
     pub last: Signal<Out, Bit>,
-    remainder: DFF<Bits<64>>,
-    shifted_divisor: DFF<Bits<64>>,
+    remainder: DFF<Bits<DIV_BITS>>,
+    shifted_divisor: DFF<Bits<DIV_BITS>>,
     quotient_bits: DFF<Bits<16>>,
     steps_left: DFF<Bits<8>>,
     takes: Signal<Local, Bit>,
@@ -109,7 +110,7 @@ mod tests {
         sim.add_testbench(move |mut ep: Sim<RoundDivider>| {
             let mut x = ep.init()?;
             for &(a, b) in &pairs {
-                x.dividend.next = (a as u64).into();
+                x.dividend.next = ((a as u64) & ((1 << DIV_BITS) - 1)).into();
                 x.divisor.next = b.into();
                 x.load.next = true;
                 wait_clock_cycle!(ep, clock, x);

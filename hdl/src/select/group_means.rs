@@ -9,7 +9,7 @@
 //! expression each of registers and the divider's `last`.
 
 use super::lane::LaneArray;
-use super::TOTAL_BITS;
+use super::{DIV_BITS, TOTAL_BITS};
 use crate::widen::{Extend, Pack, PackBits};
 use rust_hdl::prelude::*;
 
@@ -84,24 +84,24 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     summing: DFF<Bit>,
     div_lane: DFF<Bits<8>>,
     div_mean: DFF<Bit>,
-    mean_sum: DFF<Bits<64>>,
+    mean_sum: DFF<Bits<DIV_BITS>>,
     mean_r: DFF<Bits<8>>,
-    divisor: DFF<Bits<64>>,
-    ext_rows64: Extend<64, 16>,
-    ext_n64: Extend<64, 16>,
-    ext_total64: Extend<64, TOTAL_BITS>,
+    divisor: DFF<Bits<DIV_BITS>>,
+    ext_rows64: Extend<DIV_BITS, 16>,
+    ext_n64: Extend<DIV_BITS, 16>,
+    ext_total64: Extend<DIV_BITS, TOTAL_BITS>,
     mean_pack: Pack<W>,
     live_pack: PackBits<BE>,
     mean_be_pack: PackBits<BE>,
     aux_lane: Signal<Local, Bits<16>>,
     c_rm1_16: Constant<Bits<16>>,
-    ext_q64: Extend<64, 16>,
+    ext_q64: Extend<DIV_BITS, 16>,
     lane_live: Signal<Local, Bit>,
     quotient_ready: Signal<Local, Bit>,
     byte_col: Vec<Constant<Bits<16>>>,
     c_rm1_8: Constant<Bits<8>>,
     c_zero8: Constant<Bits<8>>,
-    c_zero64: Constant<Bits<64>>,
+    c_zero64: Constant<Bits<DIV_BITS>>,
     c_one22: Constant<Bits<22>>,
     _r: usize,
 }

@@ -2,7 +2,7 @@
 //! SELECT package sums weighted int16 values.
 
 use super::divider::RoundDivider;
-use super::ACC_BITS;
+use super::{ACC_BITS, DIV_BITS};
 use crate::arith::MulS;
 use crate::widen::{Concat, Extend, Pack};
 use rust_hdl::prelude::*;
@@ -111,11 +111,11 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     /// Every divider produces one quotient bit this cycle.
     pub div_step: Signal<In, Bit>,
     /// The divisor (`> 0`) of every lane.
-    pub divisor: Signal<In, Bits<64>>,
+    pub divisor: Signal<In, Bits<DIV_BITS>>,
     /// Lane 0 divides `mean_dividend` instead of its sum.
     pub div_mean: Signal<In, Bit>,
     /// The sum of means (two's complement).
-    pub mean_dividend: Signal<In, Bits<64>>,
+    pub mean_dividend: Signal<In, Bits<DIV_BITS>>,
     /// The dividers' step of this cycle is their last (the quotients are valid).
     pub div_last: Signal<Out, Bit>,
     /// The low byte of lane 0's quotient (valid with `div_last`): the mean of the means.
@@ -132,7 +132,7 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     pub hi_results: Signal<Out, Bits<W>>,
     lane: Vec<SelLane>,
     dividers: Vec<RoundDivider>,
-    ext_acc: Vec<Extend<64, ACC_BITS>>,
+    ext_acc: Vec<Extend<DIV_BITS, ACC_BITS>>,
     /// Lane `pick`'s result, selected (the port is assigned once per evaluation).
     picked_result: Signal<Local, Bits<16>>,
     all_last: Signal<Local, Bit>,
