@@ -81,7 +81,8 @@ pub(super) fn attention(
 /// K, V.
 fn qkv(cx: &mut Emitter, blk: &IntBlock, hd: &Heads, bi: usize, ln: &[LnChunk], name: &dyn Fn(&str) -> String) {
     let (h, qk, v) = (hd.h, hd.qk, hd.v);
-    let mask = ba(bank::O, cx.lay.mask_at(bi));
+    // One row: the token mask, a byte per token (row scale of GEMM row t at byte t).
+    let mask = Matrix { at: ba(bank::O, cx.lay.mask_at(bi)), stride: 0 };
     let mut streams = vec![];
     for (what, pairs, n, bk, (w, wp)) in [
         ("q", hd.pairs(0, qk, hd.qk_p), h * hd.qk_p, bank::Q, (qk, hd.qk_p)),
@@ -104,7 +105,7 @@ fn qkv(cx: &mut Emitter, blk: &IntBlock, hd: &Heads, bi: usize, ln: &[LnChunk], 
                 a_elems: Elems::Int8,
                 b: WeightSource::Dram,
                 out: out_rows(out.row(ch.first).at, out.stride, OutMode::Int8),
-                row_scale: Some(ba(mask.bank, mask.addr as usize + cx.lay.words(ch.first))),
+                row_scale: Some(mask.word(cx.lay.words(ch.first)).at),
                 weights,
             });
         }

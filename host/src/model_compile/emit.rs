@@ -361,19 +361,24 @@ impl<'a> Emitter<'a> {
     /// LayerNorm of the first `rows` rows of the residual stream X into the GEMM input bank A
     /// (gamma/beta at word `params` of the parameter bank), dumped as stage `stage`.
     pub fn layernorm_x(&mut self, stage: String, rows: usize, params: usize, out_mult: Dyadic) {
-        let (e, e_w) = (self.lay.embed, self.lay.e_w);
-        let out = Matrix { at: ba(bank::A, 0), stride: e_w };
+        let out = Matrix { at: ba(bank::A, 0), stride: self.lay.e_w };
+        self.layernorm_x_rows(0, rows, out, params, out_mult);
+        self.dump8(stage, DumpKind::I8, out, rows, (0..self.lay.embed).collect());
+    }
+
+    /// LayerNorm of rows `first..first + rows` of the residual stream X into `out`.
+    fn layernorm_x_rows(&mut self, first: usize, rows: usize, out: Matrix, params: usize, out_mult: Dyadic) {
+        let e_w = self.lay.e_w;
         self.layernorm(LayerNormOp {
             kind: LayerKind::LayerNorm,
             rows,
-            n: e,
-            x: Matrix { at: ba(bank::XL, 0), stride: e_w },
+            n: self.lay.embed,
+            x: Matrix { at: ba(bank::XL, 0), stride: e_w }.row(first),
             x_hi_bank: bank::XH,
             out,
             params,
             out_mult,
         });
-        self.dump8(stage, DumpKind::I8, out, rows, (0..e).collect());
     }
 
     /// LayerNorm of the residual stream's `rows` rows into the GEMM input in row chunks, so that
@@ -382,7 +387,7 @@ impl<'a> Emitter<'a> {
     /// block's attention and the next block's scores). One chunk (all of bank A) in a live block
     /// (its row count is LIVE_TOKENS), with debug dumps, or when `rows` is too few to split.
     pub fn layernorm_x_chunks(&mut self, stage: String, rows: usize, params: usize, out_mult: Dyadic) -> Vec<LnChunk> {
-        let (e, e_w, r) = (self.lay.embed, self.lay.e_w, self.lay.r);
+        let (e_w, r) = (self.lay.e_w, self.lay.r);
         let first = (LN_FIRST_CHUNK_COLS * self.lay.c).next_multiple_of(r);
         // Split only when the second chunk is at least as large (its GEMMs are not starved).
         if self.debug || self.tokens == TokenCount::Live || 2 * first > rows {
@@ -393,16 +398,7 @@ impl<'a> Emitter<'a> {
         let mut out = vec![];
         for (first, rows, bk) in chunks {
             let a = Matrix { at: ba(bk, 0), stride: e_w };
-            self.layernorm(LayerNormOp {
-                kind: LayerKind::LayerNorm,
-                rows,
-                n: e,
-                x: Matrix { at: ba(bank::XL, 0), stride: e_w }.row(first),
-                x_hi_bank: bank::XH,
-                out: a,
-                params,
-                out_mult,
-            });
+            self.layernorm_x_rows(first, rows, a, params, out_mult);
             out.push(LnChunk { first, rows, a });
         }
         out
