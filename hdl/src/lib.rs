@@ -71,14 +71,31 @@ pub fn selector_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> 
 
 /// Verilog of the whole accelerator for `cfg` (module [`TOP_MODULE`]).
 ///
-/// Widths that are Verilog port types (`8R`-bit AXI data, `R` strobes) are const generics, so
-/// each supported array height is one instantiation here; everything else (C, depths, banks)
-/// comes from `cfg` at run time.
+/// Widths that are Verilog port types (`8R`-bit AXI data, `R` strobes, the vector unit's
+/// `8 vec_lanes`-bit slices) are const generics, so each supported pair of array height and
+/// vector lanes is one instantiation here; everything else (C, depths, banks) comes from `cfg`
+/// at run time.
 pub fn top_verilog(cfg: &AccelConfig) -> Result<String, spec::ConfigError> {
     cfg.validate()?;
-    fn gen<const W: usize, const BE: usize>(cfg: &AccelConfig) -> String {
-        let v = verilog::generate(&mut top::Top::<W, BE>::new(cfg), TOP_MODULE);
+    fn gen<const W: usize, const BE: usize, const VW: usize, const VBE: usize>(cfg: &AccelConfig) -> String {
+        let v = verilog::generate(&mut top::Top::<W, BE, VW, VBE>::new(cfg), TOP_MODULE);
         verilog::rename_root_ports(&v, TOP_MODULE, &top::VERILOG_PORT_PREFIXES)
     }
-    Ok(per_word_width!(gen, cfg))
+    Ok(match (cfg.array_rows, cfg.vec_lanes()) {
+        (8, 8) => gen::<64, 8, 64, 8>(cfg),
+        (8, 4) => gen::<64, 8, 32, 4>(cfg),
+        (16, 16) => gen::<128, 16, 128, 16>(cfg),
+        (16, 8) => gen::<128, 16, 64, 8>(cfg),
+        (16, 4) => gen::<128, 16, 32, 4>(cfg),
+        (32, 32) => gen::<256, 32, 256, 32>(cfg),
+        (32, 16) => gen::<256, 32, 128, 16>(cfg),
+        (32, 8) => gen::<256, 32, 64, 8>(cfg),
+        (32, 4) => gen::<256, 32, 32, 4>(cfg),
+        (64, 64) => gen::<512, 64, 512, 64>(cfg),
+        (64, 32) => gen::<512, 64, 256, 32>(cfg),
+        (64, 16) => gen::<512, 64, 128, 16>(cfg),
+        (64, 8) => gen::<512, 64, 64, 8>(cfg),
+        (64, 4) => gen::<512, 64, 32, 4>(cfg),
+        (r, l) => unreachable!("validate() admits powers of two, 4 <= vector lanes <= rows in 8..=64, got {r}, {l}"),
+    })
 }

@@ -150,9 +150,9 @@ impl<const W: usize, const BE: usize> TbMem<W, BE> {
     fn word(&self, bank: Bits<4>, addr: Bits<SP_ADDR_BITS>) -> Bits<W> {
         let (b, a) = self.slot(bank, addr);
         let mut w = Bits::<W>::default();
-        for k in 0..BE / 8 {
+        for k in 0..BE.div_ceil(8) {
             let mut chunk = 0u64;
-            for i in 0..8 {
+            for i in 0..8.min(BE - 8 * k) {
                 chunk |= (self._mem[b][a * BE + 8 * k + i] as u64) << (8 * i);
             }
             w = w | (Bits::<W>::from(chunk) << (64 * k) as u64);

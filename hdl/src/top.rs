@@ -18,12 +18,13 @@ use crate::vector_unit::VectorUnit;
 use rust_hdl::prelude::*;
 use spec::AccelConfig;
 
-/// The accelerator for `W = 8R`-bit words with `BE = R` byte enables.
+/// The accelerator for `W = 8R`-bit words with `BE = R` byte enables, its vector unit's row
+/// engine on `VW = 8 vec_lanes`-bit slices with `VBE = vec_lanes` byte enables.
 ///
 /// The AXI bundles appear in the Verilog as `s_axi_*` and `m_axi_*` ports (see
 /// [`VERILOG_PORT_PREFIXES`]).
 #[derive(LogicBlock)]
-pub struct Top<const W: usize, const BE: usize> {
+pub struct Top<const W: usize, const BE: usize, const VW: usize, const VBE: usize> {
     /// Clock.
     pub aclk: Signal<In, Clock>,
     /// Active-low reset.
@@ -44,7 +45,7 @@ pub struct Top<const W: usize, const BE: usize> {
     ctrl: Controller<W>,
     dma: DmaUnit<W, BE>,
     gemm: GemmUnit<W, BE>,
-    vecu: VectorUnit<W, BE>,
+    vecu: VectorUnit<W, BE, VW, VBE>,
     sp: Scratchpad<W, BE>,
     rst: DFF<Bit>,
     /// The GEMM unit tracks its own reads; the read engine's idle flag is not needed.
@@ -57,7 +58,7 @@ pub struct Top<const W: usize, const BE: usize> {
 pub const VERILOG_PORT_PREFIXES: [(&str, &str); 3] =
     [("s_axi$", "s_axi_"), ("m_axi_rd$", "m_axi_"), ("m_axi_wr$", "m_axi_")];
 
-impl<const W: usize, const BE: usize> Top<W, BE> {
+impl<const W: usize, const BE: usize, const VW: usize, const VBE: usize> Top<W, BE, VW, VBE> {
     /// The accelerator for `cfg` (`cfg.axi_data_bits() == W`).
     pub fn new(cfg: &AccelConfig) -> Self {
         assert_eq!(W, cfg.axi_data_bits());
@@ -88,7 +89,7 @@ impl<const W: usize, const BE: usize> Top<W, BE> {
     }
 }
 
-impl<const W: usize, const BE: usize> Logic for Top<W, BE> {
+impl<const W: usize, const BE: usize, const VW: usize, const VBE: usize> Logic for Top<W, BE, VW, VBE> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, aclk, rst);
@@ -172,6 +173,15 @@ mod tests {
     fn small_top_is_lint_clean() {
         let v = crate::top_verilog(&spec::AccelConfig::small()).unwrap();
         std::fs::write(std::env::temp_dir().join("vitaccel_top_small.v"), &v).unwrap();
+        crate::verilog::lint(&v, crate::TOP_MODULE).unwrap();
+    }
+
+    /// The small top with its vector unit folded (4 lanes on 8-byte words).
+    #[test]
+    fn folded_top_is_lint_clean() {
+        let cfg = spec::AccelConfig { vector_lanes: Some(4), ..spec::AccelConfig::small() };
+        let v = crate::top_verilog(&cfg).unwrap();
+        assert!(v.contains("din[63:32]"), "the slice reader picks the upper half");
         crate::verilog::lint(&v, crate::TOP_MODULE).unwrap();
     }
 }

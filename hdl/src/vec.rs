@@ -108,9 +108,11 @@ pub use spec::timing::vector::{
 /// Entries of the scalar result queue (`ROW_LAG + 1`, a power of two).
 pub const RESULT_QUEUE: usize = 16;
 
-/// Entries of a lane's gamma/beta RAMs for rows of up to `max_width` channels.
-pub fn param_depth(rows: usize, max_width: usize) -> usize {
-    max_width.div_ceil(rows).next_power_of_two()
+/// Entries of a lane's gamma/beta RAMs for rows of up to `max_width` channels on `lanes` lanes
+/// folded `fold` times (a folded unit loads gamma in whole `fold * lanes`-byte words, so its
+/// channels run up to `max_width` rounded up to that).
+pub fn param_depth(lanes: usize, fold: usize, max_width: usize) -> usize {
+    max_width.next_multiple_of(lanes * fold).div_ceil(lanes).next_power_of_two()
 }
 
 fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
@@ -222,7 +224,7 @@ pub struct VecUnit<const W: usize, const BE: usize> {
     is_ln: Signal<Local, Bit>,
     /// Words per row `ceil(n/R)`.
     words: Signal<Local, Bits<16>>,
-    /// Gamma words `ceil(2n/R)`.
+    /// Gamma words `F ceil(2n/(F R))`.
     gamma_words: Signal<Local, Bits<SP_ADDR_BITS>>,
     /// Parameter words to load.
     load_words: Signal<Local, Bits<SP_ADDR_BITS>>,
@@ -236,6 +238,10 @@ pub struct VecUnit<const W: usize, const BE: usize> {
     c_rm1_20: Constant<Bits<SP_ADDR_BITS>>,
     c_lr16: Constant<Bits<16>>,
     c_lr20: Constant<Bits<SP_ADDR_BITS>>,
+    /// `F R - 1`, `log2(F R)` and `log2 F` for the gamma words.
+    c_frm1_20: Constant<Bits<SP_ADDR_BITS>>,
+    c_lfr20: Constant<Bits<SP_ADDR_BITS>>,
+    c_lf20: Constant<Bits<SP_ADDR_BITS>>,
     c_tab_words: Constant<Bits<SP_ADDR_BITS>>,
     c_one17: Constant<Bits<17>>,
     c_zero8: Constant<Bits<8>>,
@@ -243,12 +249,15 @@ pub struct VecUnit<const W: usize, const BE: usize> {
 }
 
 impl<const W: usize, const BE: usize> VecUnit<W, BE> {
-    /// A unit with `rows` (`R`, a power of two, 8..=128) lanes for rows of up to `max_width`
-    /// (`1..=2^15`) channels.
-    pub fn new(rows: usize, max_width: usize) -> Self {
+    /// A unit with `rows` (`R`, a power of two, 4..=128) lanes for rows of up to `max_width`
+    /// (`1..=2^15`) channels, its `R`-byte words `fold` (`F`, a power of two) slices of the
+    /// scratchpad's `F R`-byte words (see `crate::vector_unit`): the parameter block's beta
+    /// starts after `F ceil(2n/(F R))` gamma words, where the scratchpad's next word begins.
+    pub fn new(rows: usize, fold: usize, max_width: usize) -> Self {
         assert_eq!(W, 8 * rows, "one word holds R bytes");
         assert_eq!(BE, rows);
-        assert!(rows.is_power_of_two() && (8..=128).contains(&rows), "R = {rows}");
+        assert!(rows.is_power_of_two() && (4..=128).contains(&rows), "R = {rows}");
+        assert!(fold.is_power_of_two() && fold <= 16, "fold = {fold}");
         assert!((1..=1 << 15).contains(&max_width), "max_width = {max_width}");
         let c20 = |v: u64| Constant::new(Bits::<SP_ADDR_BITS>::from(v));
         let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
@@ -284,7 +293,7 @@ impl<const W: usize, const BE: usize> VecUnit<W, BE> {
             wr_data: Signal::default(),
             wr_be: Signal::default(),
             wr_en: Signal::default(),
-            lanes: VecLanes::new(param_depth(rows, max_width)),
+            lanes: VecLanes::new(param_depth(rows, fold, max_width)),
             seq: Sequencer::default(),
             sums: RowSums::default(),
             scalar: ScalarPipe::new(max_width),
@@ -316,6 +325,9 @@ impl<const W: usize, const BE: usize> VecUnit<W, BE> {
             c_rm1_20: c20(rows as u64 - 1),
             c_lr16: c16(lr),
             c_lr20: c20(lr),
+            c_frm1_20: c20((fold * rows) as u64 - 1),
+            c_lfr20: c20((fold * rows).trailing_zeros() as u64),
+            c_lf20: c20(fold.trailing_zeros() as u64),
             c_tab_words: c20(512 / rows as u64),
             c_one17: Constant::new(1u64.into()),
             c_zero8: Constant::new(0u64.into()),
@@ -360,7 +372,8 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
         self.n20.din.next = self.n.val();
         self.out_m17.din.next = self.out_m.val();
         self.words.next = (self.n.val() + self.c_rm1_16.val()) >> self.c_lr16.val();
-        self.gamma_words.next = ((self.n20.dout.val() << 1) + self.c_rm1_20.val()) >> self.c_lr20.val();
+        self.gamma_words.next =
+            (((self.n20.dout.val() << 1) + self.c_frm1_20.val()) >> self.c_lfr20.val()) << self.c_lf20.val();
         self.load_words.next = self.c_tab_words.val();
         if self.is_ln.val() {
             self.load_words.next =

@@ -86,28 +86,44 @@ fn near_valid_config() -> impl Strategy<Value = AccelConfig> {
         prop::sample::select(vec![1usize, 2, 3, 4, 15, 16, 17]),
         (0u32..13, prop::sample::select(vec![-1i64, 0, 0, 0, 1])),
         (0u32..4, prop::sample::select(vec![-1i64, 0, 0, 0, 1])),
+        prop::sample::select(vec![
+            None,
+            None,
+            None,
+            Some(2usize),
+            Some(4),
+            Some(4),
+            Some(6),
+            Some(8),
+            Some(16),
+            Some(32),
+        ]),
     )
-        .prop_map(|((rows, cols_shift), max_tokens, max_width, max_heads, banks, (bw, bw_d), (ff, ff_d))| {
-            AccelConfig {
-                array_rows: rows,
-                array_cols: (rows >> cols_shift).max(1),
-                max_tokens,
-                max_width,
-                max_heads,
-                banks,
-                bank_words: ((1i64 << bw) + bw_d) as usize,
-                weight_fifo_words: ((rows << (ff + 1)) as i64 + ff_d) as usize,
-                clock_mhz: 300.0,
-                dsp_packing: true,
-            }
-        })
+        .prop_map(
+            |((rows, cols_shift), max_tokens, max_width, max_heads, banks, (bw, bw_d), (ff, ff_d), vector_lanes)| {
+                AccelConfig {
+                    array_rows: rows,
+                    array_cols: (rows >> cols_shift).max(1),
+                    max_tokens,
+                    max_width,
+                    max_heads,
+                    banks,
+                    bank_words: ((1i64 << bw) + bw_d) as usize,
+                    weight_fifo_words: ((rows << (ff + 1)) as i64 + ff_d) as usize,
+                    clock_mhz: 300.0,
+                    dsp_packing: true,
+                    vector_lanes,
+                }
+            },
+        )
 }
 
 /// The TOML text of a config (written by hand: the test does not trust a serializer).
 fn to_toml(c: &AccelConfig) -> String {
+    let lanes = c.vector_lanes.map(|l| format!("vector_lanes = {l}\n")).unwrap_or_default();
     format!(
         "array_rows = {}\narray_cols = {}\nmax_tokens = {}\nmax_width = {}\nmax_heads = {}\nbanks = {}\n\
-         bank_words = {}\nweight_fifo_words = {}\nclock_mhz = {:?}\n",
+         bank_words = {}\nweight_fifo_words = {}\nclock_mhz = {:?}\n{lanes}",
         c.array_rows,
         c.array_cols,
         c.max_tokens,
@@ -157,6 +173,11 @@ fn expected_valid(c: &AccelConfig) -> bool {
         && (c.max_tokens as u128) * (c.max_heads as u128 * 65025 + 1) < 1 << 32
         && c.clock_mhz > 0.0
         && c.clock_mhz < 2000.0
+        // The vector unit: 4..=R lanes (a quarter takes a beta word), a power of two, and its
+        // slice addresses (word x R / lanes) within 20 bits.
+        && c.vector_lanes.is_none_or(|l| {
+            pow2(l) && (4..=c.array_rows).contains(&l) && c.bank_words * (c.array_rows / l) <= 1 << 20
+        })
 }
 
 /// Generate the whole design's Verilog for a valid config; it must succeed and name the top.
@@ -213,6 +234,7 @@ fn base() -> AccelConfig {
         weight_fifo_words: 16,
         clock_mhz: 300.0,
         dsp_packing: true,
+        vector_lanes: None,
     }
 }
 
@@ -234,6 +256,9 @@ fn every_bound_is_reachable_and_the_next_value_refused() {
         AccelConfig { bank_words: 1 << 20, ..b.clone() },
         AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, ..b.clone() },
         AccelConfig { array_rows: 16, array_cols: 4, weight_fifo_words: 32, ..b.clone() },
+        AccelConfig { vector_lanes: Some(4), ..b.clone() },
+        AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, vector_lanes: Some(4), ..b.clone() },
+        AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, vector_lanes: Some(32), ..b.clone() },
     ];
     for c in &at_limit {
         assert!(expected_valid(c), "{c:?}");
@@ -253,6 +278,8 @@ fn every_bound_is_reachable_and_the_next_value_refused() {
         AccelConfig { bank_words: 1 << 21, ..b.clone() },
         AccelConfig { array_rows: 128, array_cols: 32, weight_fifo_words: 256, ..b.clone() },
         AccelConfig { array_rows: 32, array_cols: 4, weight_fifo_words: 64, ..b.clone() },
+        AccelConfig { vector_lanes: Some(2), ..b.clone() },
+        AccelConfig { vector_lanes: Some(16), ..b.clone() },
     ];
     for c in &beyond {
         assert!(!expected_valid(c), "{c:?}");

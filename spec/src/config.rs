@@ -31,6 +31,13 @@ pub struct AccelConfig {
     /// 18 x 18 (Lattice ECP5), where a packed product needs two. Results and cycles do not change.
     #[serde(default = "packing_default")]
     pub dsp_packing: bool,
+    /// Physical lanes of the vector unit (LayerNorm, softmax), a power of two in
+    /// `MIN_VECTOR_LANES..=array_rows`; `None` (the default) is one lane per array row. With
+    /// fewer lanes the unit folds each `R`-byte scratchpad word over `R / lanes` cycles: its
+    /// multipliers shrink by that factor and its ops take that much longer (cycles in
+    /// [`crate::timing::vector::vec_cycles`]). Results do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_lanes: Option<usize>,
 }
 
 /// [`AccelConfig::dsp_packing`] when a config file does not say: on (Xilinx is the default target).
@@ -52,6 +59,7 @@ impl Default for AccelConfig {
             weight_fifo_words: 64,
             clock_mhz: 300.0,
             dsp_packing: true,
+            vector_lanes: Some(8),
         }
     }
 }
@@ -117,6 +125,9 @@ pub mod limits {
     pub const SELECT_WEIGHT_BITS: u32 = 21;
     /// Bits of the selector's sum of dropped-token weights.
     pub const SELECT_TOTAL_BITS: u32 = 32;
+    /// Fewest vector-unit lanes: the LayerNorm parameter load routes a beta word (4 bytes a
+    /// channel) to a quarter of the lanes.
+    pub const MIN_VECTOR_LANES: usize = 4;
     /// Clock range accepted for latency projections, MHz (exclusive bounds).
     pub const CLOCK_MHZ_RANGE: (f64, f64) = (0.0, 2000.0);
 
@@ -206,6 +217,24 @@ impl AccelConfig {
                 self.max_width.div_ceil(self.array_rows)
             )
         })?;
+        if let Some(lanes) = self.vector_lanes {
+            require_range(
+                "vector_lanes",
+                lanes,
+                MIN_VECTOR_LANES,
+                self.array_rows,
+                "a quarter of the lanes takes a beta word; at most one lane per array row",
+            )?;
+            require_pow2("vector_lanes", lanes)?;
+            require(self.bank_words * self.vector_fold() <= MAX_BANK_WORDS, || {
+                format!(
+                    "bank_words x array_rows / vector_lanes = {} exceeds the limit {MAX_BANK_WORDS} \
+                     (the folded vector unit addresses {}-byte slices of a word with 20 bits)",
+                    self.bank_words * self.vector_fold(),
+                    lanes
+                )
+            })?;
+        }
         let (lo, hi) = CLOCK_MHZ_RANGE;
         require(self.clock_mhz > lo && self.clock_mhz < hi, || {
             format!("clock_mhz = {} is outside the limit ({lo}, {hi}) MHz", self.clock_mhz)
@@ -241,6 +270,16 @@ impl AccelConfig {
         self.array_rows * self.array_cols
     }
 
+    /// Physical lanes of the vector unit ([`AccelConfig::vector_lanes`], else `R`).
+    pub fn vec_lanes(&self) -> usize {
+        self.vector_lanes.unwrap_or(self.array_rows)
+    }
+
+    /// Cycles the vector unit spends on each scratchpad word: `R / vec_lanes()` (1 unfolded).
+    pub fn vector_fold(&self) -> usize {
+        self.array_rows / self.vec_lanes()
+    }
+
     /// Bytes per scratchpad word, DMA beat and weight-FIFO entry: `R`.
     pub fn word_bytes(&self) -> usize {
         self.array_rows
@@ -270,6 +309,7 @@ impl AccelConfig {
             weight_fifo_words: 32,
             clock_mhz: 300.0,
             dsp_packing: false,
+            vector_lanes: None,
         }
     }
 
@@ -331,6 +371,9 @@ mod tests {
             AccelConfig { bank_words: 32768, ..c.clone() },
             AccelConfig { weight_fifo_words: 128, ..c.clone() },
             AccelConfig { clock_mhz: 200.0, ..c.clone() },
+            AccelConfig { dsp_packing: false, ..c.clone() },
+            AccelConfig { vector_lanes: None, ..c.clone() },
+            AccelConfig { vector_lanes: Some(4), ..c.clone() },
         ];
         for v in variants {
             assert_ne!(v.hash(), h, "{v:?}");
@@ -374,6 +417,7 @@ mod tests {
             weight_fifo_words: 32,
             clock_mhz: 250.0,
             dsp_packing: true,
+            vector_lanes: None,
         }
     }
 
@@ -404,11 +448,18 @@ mod tests {
             AccelConfig { bank_words: 2, ..tiny.clone() },
             AccelConfig { clock_mhz: 1999.9, ..b.clone() },
             AccelConfig { clock_mhz: 0.001, ..b.clone() },
+            AccelConfig { vector_lanes: Some(4), ..b.clone() },
+            AccelConfig { vector_lanes: Some(8), ..b.clone() },
+            AccelConfig { vector_lanes: Some(4), bank_words: 1 << 19, ..b.clone() },
         ];
         for c in ok {
             c.validate().unwrap_or_else(|e| panic!("{c:?}: {e}"));
         }
-        let bad: [(AccelConfig, &[&str]); 28] = [
+        let bad: [(AccelConfig, &[&str]); 32] = [
+            (AccelConfig { vector_lanes: Some(2), ..b.clone() }, &["vector_lanes = 2", "4..=8"]),
+            (AccelConfig { vector_lanes: Some(16), ..b.clone() }, &["vector_lanes = 16", "4..=8"]),
+            (AccelConfig { vector_lanes: Some(6), ..b.clone() }, &["vector_lanes = 6", "power of two"]),
+            (AccelConfig { vector_lanes: Some(4), bank_words: 1 << 20, ..b.clone() }, &["2097152", "1048576"]),
             (AccelConfig { max_heads: 33, ..b.clone() }, &["max_heads = 33", "1..=32"]),
             (AccelConfig { max_heads: 100_000, ..b.clone() }, &["max_heads = 100000", "1..=32"]),
             (AccelConfig { max_heads: 0, ..b.clone() }, &["max_heads = 0"]),

@@ -51,8 +51,15 @@ pub fn ulx3s_verilog(cfg: &AccelConfig, memory_bytes: usize) -> Result<String, S
     if !memory_bytes.is_power_of_two() || !(16..=8 << 20).contains(&memory_bytes) {
         return Err(ShellError::Board(format!("board memory of {memory_bytes} bytes: a power of two, 16 B..8 MiB")));
     }
-    let mut shell = shell::UlxShell::new(cfg, memory_bytes, shell::clocks_per_bit());
-    Ok(crate::verilog::generate(&mut shell, ULX3S_MODULE))
+    fn gen<const VW: usize, const VBE: usize>(cfg: &AccelConfig, memory_bytes: usize) -> String {
+        let mut shell = shell::UlxShell::<VW, VBE>::new(cfg, memory_bytes, shell::clocks_per_bit());
+        crate::verilog::generate(&mut shell, ULX3S_MODULE)
+    }
+    Ok(match cfg.vec_lanes() {
+        8 => gen::<64, 8>(cfg, memory_bytes),
+        4 => gen::<32, 4>(cfg, memory_bytes),
+        l => unreachable!("validate() admits 4..=8 vector lanes on 8 rows, got {l}"),
+    })
 }
 
 #[cfg(test)]

@@ -40,8 +40,11 @@ pub const LEDS: [&str; 8] = [
 
 /// The shell: ports named as in the ULX3S constraint files (`clk_25mhz`, `btn[1:0]`,
 /// `ftdi_txd` from the FTDI chip, `ftdi_rxd` to it, `led[7:0]`, `wifi_gpio0`).
+///
+/// `VW`/`VBE`: the accelerator's vector-unit slice width and byte enables
+/// (`8 vec_lanes`, `vec_lanes`).
 #[derive(LogicBlock)]
-pub struct UlxShell {
+pub struct UlxShell<const VW: usize, const VBE: usize> {
     /// 25 MHz oscillator.
     pub clk_25mhz: Signal<In, Clock>,
     /// `btn[0]` BTN_PWRn (low when pressed), `btn[1]` FIRE1 (high when pressed): either resets.
@@ -54,7 +57,7 @@ pub struct UlxShell {
     pub led: Signal<Out, Bits<8>>,
     /// Held high so the ESP32 does not enter its boot loader and reconfigure the FPGA.
     pub wifi_gpio0: Signal<Out, Bit>,
-    accel: Top<64, 8>,
+    accel: Top<64, 8, VW, VBE>,
     mem: AxiRam,
     bridge: UartBridge,
     rx: UartRx,
@@ -71,7 +74,7 @@ pub struct UlxShell {
     one_beat: Constant<Bits<HEARTBEAT_BITS>>,
 }
 
-impl UlxShell {
+impl<const VW: usize, const VBE: usize> UlxShell<VW, VBE> {
     /// The shell around the accelerator for `cfg` (8 array rows: 64-bit AXI data), with
     /// `memory_bytes` of on-chip memory (a power of two) and a UART of `clocks_per_bit`.
     pub fn new(cfg: &AccelConfig, memory_bytes: usize, clocks_per_bit: u64) -> Self {
@@ -102,7 +105,7 @@ impl UlxShell {
     }
 }
 
-impl Logic for UlxShell {
+impl<const VW: usize, const VBE: usize> Logic for UlxShell<VW, VBE> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clk_25mhz, por, heartbeat);

@@ -93,8 +93,9 @@ struct Case {
     cycles: u64,
 }
 
-/// A LayerNorm case over rows `x` with parameters `p`, random layout (`R = r` lanes).
-fn ln_case(rng: &mut Rng, r: usize, x: Vec<Vec<i16>>, p: LayerNormParams, what: String) -> Case {
+/// A LayerNorm case over rows `x` with parameters `p`, random layout (`R = r` lanes, folded
+/// `fold` times: beta starts after whole `fold r`-byte scratchpad words of gamma).
+fn ln_case(rng: &mut Rng, r: usize, fold: usize, x: Vec<Vec<i16>>, p: LayerNormParams, what: String) -> Case {
     let rows = x.len();
     let n = x[0].len();
     let w = n.div_ceil(r);
@@ -105,7 +106,7 @@ fn ln_case(rng: &mut Rng, r: usize, x: Vec<Vec<i16>>, p: LayerNormParams, what: 
     let mut al = Alloc::new(rng, NB, WORDS);
     let in_stride = w + rng.below(3) as usize;
     let in_addr = al.take(rng, &[in_lo, in_hi], (rows - 1) * in_stride + w);
-    let g_words = (2 * n).div_ceil(r);
+    let g_words = fold * (2 * n).div_ceil(fold * r);
     let par_addr = al.take(rng, &[par_bank], g_words + (4 * n).div_ceil(r));
     // Sometimes in place: the output overwrites the low byte plane.
     let (out_bank, out_addr, out_stride) = if rng.below(6) == 0 {
@@ -215,7 +216,7 @@ fn sm_case(rng: &mut Rng, r: usize, x: Vec<Vec<i8>>, t: &[u16; 256], what: Strin
 }
 
 impl<const W: usize, const BE: usize> Tb<W, BE> {
-    fn new(max_width: usize) -> Self {
+    fn new(max_width: usize, fold: usize) -> Self {
         Tb {
             clock: Signal::default(),
             reset: Signal::default(),
@@ -234,7 +235,7 @@ impl<const W: usize, const BE: usize> Tb<W, BE> {
             par_addr: Signal::default(),
             out_m: Signal::default(),
             out_s: Signal::default(),
-            vu: VecUnit::new(BE, max_width),
+            vu: VecUnit::new(BE, fold, max_width),
             mem: TbMem::new(NB, WORDS),
         }
     }
@@ -278,12 +279,20 @@ impl<const W: usize, const BE: usize> EngineBench for Tb<W, BE> {
 /// Runs the cases back to back in one simulation of an `R = BE` unit built for
 /// `max_width`; checks every byte of every bank, the `busy`/`done` protocol and that the
 /// cycle count equals [`vec_cycles`]. A case with any other op must finish at once.
-fn run_cases<const W: usize, const BE: usize>(max_width: usize, mut cases: Vec<Case>) {
+fn run_cases<const W: usize, const BE: usize>(max_width: usize, cases: Vec<Case>) {
+    run_folded::<W, BE>(max_width, 1, cases)
+}
+
+/// [`run_cases`] on a unit folded `fold` times (the cases' beta placed for it).
+fn run_folded<const W: usize, const BE: usize>(max_width: usize, fold: usize, mut cases: Vec<Case>) {
     for c in &mut cases {
-        c.cycles =
-            if c.op == OP_LAYERNORM || c.op == OP_SOFTMAX { vec_cycles(c.op, c.n, c.rows, BE, max_width) } else { 1 };
+        c.cycles = if c.op == OP_LAYERNORM || c.op == OP_SOFTMAX {
+            vec_cycles(c.op, c.n, c.rows, BE, fold, max_width)
+        } else {
+            1
+        };
     }
-    run_ops(Tb::<W, BE>::new(max_width), cases, BE);
+    run_ops(Tb::<W, BE>::new(max_width, fold), cases, BE);
 }
 
 /// Random LayerNorm parameters: realistic (full-range gamma, beta near the accumulator
@@ -335,7 +344,7 @@ fn ln_row(rng: &mut Rng, n: usize, kind: u64) -> Vec<i16> {
         .collect()
 }
 
-fn ln_cases(rng: &mut Rng, r: usize, max_width: usize, count: usize) -> Vec<Case> {
+fn ln_cases(rng: &mut Rng, r: usize, fold: usize, max_width: usize, count: usize) -> Vec<Case> {
     (0..count)
         .map(|k| {
             let n = match k % 7 {
@@ -353,7 +362,7 @@ fn ln_cases(rng: &mut Rng, r: usize, max_width: usize, count: usize) -> Vec<Case
                 })
                 .collect();
             let p = ln_params(rng, n);
-            ln_case(rng, r, x, p, format!("LN #{k} n={n} rows={rows} kind={kind}"))
+            ln_case(rng, r, fold, x, p, format!("LN #{k} n={n} rows={rows} kind={kind}"))
         })
         .collect()
 }
@@ -401,14 +410,14 @@ fn sm_cases(rng: &mut Rng, r: usize, max_width: usize, count: usize) -> Vec<Case
 #[test]
 fn layernorm_matches_spec() {
     let mut rng = Rng::new(0x1234_5678_9abc_def0);
-    run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 40, 60));
+    run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 1, 40, 60));
 }
 
 /// More LayerNorm rows (another seed), run as a second test so the two run in parallel.
 #[test]
 fn layernorm_matches_spec_more() {
     let mut rng = Rng::new(0x1234_5678_9abc_def5);
-    run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 40, 60));
+    run_cases::<64, 8>(40, ln_cases(&mut rng, 8, 1, 40, 60));
 }
 
 /// Softmax, R = 8: random, constant, extreme and narrow rows, n = 1..=40, real exp tables
@@ -444,7 +453,7 @@ fn mixed_ops_and_long_ops() {
                 })
                 .collect();
             let p = ln_params(&mut rng, n);
-            cases.push(ln_case(&mut rng, 8, x, p, format!("long LN n={n} rows={rows}")));
+            cases.push(ln_case(&mut rng, 8, 1, x, p, format!("long LN n={n} rows={rows}")));
         } else {
             let x = (0..rows)
                 .map(|_| {
@@ -475,9 +484,20 @@ fn mixed_ops_and_long_ops() {
 #[test]
 fn sixteen_lanes_match_spec() {
     let mut rng = Rng::new(0x4234_5678_9abc_def3);
-    let mut cases = ln_cases(&mut rng, 16, 72, 8);
+    let mut cases = ln_cases(&mut rng, 16, 1, 72, 8);
     cases.extend(sm_cases(&mut rng, 16, 72, 8));
     run_cases::<128, 16>(72, cases);
+}
+
+/// Four lanes folded four times (the 16-byte words of a 16-row array, `vector_lanes = 4`): the
+/// lanes see 4-byte slices; gamma is loaded in whole 16-byte words, so beta starts at
+/// `4 ceil(2n/16)` slices, and the gamma RAMs hold the channels up to that.
+#[test]
+fn folded_lanes_match_spec() {
+    let mut rng = Rng::new(0x6234_5678_9abc_def7);
+    let mut cases = ln_cases(&mut rng, 4, 4, 36, 16);
+    cases.extend(sm_cases(&mut rng, 4, 36, 8));
+    run_folded::<32, 4>(36, 4, cases);
 }
 
 /// A reset in the middle of an op stops it (no more writes, not busy); the next op runs
@@ -487,10 +507,10 @@ fn reset_mid_op_recovers() {
     let mut rng = Rng::new(0x5234_5678_9abc_def4);
     let x = (0..6).map(|_| ln_row(&mut rng, 37, 0)).collect();
     let p = ln_params(&mut rng, 37);
-    let first = ln_case(&mut rng, 8, x, p, "aborted".into());
+    let first = ln_case(&mut rng, 8, 1, x, p, "aborted".into());
     let x = (0..3).map(|_| sm_row(&mut rng, 29, 0)).collect();
     let second = sm_case(&mut rng, 8, x, &exp_lut(0.1), "after reset".into());
-    simulate(Tb::<64, 8>::new(40), move |mut ep: Sim<Tb<64, 8>>| {
+    simulate(Tb::<64, 8>::new(40, 1), move |mut ep: Sim<Tb<64, 8>>| {
         let mut x = ep.init()?;
         for (k, c) in [&first, &second].into_iter().enumerate() {
             x.mem._mem = c.init.clone();
@@ -517,7 +537,7 @@ fn reset_mid_op_recovers() {
                     wait_clock_cycle!(ep, clock, x);
                     cycles += 1;
                 }
-                sim_assert_eq!(ep, cycles, vec_cycles(c.op, c.n, c.rows, 8, 40), x);
+                sim_assert_eq!(ep, cycles, vec_cycles(c.op, c.n, c.rows, 8, 1, 40), x);
                 sim_assert!(ep, x.mem._mem == c.expect, x);
             }
         }
@@ -532,7 +552,7 @@ fn run_verilog(max_width: usize, cases: &[Case]) -> Vec<(Vec<Vec<u8>>, u64)> {
     let a = SP_ADDR_BITS;
     let bench = IcarusBench {
         module: "vecu".into(),
-        verilog: crate::verilog::generate(&mut VecUnit::<64, 8>::new(8, max_width), "vecu"),
+        verilog: crate::verilog::generate(&mut VecUnit::<64, 8>::new(8, 1, max_width), "vecu"),
         operands: vec![
             ("op", 4),
             ("rows", 16),
@@ -585,11 +605,11 @@ fn run_verilog(max_width: usize, cases: &[Case]) -> Vec<(Vec<Vec<u8>>, u64)> {
 #[test]
 fn generated_verilog_matches_spec() {
     let mut rng = Rng::new(0x6234_5678_9abc_def7);
-    let mut cases = ln_cases(&mut rng, 8, 40, 14);
+    let mut cases = ln_cases(&mut rng, 8, 1, 40, 14);
     cases.extend(sm_cases(&mut rng, 8, 40, 14));
     let results = run_verilog(40, &cases);
     for (c, (mem, cycles)) in cases.iter().zip(results) {
-        assert_eq!(cycles, vec_cycles(c.op, c.n, c.rows, 8, 40), "{}: cycles", c.what);
+        assert_eq!(cycles, vec_cycles(c.op, c.n, c.rows, 8, 1, 40), "{}: cycles", c.what);
         for b in 0..NB {
             for i in 0..WORDS * 8 {
                 assert_eq!(mem[b][i], c.expect[b][i], "{}: bank {b} word {} byte {}", c.what, i / 8, i % 8);
@@ -613,7 +633,7 @@ fn closed_forms_agree_with_the_replay() {
                         let nr = rows as u64;
                         let load =
                             if op == OP_LAYERNORM { (2 * n).div_ceil(r) + (4 * n).div_ceil(r) } else { 512 / r } as u64;
-                        let got = vec_cycles(op, n, rows, r, max_width);
+                        let got = vec_cycles(op, n, rows, r, 1, max_width);
                         let max_ok = op == OP_LAYERNORM || w + 3 <= load;
                         if rows == 1 && max_ok {
                             assert_eq!(got, load + 2 * w + lat + 11, "N = 1: op {op} R {r} n {n}");
@@ -634,8 +654,8 @@ fn closed_forms_agree_with_the_replay() {
 
 #[test]
 fn vec_unit_verilog_is_lint_clean() {
-    let v = crate::verilog::generate(&mut VecUnit::<64, 8>::new(8, 40), "vecu");
+    let v = crate::verilog::generate(&mut VecUnit::<64, 8>::new(8, 1, 40), "vecu");
     crate::verilog::lint(&v, "vecu").unwrap();
-    let v = crate::verilog::generate(&mut VecUnit::<128, 16>::new(16, 1024), "vecu");
+    let v = crate::verilog::generate(&mut VecUnit::<128, 16>::new(16, 1, 1024), "vecu");
     crate::verilog::lint(&v, "vecu").unwrap();
 }

@@ -32,6 +32,8 @@ pub struct CycleModel {
     pub fifo_words: usize,
     /// Widest row the vector unit is built for (its scalar pipeline depth depends on it).
     pub max_width: usize,
+    /// Physical lanes of the vector unit (`AccelConfig::vec_lanes`).
+    pub vec_lanes: usize,
     /// Cycles from a read address handshake to its first data beat.
     pub read_latency: u64,
     /// Cycles from the last write beat to the write response.
@@ -89,6 +91,7 @@ impl CycleModel {
             cols: cfg.array_cols,
             fifo_words: cfg.weight_fifo_words,
             max_width: cfg.max_width,
+            vec_lanes: cfg.vec_lanes(),
             read_latency: dram::READ_LATENCY,
             write_latency: dram::WRITE_LATENCY,
         }
@@ -124,7 +127,14 @@ impl CycleModel {
                 } else {
                     vector_timing::OP_SOFTMAX
                 };
-                let c = vector_timing::vec_cycles(op, v.n as usize, v.rows as usize, self.rows, self.max_width);
+                let c = vector_timing::vec_cycles(
+                    op,
+                    v.n as usize,
+                    v.rows as usize,
+                    self.vec_lanes,
+                    self.rows / self.vec_lanes,
+                    self.max_width,
+                );
                 (c + VEC_OVERHEAD, 0)
             }
             Op::ColMean(v) => {

@@ -265,6 +265,7 @@ mod tests {
             weight_fifo_words: 16,
             clock_mhz: 100.0,
             dsp_packing: true,
+            vector_lanes: None,
         };
         c.validate().unwrap();
         c

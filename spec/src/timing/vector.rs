@@ -55,11 +55,14 @@ pub fn scalar_latency(op: u64, max_width: usize) -> usize {
     }
 }
 
-/// Exact cycles of one op on a unit with `r` lanes built for `max_width`: from the `start`
-/// pulse (cycle 0) to the `done` pulse (the returned cycle), for `n` channels and `rows` rows.
+/// Exact cycles of one op on a unit with `r` lanes, folded `fold` times (`fold` slices of `r`
+/// bytes per scratchpad word, see `AccelConfig::vector_lanes`), built for `max_width`: from the
+/// `start` pulse (cycle 0) to the `done` pulse (the returned cycle), for `n` channels and `rows`
+/// rows.
 ///
-/// With `w = ceil(n/R)`, `N = rows`, `lat = scalar_latency(op, max_width)` and the parameter
-/// load `L = ceil(2n/R) + ceil(4n/R)` (LayerNorm) or `512/R` (softmax):
+/// With `R = r`, `w = ceil(n/R)`, `N = rows`, `lat = scalar_latency(op, max_width)` and the
+/// parameter load `L = F ceil(2n/(F R)) + ceil(4n/R)` (LayerNorm: the gamma words of the
+/// scratchpad's `F R`-byte words, then beta) or `512/R` (softmax):
 /// * no stall (LayerNorm: `lat <= min(ROW_LAG, N-1) w`; softmax: the same and `w + 3 <= L`):
 ///   `L + 2 N w + 11`;
 /// * one row (`N = 1`; softmax with `w + 3 <= L`): `L + 2w + lat + 11`;
@@ -76,12 +79,12 @@ pub fn scalar_latency(op: u64, max_width: usize) -> usize {
 ///     word; A(i) dequeues it);
 ///   - `done` is `WRITE_LATENCY + 1 = 11` cycles after the last word of B(N-1) (`L + 11` when
 ///     `N = 0`).
-pub fn vec_cycles(op: u64, n: usize, rows: usize, r: usize, max_width: usize) -> u64 {
+pub fn vec_cycles(op: u64, n: usize, rows: usize, r: usize, fold: usize, max_width: usize) -> u64 {
     assert!(op == OP_LAYERNORM || op == OP_SOFTMAX);
     let ln = op == OP_LAYERNORM;
     let w = n.div_ceil(r) as i64;
     let nr = rows as i64;
-    let load = if ln { (2 * n).div_ceil(r) + (4 * n).div_ceil(r) } else { 512 / r } as i64;
+    let load = if ln { fold * (2 * n).div_ceil(fold * r) + (4 * n).div_ceil(r) } else { 512 / r } as i64;
     let res_lat = scalar_latency(op, max_width) as i64;
     let lag = ROW_LAG as i64;
     // Visibility cycles of queued results / maxima and of the pops.
@@ -187,10 +190,19 @@ mod tests {
     #[test]
     fn an_unstalled_op_takes_load_plus_two_passes_per_row() {
         // LayerNorm, n = 64 on 8 lanes, 40 rows: L = 16 + 32, w = 8, lat 59 <= 15 * 8.
-        assert_eq!(vec_cycles(OP_LAYERNORM, 64, 40, 8, 512), 48 + 2 * 40 * 8 + 11);
+        assert_eq!(vec_cycles(OP_LAYERNORM, 64, 40, 8, 1, 512), 48 + 2 * 40 * 8 + 11);
         // Softmax, n = 24 on 8 lanes, 20 rows: L = 64, w = 3, lat 32 <= 15 * 3 and 3 + 3 <= 64.
-        assert_eq!(vec_cycles(OP_SOFTMAX, 24, 20, 8, 512), 64 + 2 * 20 * 3 + 11);
+        assert_eq!(vec_cycles(OP_SOFTMAX, 24, 20, 8, 1, 512), 64 + 2 * 20 * 3 + 11);
         // With w = 2 the latency (32 > 15 * 2) stalls the B passes: more than the closed form.
-        assert!(vec_cycles(OP_SOFTMAX, 16, 20, 8, 512) > 64 + 2 * 20 * 2 + 11);
+        assert!(vec_cycles(OP_SOFTMAX, 16, 20, 8, 1, 512) > 64 + 2 * 20 * 2 + 11);
+    }
+
+    #[test]
+    fn a_folded_unit_loads_whole_scratchpad_words_of_gamma() {
+        // LayerNorm, n = 20 on 4 lanes folded 4 times (16-byte words), 40 rows: gamma is
+        // ceil(40/16) = 3 words = 12 slices, beta ceil(80/4) = 20; w = 5, lat 59 <= 15 * 5.
+        assert_eq!(vec_cycles(OP_LAYERNORM, 20, 40, 4, 4, 512), 12 + 20 + 2 * 40 * 5 + 11);
+        // Unfolded on 4 lanes, gamma is ceil(40/4) = 10 slices.
+        assert_eq!(vec_cycles(OP_LAYERNORM, 20, 40, 4, 1, 512), 10 + 20 + 2 * 40 * 5 + 11);
     }
 }
