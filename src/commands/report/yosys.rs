@@ -203,31 +203,58 @@ pub struct Job<'a> {
     pub family: Family,
 }
 
+/// Memory cells the depth measurement cuts at (block RAMs, distributed RAMs, shift registers,
+/// and Yosys' own memory cells where a family leaves some unmapped).
+const MEMORY_CELLS: [&str; 16] = [
+    "RAMB18E1",
+    "RAMB36E1",
+    "RAMB18E2",
+    "RAMB36E2",
+    "RAM32M",
+    "RAM64M",
+    "RAM32M16",
+    "RAM64M8",
+    "RAM32X1D",
+    "RAM64X1D",
+    "RAM128X1D",
+    "RAM256X1D",
+    "DP16KD",
+    "PDPW16KD",
+    "TRELLIS_DPR16X4",
+    "$mem_v2",
+];
+
 /// Bumped when the script changes meaning (invalidates the cache).
-const SCRIPT_VERSION: u32 = 4;
+const SCRIPT_VERSION: u32 = 5;
 
 impl Job<'_> {
     /// The Yosys script: synthesize to just before flip-flop mapping, measure the deepest path
     /// after a plain LUT mapping (flip-flops are still generic cells there, so `ltp -noff` cuts
-    /// at them; DSP blocks are removed, so paths end at their ports like at the registers they
-    /// absorbed; carry cells count one level each), then finish the synthesis and count cells.
+    /// at them; DSP blocks and RAMs are removed, so paths end at their ports like at the
+    /// registers they absorbed; carry cells count one level each), then finish the synthesis
+    /// and count cells.
     fn script(&self) -> String {
         let bb: String = self.black_boxes.iter().map(|m| format!("blackbox {m}\n")).collect();
         // Black-boxed children would count as one combinational cell each on a path; their
-        // instances are deleted for the depth measurement, so paths end at their ports.
-        // Multiplier blocks are cut too: synthesis has absorbed the registers around them
-        // (input, M and P registers), so a path through one would chain pipeline stages.
+        // instances are left out of the path search, so paths end and start at their ports.
+        // Multiplier blocks are left out too: synthesis has absorbed the registers around them
+        // (input, M and P registers), so a path through one would chain pipeline stages. So
+        // are RAMs: `ltp` sees a RAM cell as combinational, so a path would run from a write's
+        // data through the RAM into its read data, across the clock edge of the write. (A
+        // distributed RAM's asynchronous read, address to data, is one LUT level that is then
+        // not counted.) They stay in the netlist, so the logic that feeds them is measured.
         let cut: String = self
             .black_boxes
             .iter()
             .map(String::as_str)
             .chain(["DSP48E1", "DSP48E2", "MULT18X18D", "$mul"])
-            .map(|m| format!("delete t:{m}\n"))
+            .chain(MEMORY_CELLS)
+            .map(|m| format!(" t:{m} %d"))
             .collect();
         let synth = self.family.synth(&self.module);
         format!(
             "read_verilog design.v\n{bb}hierarchy -top {m}\n{synth} -run begin:map_ffs\ndesign -save pre\n\
-             {cut}abc -lut {k}\nopt_clean\ntee -q -o ltp.txt ltp -noff\ndesign -load pre\n{synth} -run map_ffs:\n\
+             abc -lut {k}\nopt_clean\ntee -q -o ltp.txt ltp -noff *{cut}\ndesign -load pre\n{synth} -run map_ffs:\n\
              tee -q -o stat.json stat -json\n",
             m = self.module,
             k = self.family.lut_inputs(),
@@ -337,5 +364,50 @@ mod tests {
         assert!(!deep.within_budget(), "17 carry cells are more than one 64-bit chain");
         assert!(!Depth { levels: 7, carry_cells: 0, ..d }.within_budget(), "7 LUT levels");
         assert!(Depth::from_ltp("nothing").is_err());
+    }
+
+    /// A chain of adds into a RAM's write data and another from its read data to a register
+    /// (`write` and `read` name which chains exist). Each add depends on the previous sum.
+    fn ram_between_chains(write: bool, read: bool) -> String {
+        let chain = |x: &str, on: bool| {
+            if on {
+                format!("((((({x} ^ k1) + k2) ^ k3) + k4) ^ k5) + k6")
+            } else {
+                x.to_string()
+            }
+        };
+        format!(
+            "module m(input clk, input [5:0] wa, input [5:0] ra, input [31:0] a, input [31:0] k1, input [31:0] k2,\n\
+             input [31:0] k3, input [31:0] k4, input [31:0] k5, input [31:0] k6, output reg [31:0] q);\n\
+             reg [31:0] mem [0:63];\n\
+             always @(posedge clk) mem[wa] <= {w};\n\
+             wire [31:0] rd = mem[ra];\n\
+             always @(posedge clk) q <= {r};\n\
+             endmodule\n",
+            w = chain("a", write),
+            r = chain("rd", read),
+        )
+    }
+
+    /// The depth is measured up to and from a RAM, not through it: with a chain on both sides
+    /// of a distributed RAM the deepest path is the deeper of the two chains alone (without the
+    /// cut, `ltp` reports the chains end to end through the RAM cell).
+    #[test]
+    fn depth_stops_at_memories() {
+        let Ok(v) = version("yosys") else {
+            panic!("yosys is not installed (scripts/setup.sh installs it)");
+        };
+        let cache = std::env::temp_dir().join(format!("vitaccel-depth-cache-{}", std::process::id()));
+        let depth = |write: bool, read: bool| {
+            let verilog = ram_between_chains(write, read);
+            let job = Job { verilog: &verilog, module: "m".into(), black_boxes: vec![], family: Family::Xc7 };
+            let (r, _) = job.run("yosys", &v, &cache).unwrap();
+            assert!(r.resources.lutram > 0, "the memory is a distributed RAM: {:?}", r.resources);
+            r.depth.levels
+        };
+        let (both, write, read) = (depth(true, true), depth(true, false), depth(false, true));
+        assert!(write > 2 && read > 2, "each chain is several levels deep: {write}, {read}");
+        assert_eq!(both, write.max(read), "write chain {write}, read chain {read}");
+        let _ = std::fs::remove_dir_all(&cache);
     }
 }
