@@ -87,21 +87,22 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     mean_sum: DFF<Bits<DIV_BITS>>,
     mean_r: DFF<Bits<8>>,
     divisor: DFF<Bits<DIV_BITS>>,
-    ext_rows64: Extend<DIV_BITS, 16>,
-    ext_n64: Extend<DIV_BITS, 16>,
-    ext_total64: Extend<DIV_BITS, TOTAL_BITS>,
+    /// `rows`, `n`, `total` and a lane's quotient widened to the dividers' `DIV_BITS` (`_d`).
+    ext_rows_d: Extend<DIV_BITS, 16>,
+    ext_n_d: Extend<DIV_BITS, 16>,
+    ext_total_d: Extend<DIV_BITS, TOTAL_BITS>,
     mean_pack: Pack<W>,
     live_pack: PackBits<BE>,
     mean_be_pack: PackBits<BE>,
     aux_lane: Signal<Local, Bits<16>>,
     c_rm1_16: Constant<Bits<16>>,
-    ext_q64: Extend<DIV_BITS, 16>,
+    ext_q_d: Extend<DIV_BITS, 16>,
     lane_live: Signal<Local, Bit>,
     quotient_ready: Signal<Local, Bit>,
     byte_col: Vec<Constant<Bits<16>>>,
     c_rm1_8: Constant<Bits<8>>,
     c_zero8: Constant<Bits<8>>,
-    c_zero64: Constant<Bits<DIV_BITS>>,
+    c_zero_d: Constant<Bits<DIV_BITS>>,
     c_one22: Constant<Bits<22>>,
     _r: usize,
 }
@@ -152,21 +153,21 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             mean_sum: DFF::default(),
             mean_r: DFF::default(),
             divisor: DFF::default(),
-            ext_rows64: Extend::new(false),
-            ext_n64: Extend::new(false),
-            ext_total64: Extend::new(false),
+            ext_rows_d: Extend::new(false),
+            ext_n_d: Extend::new(false),
+            ext_total_d: Extend::new(false),
             mean_pack: Pack::default(),
             live_pack: PackBits::default(),
             mean_be_pack: PackBits::default(),
             aux_lane: Signal::default(),
             c_rm1_16: Constant::new((rows as u64 - 1).into()),
-            ext_q64: Extend::new(true),
+            ext_q_d: Extend::new(true),
             lane_live: Signal::default(),
             quotient_ready: Signal::default(),
             byte_col: (0..rows).map(|l| Constant::new(Bits::<16>::from(l as u64))).collect(),
             c_rm1_8: Constant::new((rows as u64 - 1).into()),
             c_zero8: Constant::new(0u64.into()),
-            c_zero64: Constant::new(0u64.into()),
+            c_zero_d: Constant::new(0u64.into()),
             c_one22: Constant::new(1u64.into()),
             _r: rows,
         }
@@ -230,7 +231,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         self.quotient_ready.next = self.dividing.q.val() && !self.loading.q.val() && self.lanes.div_last.val();
         self.lanes.store.next = self.quotient_ready.val() && !self.div_mean.q.val();
         self.lanes.pick.next = self.div_lane.q.val();
-        self.ext_q64.din.next = self.lanes.picked.val();
+        self.ext_q_d.din.next = self.lanes.picked.val();
         self.lanes_done.next = (self.quotient_ready.val() && !self.div_mean.q.val() && self.sel.val())
             || (self.summing.q.val() && (self.div_lane.q.val() == self.c_rm1_8.val()));
         self.mean_done.next = self.quotient_ready.val() && self.div_mean.q.val();
@@ -246,7 +247,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         }
         if self.summing.q.val() {
             if self.lane_live.val() {
-                self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q64.dout.val();
+                self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q_d.dout.val();
             }
             self.div_lane.d.next = self.div_lane.q.val() + 1;
             if self.div_lane.q.val() == self.c_rm1_8.val() {
@@ -258,18 +259,18 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
             self.loading.d.next = true;
             self.div_mean.d.next = self.start_mean.val();
         }
-        self.ext_rows64.din.next = self.rows.val();
-        self.ext_n64.din.next = self.n.val();
-        self.ext_total64.din.next = self.total.val();
+        self.ext_rows_d.din.next = self.rows.val();
+        self.ext_n_d.din.next = self.n.val();
+        self.ext_total_d.din.next = self.total.val();
         if self.start_mean.val() {
-            self.divisor.d.next = self.ext_n64.dout.val();
+            self.divisor.d.next = self.ext_n_d.dout.val();
         }
         if self.go_package.val() {
-            self.divisor.d.next = self.ext_total64.dout.val();
+            self.divisor.d.next = self.ext_total_d.dout.val();
         }
         if self.go_colmean.val() {
-            self.divisor.d.next = self.ext_rows64.dout.val();
-            self.mean_sum.d.next = self.c_zero64.val();
+            self.divisor.d.next = self.ext_rows_d.dout.val();
+            self.mean_sum.d.next = self.c_zero_d.val();
         }
         if self.reset.val() {
             self.p1_valid.d.next = false;
