@@ -46,3 +46,8 @@ cargo run --release -p host --example calibrate -- default
 VITACCEL_SIM_CONFIGS=small,default,x32=configs/32x32.toml cargo build --release
 ./target/release/vitaccel bench model --shape deit-tiny --config configs/32x32.toml \
     --project configs/64x32.toml --json out/bench/model-32x32.json
+# DeiT-Tiny on a 16x16 whose vector unit has 4 lanes folded four times (the default folds twice):
+# the RTL's logits and cycles against the golden and cycle models.
+VITACCEL_SIM_CONFIGS=small,default,v4=configs/16x16-lanes4.toml cargo build --release
+./target/release/vitaccel bench model --shape deit-tiny --config configs/16x16-lanes4.toml \
+    --project configs/default-16x16.toml --json out/bench/model-16x16-lanes4.json
