@@ -5,7 +5,9 @@
 //! * [`Slice`]: `din[off +: M]` with the other bits of `din` marked intentionally unused, so a
 //!   value whose high bits are provably zero can be narrowed lint-clean.
 //! * [`RoundShift`]: round-half-up arithmetic right shift `shift_round(v, s)` of a 64-bit value
-//!   held in offset binary (`v + 2^62`), the trick of [`crate::requant`] (Verilog `>>` is logical).
+//!   held in offset binary with the rounding half added (`v + round_offset(s)`), the trick of
+//!   [`crate::requant`] (Verilog `>>` is logical). The add is the stage before's, so the shift
+//!   does not follow a 64-bit carry chain in one cycle.
 //! * [`IsqrtPipe`]: pipelined `floor(sqrt(d))` (restoring digit-by-digit, `S` result bits per
 //!   stage), one radicand per cycle.
 //! * [`RecipPipe`]: pipelined `floor(num * 2^Q / den)` for `num < den` (restoring, `S` quotient
@@ -113,18 +115,23 @@ impl<const N: usize, const M: usize> Logic for Slice<N, M> {
     }
 }
 
-/// `y = shift_round(v, s)` (round half up, arithmetic) for `x = v + 2^62` (offset binary),
-/// `|v| < 2^62`, `s <= 62`: `((x + (2^s >> 1)) >> s) - (2^62 >> s)`, exact because `2^s`
-/// divides `2^62`. Combinational.
+/// `2^62 + (2^s >> 1)`: what [`RoundShift`]'s input carries besides the value (the offset that
+/// makes it positive and the rounding half), `s <= 62`.
+pub fn round_offset(s: u32) -> u64 {
+    (1 << 62) + ((1u64 << s) >> 1)
+}
+
+/// `y = shift_round(v, s)` (round half up, arithmetic) for `x = v + round_offset(s)`,
+/// `|v| < 2^62`, `s <= 62`: `(x >> s) - (2^62 >> s)`, exact because `2^s` divides `2^62`.
+/// Combinational: a shifter and a subtractor (only as wide as the caller keeps).
 #[derive(LogicBlock)]
 pub struct RoundShift {
-    /// `v + 2^62`.
+    /// `v + round_offset(s)`.
     pub x: Signal<In, Bits<64>>,
     /// Shift, `0..=62`.
     pub s: Signal<In, Bits<8>>,
     /// `shift_round(v, s)`, two's complement.
     pub y: Signal<Out, Bits<64>>,
-    one: Constant<Bits<64>>,
     offset: Constant<Bits<64>>,
 }
 
@@ -134,7 +141,6 @@ impl Default for RoundShift {
             x: Signal::default(),
             s: Signal::default(),
             y: Signal::default(),
-            one: Constant::new(1u64.into()),
             offset: Constant::new((1u64 << 62).into()),
         }
     }
@@ -143,8 +149,7 @@ impl Default for RoundShift {
 impl Logic for RoundShift {
     #[hdl_gen]
     fn update(&mut self) {
-        self.y.next = ((self.x.val() + ((self.one.val() << self.s.val()) >> 1)) >> self.s.val())
-            - (self.offset.val() >> self.s.val());
+        self.y.next = (self.x.val() >> self.s.val()) - (self.offset.val() >> self.s.val());
     }
 }
 
@@ -438,7 +443,7 @@ mod tests {
             cases.push((v, (rng.next() % 63) as u32));
         }
         for (v, sh) in cases {
-            uut.x.next = ((v as u64).wrapping_add(1 << 62)).into();
+            uut.x.next = ((v as u64).wrapping_add(round_offset(sh))).into();
             uut.s.next = (sh as u64).into();
             assert!(simulate(&mut uut, 10));
             assert_eq!(uut.y.val().to_u64() as i64, spec::numerics::shift_round(v, sh), "{v} >> {sh}");

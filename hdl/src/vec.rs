@@ -38,11 +38,16 @@
 //! # Lane pipeline (stage `tk` = `k` cycles after the read address)
 //! ```text
 //! t1 data; m1 = x*x (A) | n*x (B); exp table address max - x   t2 e = table[..]; t = m1 - S1
-//! t3 p = t*r (LN) | e*r (softmax); lane sums -> adder trees    t4 p + 2^62 (offset binary)
+//! t3 p = t*r (LN) | e*r (softmax); lane sums -> adder trees    t4 p + round_offset(b+14 | 32)
 //! t5 u = shift_round(p, b+14 | 32); gamma/beta RAM read         t6 acc = u*gamma + beta | u
-//! t7 acc*m                                                       t8 + 2^62
+//! t7 acc*m                                                       t8 + round_offset(s)
 //! t9 y = clamp(shift_round(., s)) to int8 | to [0, 255]          t10 write (byte enables: c < n)
 //! ```
+//! `round_offset(s) = 2^62 + 2^s / 2` (offset binary plus the rounding half,
+//! [`crate::arith::round_offset`]) is added a stage ahead of each shift, so t5 and t9 hold a
+//! shifter and a narrow subtract or compare but no 64-bit add: the row's offset comes down a
+//! delay line beside its shift, the op's output offset and clamp bounds are registers set from
+//! `out_s` (t9 compares `x >> s` with them instead of subtracting `2^62 >> s` first).
 //! Sums: trees at t3, accumulation at t4, the row's sums enter the scalar pipeline at t5.
 //!
 //! Per lane: four multipliers, 17x16 (`x^2` in A, `n x` in B), 34x27 (`t r`, softmax `e r`),
@@ -203,6 +208,9 @@ pub struct VecUnit<const W: usize, const BE: usize> {
     s1_delay: DelayLine<Bits<34>>,
     /// t3: the row's reciprocal.
     recip_delay: DelayLine<Bits<27>>,
+    /// t4: the row's rounding offset `round_offset(shift)`, computed from the t1 register.
+    row_round: Signal<Local, Bits<64>>,
+    round_delay: DelayLine<Bits<64>>,
     /// t5: the normalisation shift.
     shift_delay: DelayLine<Bits<8>>,
     /// t5: the word's index in the row.
@@ -231,6 +239,21 @@ pub struct VecUnit<const W: usize, const BE: usize> {
     /// The lanes' output multiplier and shift (1 and 0 for softmax).
     lane_out_m: Signal<Local, Bits<17>>,
     lane_out_s: Signal<Local, Bits<8>>,
+    /// `off = 2^62 >> out_s`, and the op's output constants derived from it, registered (the
+    /// operands are stable from `start` to `done`; the first output is dozens of cycles later):
+    /// `round_offset(out_s)`, the clamp bounds `max(off - 128, 0)`, `off + 127` (LayerNorm) or
+    /// `off`, `off + 255` (softmax), and `off`'s low byte.
+    out_off: Signal<Local, Bits<64>>,
+    out_round_r: DFF<Bits<64>>,
+    out_lo_r: DFF<Bits<64>>,
+    out_hi_r: DFF<Bits<64>>,
+    out_off8_r: DFF<Bits<8>>,
+    c_offset64: Constant<Bits<64>>,
+    c_one64: Constant<Bits<64>>,
+    c_zero64: Constant<Bits<64>>,
+    c_127_64: Constant<Bits<64>>,
+    c_128_64: Constant<Bits<64>>,
+    c_255_64: Constant<Bits<64>>,
 
     op_ln: Constant<Bits<4>>,
     op_sm: Constant<Bits<4>>,
@@ -302,6 +325,8 @@ impl<const W: usize, const BE: usize> VecUnit<W, BE> {
             row_max1: DFF::default(),
             s1_delay: DelayLine::new(2),
             recip_delay: DelayLine::new(3),
+            row_round: Signal::default(),
+            round_delay: DelayLine::new(4),
             shift_delay: DelayLine::new(5),
             word_index_delay: DelayLine::new(4),
             b_valid_delay: DelayLine::new(WRITE_LATENCY - 2),
@@ -319,6 +344,17 @@ impl<const W: usize, const BE: usize> VecUnit<W, BE> {
             load_words: Signal::default(),
             lane_out_m: Signal::default(),
             lane_out_s: Signal::default(),
+            out_off: Signal::default(),
+            out_round_r: DFF::default(),
+            out_lo_r: DFF::default(),
+            out_hi_r: DFF::default(),
+            out_off8_r: DFF::default(),
+            c_offset64: Constant::new((1u64 << 62).into()),
+            c_one64: Constant::new(1u64.into()),
+            c_zero64: Constant::new(0u64.into()),
+            c_127_64: Constant::new(127u64.into()),
+            c_128_64: Constant::new(128u64.into()),
+            c_255_64: Constant::new(255u64.into()),
             op_ln: Constant::new(OP_LAYERNORM.into()),
             op_sm: Constant::new(OP_SOFTMAX.into()),
             c_rm1_16: c16(rows as u64 - 1),
@@ -340,6 +376,7 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, a_pass2, row_max1, wr_addr_r, wr_be_r, wr_en_r);
+        dff_setup!(self, clock, out_round_r, out_lo_r, out_hi_r, out_off8_r);
         self.lanes.clock.next = self.clock.val();
         self.seq.clock.next = self.clock.val();
         self.sums.clock.next = self.clock.val();
@@ -347,6 +384,7 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
         self.max.clock.next = self.clock.val();
         self.s1_delay.clock.next = self.clock.val();
         self.recip_delay.clock.next = self.clock.val();
+        self.round_delay.clock.next = self.clock.val();
         self.shift_delay.clock.next = self.clock.val();
         self.word_index_delay.clock.next = self.clock.val();
         self.b_valid_delay.clock.next = self.clock.val();
@@ -385,6 +423,19 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
             self.lane_out_m.next = self.out_m17.dout.val();
             self.lane_out_s.next = self.out_s.val();
         }
+        self.out_off.next = self.c_offset64.val() >> self.lane_out_s.val();
+        self.out_round_r.d.next = self.c_offset64.val() + ((self.c_one64.val() << self.lane_out_s.val()) >> 1);
+        self.out_off8_r.d.next = self.out_off.val().get_bits::<8>(0);
+        if self.seq.ln.val() {
+            self.out_lo_r.d.next = self.c_zero64.val();
+            if self.out_off.val() >= self.c_128_64.val() {
+                self.out_lo_r.d.next = self.out_off.val() - self.c_128_64.val();
+            }
+            self.out_hi_r.d.next = self.out_off.val() + self.c_127_64.val();
+        } else {
+            self.out_lo_r.d.next = self.out_off.val();
+            self.out_hi_r.d.next = self.out_off.val() + self.c_255_64.val();
+        }
 
         // Main engine.
         self.seq.reset.next = self.reset.val();
@@ -416,6 +467,8 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
         self.row_max1.d.next = self.seq.row_max.val();
         self.s1_delay.din.next = self.seq.row_s1.val();
         self.recip_delay.din.next = self.seq.row_recip.val();
+        self.row_round.next = self.c_offset64.val() + ((self.c_one64.val() << self.seq.row_shift.val()) >> 1);
+        self.round_delay.din.next = self.row_round.val();
         self.shift_delay.din.next = self.seq.row_shift.val();
         self.word_index_delay.din.next = self.seq.word_index1.val();
         self.lanes.ln.next = self.seq.ln.val();
@@ -431,10 +484,15 @@ impl<const W: usize, const BE: usize> Logic for VecUnit<W, BE> {
         self.lanes.a_pass2.next = self.a_pass2.q.val();
         self.lanes.s1.next = self.s1_delay.dout.val();
         self.lanes.recip.next = self.recip_delay.dout.val();
+        self.lanes.round.next = self.round_delay.dout.val();
         self.lanes.shift.next = self.shift_delay.dout.val();
         self.lanes.param_index.next = self.word_index_delay.dout.val();
         self.lanes.out_m.next = self.lane_out_m.val();
         self.lanes.out_s.next = self.lane_out_s.val();
+        self.lanes.out_round.next = self.out_round_r.q.val();
+        self.lanes.out_lo.next = self.out_lo_r.q.val();
+        self.lanes.out_hi.next = self.out_hi_r.q.val();
+        self.lanes.out_off8.next = self.out_off8_r.q.val();
         // t10: the write (only while busy, so a reset mid-op writes nothing more).
         self.b_valid_delay.din.next = self.seq.b_valid1.val();
         self.live_delay.din.next = self.seq.live1.val();

@@ -34,6 +34,8 @@ pub struct VecLane<const W: usize, const BE: usize> {
     pub s1: Signal<In, Bits<34>>,
     /// t3: reciprocal `r` of the row.
     pub recip: Signal<In, Bits<27>>,
+    /// t4: `round_offset(shift)` of the row (`crate::arith::round_offset`).
+    pub round: Signal<In, Bits<64>>,
     /// t5: normalisation shift (`b + 14`, or 32 for softmax).
     pub shift: Signal<In, Bits<8>>,
     /// t5: parameter RAM read address (word index in the row).
@@ -42,6 +44,16 @@ pub struct VecLane<const W: usize, const BE: usize> {
     pub out_m: Signal<In, Bits<17>>,
     /// Output shift (0 for softmax).
     pub out_s: Signal<In, Bits<8>>,
+    /// The op's output rounding offset, `round_offset(out_s)`.
+    pub out_round: Signal<In, Bits<64>>,
+    /// The op's clamp in the shifted offset domain (`z = x >> out_s`, the output `z - off`
+    /// with `off = 2^62 >> out_s`): below `out_lo` the output is the low limit (LayerNorm
+    /// -128, softmax 0), above `out_hi` the high one (127, 255).
+    pub out_lo: Signal<In, Bits<64>>,
+    /// See `out_lo`.
+    pub out_hi: Signal<In, Bits<64>>,
+    /// The low byte of `off`.
+    pub out_off8: Signal<In, Bits<8>>,
     /// Gamma RAM write strobe.
     pub g_we: Signal<In, Bit>,
     /// Gamma RAM write address.
@@ -103,7 +115,7 @@ pub struct VecLane<const W: usize, const BE: usize> {
     mul_recip: MulS<34, 27, 64>,
     /// t4: `p = t r`.
     scaled_t4: DFF<Bits<64>>,
-    /// t5: `p + 2^62` (offset binary for the rounding shifter).
+    /// t5: `p + round_offset(shift)` (offset binary and rounding half for the shifter).
     scaled_ob_t5: DFF<Bits<64>>,
     // t5
     round_norm: RoundShift,
@@ -121,15 +133,14 @@ pub struct VecLane<const W: usize, const BE: usize> {
     /// t8: that times the output multiplier.
     requant_t8: DFF<Bits<57>>,
     ext_requant: Extend<64, 57>,
-    /// t9: that `+ 2^62`.
+    /// t9: that `+ round_offset(out_s)`.
     requant_ob_t9: DFF<Bits<64>>,
     // t9
-    round_out: RoundShift,
-    rounded: Signal<Local, Bits<64>>,
+    /// `z = x >> out_s`: the output is `z - off`, compared in this domain.
+    shifted: Signal<Local, Bits<64>>,
     /// t10: the clamped output byte.
     y_t10: DFF<Bits<8>>,
 
-    offset: Constant<Bits<64>>,
     one16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     zero40: Constant<Bits<40>>,
@@ -138,9 +149,6 @@ pub struct VecLane<const W: usize, const BE: usize> {
     g_be: Constant<Bits<2>>,
     b_be: Constant<Bits<4>>,
     t_be: Constant<Bits<BE>>,
-    neg_lim: Constant<Bits<64>>,
-    i8_lim: Constant<Bits<64>>,
-    u8_lim: Constant<Bits<64>>,
     i8_max: Constant<Bits<8>>,
     i8_min: Constant<Bits<8>>,
     u8_max: Constant<Bits<8>>,
@@ -168,10 +176,15 @@ impl<const W: usize, const BE: usize> VecLane<W, BE> {
             a_pass2: Signal::default(),
             s1: Signal::default(),
             recip: Signal::default(),
+            round: Signal::default(),
             shift: Signal::default(),
             param_index: Signal::default(),
             out_m: Signal::default(),
             out_s: Signal::default(),
+            out_round: Signal::default(),
+            out_lo: Signal::default(),
+            out_hi: Signal::default(),
+            out_off8: Signal::default(),
             g_we: Signal::default(),
             g_waddr: Signal::default(),
             g_wdata: Signal::default(),
@@ -219,10 +232,8 @@ impl<const W: usize, const BE: usize> VecLane<W, BE> {
             requant_t8: DFF::default(),
             ext_requant: Extend::new(true),
             requant_ob_t9: DFF::default(),
-            round_out: RoundShift::default(),
-            rounded: Signal::default(),
+            shifted: Signal::default(),
             y_t10: DFF::default(),
-            offset: Constant::new((1u64 << 62).into()),
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             zero40: Constant::new(0u64.into()),
@@ -231,9 +242,6 @@ impl<const W: usize, const BE: usize> VecLane<W, BE> {
             g_be: Constant::new(3u64.into()),
             b_be: Constant::new(15u64.into()),
             t_be: Constant::new(all_be),
-            neg_lim: Constant::new(0xFFFF_FFFF_FFFF_FF80u64.into()),
-            i8_lim: Constant::new(127u64.into()),
-            u8_lim: Constant::new(255u64.into()),
             i8_max: Constant::new(0x7Fu64.into()),
             i8_min: Constant::new(0x80u64.into()),
             u8_max: Constant::new(0xFFu64.into()),
@@ -313,11 +321,11 @@ impl<const W: usize, const BE: usize> Logic for VecLane<W, BE> {
         }
         self.square_t3.d.next = self.ext_square.dout.val();
 
-        // t3: p = t * r; t4: offset binary.
+        // t3: p = t * r; t4: offset binary with the rounding half.
         self.mul_recip.a.next = self.term_t3.q.val();
         self.mul_recip.b.next = self.recip.val();
         self.scaled_t4.d.next = self.mul_recip.p.val();
-        self.scaled_ob_t5.d.next = self.scaled_t4.q.val() + self.offset.val();
+        self.scaled_ob_t5.d.next = self.scaled_t4.q.val() + self.round.val();
 
         // t5: u = shift_round(p, shift); the parameter RAMs are read for t6.
         self.round_norm.x.next = self.scaled_ob_t5.q.val();
@@ -338,31 +346,27 @@ impl<const W: usize, const BE: usize> Logic for VecLane<W, BE> {
         }
         self.affine_t7.d.next = self.mul_gamma.p.val() + self.beta_term.val();
 
-        // t7, t8: acc * m, offset binary.
+        // t7, t8: acc * m, offset binary with the rounding half.
         self.mul_out_m.a.next = self.affine_t7.q.val();
         self.mul_out_m.b.next = self.out_m.val();
         self.requant_t8.d.next = self.mul_out_m.p.val();
         self.ext_requant.din.next = self.requant_t8.q.val();
-        self.requant_ob_t9.d.next = self.ext_requant.dout.val() + self.offset.val();
+        self.requant_ob_t9.d.next = self.ext_requant.dout.val() + self.out_round.val();
 
-        // t9: round, clamp to int8 (LN) or [0, 255] (softmax).
-        self.round_out.x.next = self.requant_ob_t9.q.val();
-        self.round_out.s.next = self.out_s.val();
-        self.rounded.next = self.round_out.y.val();
-        if self.rounded.val().get_bit(63) {
-            if !self.ln.val() {
-                self.y_t10.d.next = self.zero8.val();
-            } else if self.rounded.val() < self.neg_lim.val() {
+        // t9: shift, clamp to int8 (LN) or [0, 255] (softmax) against the op's bounds.
+        self.shifted.next = self.requant_ob_t9.q.val() >> self.out_s.val();
+        if self.shifted.val() < self.out_lo.val() {
+            self.y_t10.d.next = self.zero8.val();
+            if self.ln.val() {
                 self.y_t10.d.next = self.i8_min.val();
-            } else {
-                self.y_t10.d.next = self.rounded.val().get_bits::<8>(0);
             }
-        } else if self.ln.val() && (self.rounded.val() > self.i8_lim.val()) {
-            self.y_t10.d.next = self.i8_max.val();
-        } else if self.rounded.val() > self.u8_lim.val() {
+        } else if self.shifted.val() > self.out_hi.val() {
             self.y_t10.d.next = self.u8_max.val();
+            if self.ln.val() {
+                self.y_t10.d.next = self.i8_max.val();
+            }
         } else {
-            self.y_t10.d.next = self.rounded.val().get_bits::<8>(0);
+            self.y_t10.d.next = self.shifted.val().get_bits::<8>(0) - self.out_off8.val();
         }
     }
 }
@@ -401,6 +405,8 @@ pub struct VecLanes<const W: usize, const BE: usize> {
     pub s1: Signal<In, Bits<34>>,
     /// t3: the row's reciprocal.
     pub recip: Signal<In, Bits<27>>,
+    /// t4: the row's rounding offset.
+    pub round: Signal<In, Bits<64>>,
     /// t5: the normalisation shift.
     pub shift: Signal<In, Bits<8>>,
     /// t5: the word's index in the row (parameter RAM address).
@@ -409,6 +415,14 @@ pub struct VecLanes<const W: usize, const BE: usize> {
     pub out_m: Signal<In, Bits<17>>,
     /// Output shift (0 for softmax).
     pub out_s: Signal<In, Bits<8>>,
+    /// The op's output rounding offset and clamp bounds (see [`VecLane::out_lo`]).
+    pub out_round: Signal<In, Bits<64>>,
+    /// See [`VecLane::out_lo`].
+    pub out_lo: Signal<In, Bits<64>>,
+    /// See [`VecLane::out_lo`].
+    pub out_hi: Signal<In, Bits<64>>,
+    /// See [`VecLane::out_off8`].
+    pub out_off8: Signal<In, Bits<8>>,
     /// t3: per lane, its term of the first sum.
     pub term: Vec<Signal<Out, Bits<24>>>,
     /// t3: per lane, its term of the second sum.
@@ -449,10 +463,15 @@ impl<const W: usize, const BE: usize> VecLanes<W, BE> {
             a_pass2: Signal::default(),
             s1: Signal::default(),
             recip: Signal::default(),
+            round: Signal::default(),
             shift: Signal::default(),
             param_index: Signal::default(),
             out_m: Signal::default(),
             out_s: Signal::default(),
+            out_round: Signal::default(),
+            out_lo: Signal::default(),
+            out_hi: Signal::default(),
+            out_off8: Signal::default(),
             term: sigs(BE),
             term_sq: sigs(BE),
             y: Signal::default(),
@@ -490,10 +509,15 @@ impl<const W: usize, const BE: usize> Logic for VecLanes<W, BE> {
             self.lane[l].a_pass2.next = self.a_pass2.val();
             self.lane[l].s1.next = self.s1.val();
             self.lane[l].recip.next = self.recip.val();
+            self.lane[l].round.next = self.round.val();
             self.lane[l].shift.next = self.shift.val();
             self.lane[l].param_index.next = self.param_index.val();
             self.lane[l].out_m.next = self.out_m.val();
             self.lane[l].out_s.next = self.out_s.val();
+            self.lane[l].out_round.next = self.out_round.val();
+            self.lane[l].out_lo.next = self.out_lo.val();
+            self.lane[l].out_hi.next = self.out_hi.val();
+            self.lane[l].out_off8.next = self.out_off8.val();
             self.lane[l].g_waddr.next = self.load_index.val() >> 1;
             self.lane[l].b_waddr.next = self.beta_index.val() >> 2;
             self.lane[l].t_waddr.next = self.load_index.val();
