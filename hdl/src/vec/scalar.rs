@@ -2,7 +2,8 @@
 //! queues the row's reciprocal and normalisation shift for its B pass.
 //!
 //! * LayerNorm (`S1 = sum x`, `S2 = sum x^2` over `n` channels): F2 the products `n S2` and
-//!   `S1^2`; `D = max(n S2 - S1^2, 0)` into [`IsqrtPipe`]; N1 `sd = max(isqrt(D), 1)`; N2
+//!   `S1^2`; F3 `D = max(n S2 - S1^2, 0)` (a register of its own: the 64-bit subtract and the
+//!   square root's first stage are two carry chains) into [`IsqrtPipe`]; N1 `sd = max(isqrt(D), 1)`; N2
 //!   `b = bitlen(sd)` and the divider operands `2^b / (4 sd)` (so `r = floor(2^b 2^26 / (4 sd))
 //!   = floor(2^(b+24) / sd)`, with `2^b < 4 sd`), shift `b + 14`; then [`RecipPipe`].
 //! * Softmax (`sum e_i`): straight into the divider, `r = floor(2^14 2^26 / sum) =
@@ -10,7 +11,7 @@
 //!
 //! The row's payload (LayerNorm `S1`, softmax the row maximum) travels alongside; the queue
 //! entry is `{payload, r, shift}` (69 bits), [`RESULT_QUEUE`] entries. LayerNorm takes
-//! `3 + isqrt latency` cycles more than softmax (F2, N1, N2 and the square root), as in
+//! `4 + isqrt latency` cycles more than softmax (F2, F3, N1, N2 and the square root), as in
 //! `spec::timing::vector::scalar_latency`.
 
 use super::RESULT_QUEUE;
@@ -62,7 +63,8 @@ pub struct ScalarPipe {
     /// `n S2 - S1^2` (`n^2` times the variance; negative only by the sums' inconsistency).
     spread_raw: Signal<Local, Bits<64>>,
     /// `D = max(n S2 - S1^2, 0)`, the radicand.
-    spread: Signal<Local, Bits<64>>,
+    /// F3: `D`.
+    spread: DFF<Bits<64>>,
     isqrt: IsqrtPipe,
     /// LayerNorm: valid and payload alongside F2, the square root, N1 and N2.
     ln_valid_delay: ValidLine,
@@ -127,10 +129,10 @@ impl ScalarPipe {
             mul_n_s2: MulS::default(),
             mul_s1_squared: MulS::default(),
             spread_raw: Signal::default(),
-            spread: Signal::default(),
+            spread: DFF::default(),
             isqrt: IsqrtPipe::new(isqrt_bits(max_width), SCALAR_STEPS),
-            ln_valid_delay: ValidLine::new(isqrt_stages + 3),
-            ln_payload_delay: DelayLine::new(isqrt_stages + 3),
+            ln_valid_delay: ValidLine::new(isqrt_stages + 4),
+            ln_payload_delay: DelayLine::new(isqrt_stages + 4),
             sd: DFF::default(),
             sd_bits: Signal::default(),
             ln_num: DFF::default(),
@@ -162,7 +164,7 @@ impl ScalarPipe {
 impl Logic for ScalarPipe {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, n_s2, s1_squared, sd, ln_num, ln_den, ln_shift);
+        dff_setup!(self, clock, n_s2, s1_squared, spread, sd, ln_num, ln_den, ln_shift);
         self.isqrt.clock.next = self.clock.val();
         self.recip.clock.next = self.clock.val();
         self.ln_valid_delay.clock.next = self.clock.val();
@@ -189,11 +191,11 @@ impl Logic for ScalarPipe {
         self.n_s2.d.next = self.mul_n_s2.p.val();
         self.s1_squared.d.next = self.mul_s1_squared.p.val();
         self.spread_raw.next = self.n_s2.q.val() - self.s1_squared.q.val();
-        self.spread.next = self.spread_raw.val();
+        self.spread.d.next = self.spread_raw.val();
         if self.spread_raw.val().get_bit(63) {
-            self.spread.next = self.c_zero64.val();
+            self.spread.d.next = self.c_zero64.val();
         }
-        self.isqrt.d.next = self.spread.val();
+        self.isqrt.d.next = self.spread.q.val();
         self.ln_valid_delay.din.next = self.valid.val();
         self.ln_payload_delay.din.next = self.payload.val();
         // N1: sd = max(isqrt(D), 1). N2: b = bitlen(sd); floor(2^(b+24) / sd) =
