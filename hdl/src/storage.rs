@@ -194,9 +194,9 @@ pub struct LutRam<const W: usize> {
 }
 
 impl<const W: usize> LutRam<W> {
-    /// A table with `ports` read ports (`W` divides 2048).
+    /// A table with `ports` read ports (`W` divides 2048; `16 <= W <= 1024`).
     pub fn new(ports: usize) -> Self {
-        assert!(W.is_multiple_of(8) && 2048 % W == 0);
+        assert!(W.is_multiple_of(8) && 2048 % W == 0 && (16..=1024).contains(&W));
         LutRam {
             clock: Signal::default(),
             waddr: Signal::default(),
@@ -230,38 +230,38 @@ impl<const W: usize> Logic for LutRam<W> {
         }
     }
     fn hdl(&self) -> Verilog {
+        // One copy of the table per read port, each stored as `256 / (W/8)` words of `W` bits:
+        // a memory with one write port and one read port, which synthesis maps to distributed
+        // RAM. (One byte-wide table with `W/8` write ports and `C` read ports made Yosys'
+        // `memory_libmap` run out of memory at 16x16.) The read takes the word, and the byte
+        // is chosen from it by the address's low bits, registered beside it.
         let per = W / 8;
         let wbits = per.trailing_zeros() as usize; // log2 entries per word
         let idx_bits = 8 - wbits;
-        let mut reads = String::new();
+        let words = 1usize << idx_bits;
+        let mut body = String::new();
+        if idx_bits < 8 {
+            body += &format!("wire _unused_waddr = ^waddr[7:{idx_bits}];\n");
+        }
         for p in 0..self.raddr.len() {
-            reads += &format!("    rdata${p} <= mem[raddr${p}];\n");
-        }
-        let waddr = if idx_bits == 0 {
-            "wire _unused_waddr = ^waddr;\n".to_string()
-        } else if idx_bits < 8 {
-            format!("wire _unused_waddr = ^waddr[7:{idx_bits}];\n")
-        } else {
-            String::new()
-        };
-        let mut writes = String::new();
-        for i in 0..per {
-            let at = if idx_bits == 0 {
-                format!("8'd{i}")
-            } else if wbits == 0 {
-                format!("waddr[{}:0]", idx_bits - 1)
-            } else {
-                format!("{{waddr[{}:0], {wbits}'d{i}}}", idx_bits - 1)
-            };
-            writes += &format!("        mem[{at}] <= wdata[{}:{}];\n", 8 * i + 7, 8 * i);
-        }
-        Verilog::Custom(format!(
-            "{waddr}reg [7:0] mem [0:255];
+            body += &format!(
+                "reg [{wm}:0] mem${p} [0:{last}];
+reg [{wm}:0] word${p};
+reg [{lm}:0] lo${p};
 always @(posedge clock) begin
-{reads}    if (we) begin
-{writes}    end
-end"
-        ))
+    word${p} <= mem${p}[raddr${p}[7:{wbits}]];
+    lo${p} <= raddr${p}[{lm}:0];
+    if (we) mem${p}[waddr[{im}:0]] <= wdata;
+end
+always @(*) rdata${p} = word${p}[{{lo${p}, 3'd0}} +: 8];
+",
+                wm = W - 1,
+                last = words - 1,
+                lm = wbits - 1,
+                im = idx_bits - 1,
+            );
+        }
+        Verilog::Custom(body)
     }
 }
 
@@ -377,6 +377,46 @@ mod tests {
         lint(&generate(&mut Bank::<64, 8>::new(64), "bank"), "bank").unwrap();
         lint(&generate(&mut AccLane::new(32), "acc"), "acc").unwrap();
         lint(&generate(&mut WordFifo::<64>::new(8), "fifo"), "fifo").unwrap();
+        lint(&generate(&mut LutRam::<64>::new(3), "lut"), "lut").unwrap();
+        lint(&generate(&mut LutRam::<128>::new(16), "lut"), "lut").unwrap();
+    }
+
+    /// The table's Verilog in Icarus against a byte array: every port reads every entry, while
+    /// words are rewritten (a read in the cycle of a write to its word returns the old entry).
+    #[test]
+    fn lut_ram_verilog_reads_every_entry_through_every_port() {
+        use crate::testkit::icarus_clocked;
+        const PORTS: usize = 3;
+        let verilog = generate(&mut LutRam::<64>::new(PORTS), "lut");
+        let mut rng = crate::testkit::Rng::new(17);
+        let mut table = [0u8; 256];
+        let mut vectors = Vec::new();
+        let mut expected = Vec::new();
+        // 32 cycles writing the whole table, then 3 x 256 reads (port p reads entry t + 85 p in
+        // cycle t), with a random word rewritten every third cycle.
+        for t in 0..32 + 3 * 256u64 {
+            let writing = t < 32 || t % 3 == 0;
+            let waddr = if t < 32 { t } else { rng.below(32) };
+            let wdata = rng.next();
+            let raddr: Vec<u64> = (0..PORTS as u64).map(|p| (t + 85 * p) % 256).collect();
+            let mut v = vec![waddr, wdata, writing as u64];
+            v.extend(&raddr);
+            vectors.push(v);
+            expected.push(raddr.iter().map(|&a| table[a as usize] as u64).collect::<Vec<_>>());
+            if writing {
+                for i in 0..8 {
+                    table[8 * waddr as usize + i] = (wdata >> (8 * i)) as u8;
+                }
+            }
+        }
+        let names: Vec<String> = (0..PORTS).map(|p| format!("raddr${p}")).collect();
+        let outs: Vec<String> = (0..PORTS).map(|p| format!("rdata${p}")).collect();
+        let mut inputs = vec![("waddr", 8), ("wdata", 64), ("we", 1)];
+        inputs.extend(names.iter().map(|n| (n.as_str(), 8)));
+        let outputs: Vec<(&str, usize)> = outs.iter().map(|n| (n.as_str(), 8)).collect();
+        let got = icarus_clocked(&verilog, "lut", &inputs, &outputs, &vectors);
+        // The first 32 cycles read a table still being written (entries not yet written are X).
+        assert_eq!(got[32..], expected[32..]);
     }
 
     #[test]

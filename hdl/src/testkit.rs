@@ -536,8 +536,8 @@ endmodule
 }
 
 /// Evaluate a combinational module in Icarus Verilog on `vectors` (one value per input, in the
-/// order of `inputs`) and return its outputs (in the order of `outputs`) per vector. Ports are
-/// `(name, bits)` with `bits <= 64`; the check of a leaf's hand-written Verilog body against its
+/// order of `inputs`) and return its outputs (in the order of `outputs`) per vector (`u64::MAX`
+/// where an output has unknown bits). Ports are `(name, bits)` with `bits <= 64`; the check of a leaf's hand-written Verilog body against its
 /// Rust model.
 pub fn icarus_combinational(
     verilog: &str,
@@ -545,6 +545,30 @@ pub fn icarus_combinational(
     inputs: &[(&str, usize)],
     outputs: &[(&str, usize)],
     vectors: &[Vec<u64>],
+) -> Vec<Vec<u64>> {
+    icarus_vectors(verilog, module, inputs, outputs, vectors, false)
+}
+
+/// Like [`icarus_combinational`] for a module with a `clock` input: each vector is applied, then
+/// one rising clock edge, and the outputs are read after it (what a synchronous read returns for
+/// the addresses of that vector).
+pub fn icarus_clocked(
+    verilog: &str,
+    module: &str,
+    inputs: &[(&str, usize)],
+    outputs: &[(&str, usize)],
+    vectors: &[Vec<u64>],
+) -> Vec<Vec<u64>> {
+    icarus_vectors(verilog, module, inputs, outputs, vectors, true)
+}
+
+fn icarus_vectors(
+    verilog: &str,
+    module: &str,
+    inputs: &[(&str, usize)],
+    outputs: &[(&str, usize)],
+    vectors: &[Vec<u64>],
+    clocked: bool,
 ) -> Vec<Vec<u64>> {
     let dir = std::env::temp_dir().join(format!(
         "vitaccel-ivc-{module}-{}-{:?}",
@@ -566,13 +590,19 @@ pub fn icarus_combinational(
     };
     let set: String =
         inputs.iter().enumerate().map(|(i, (n, _))| format!("      {n} = vec[k * {}+ {i}];\n", inputs.len())).collect();
-    let conn: Vec<String> = inputs.iter().chain(outputs).map(|(n, _)| format!(".{n}({n})")).collect();
+    let mut conn: Vec<String> = inputs.iter().chain(outputs).map(|(n, _)| format!(".{n}({n})")).collect();
+    let (clock_decl, edge) = if clocked {
+        conn.push(".clock(clock)".into());
+        ("  reg clock = 0;\n", "      clock = 1;\n      #1;\n      clock = 0;\n      #1;\n")
+    } else {
+        ("", "")
+    };
     let fmt = vec!["%0d"; outputs.len()].join(" ");
     let args: String = outputs.iter().map(|(n, _)| format!(", {{1'b0, {n}}}")).collect();
     let tb = format!(
-        "module tb;\n{}{}  reg [63:0] vec [0:{}];\n  integer k, f;\n  {module} dut({});\n  initial begin\n    \
+        "module tb;\n{clock_decl}{}{}  reg [63:0] vec [0:{}];\n  integer k, f;\n  {module} dut({});\n  initial begin\n    \
          $readmemh(\"{d}/in.hex\", vec);\n    f = $fopen(\"{d}/out.txt\", \"w\");\n    \
-         for (k = 0; k < {n}; k = k + 1) begin\n{set}      #1;\n      $fdisplay(f, \"{fmt}\"{args});\n    end\n    \
+         for (k = 0; k < {n}; k = k + 1) begin\n{set}      #1;\n{edge}      $fdisplay(f, \"{fmt}\"{args});\n    end\n    \
          $fclose(f);\n    $finish;\n  end\nendmodule\n",
         decl("reg", inputs),
         decl("wire", outputs),
@@ -585,8 +615,15 @@ pub fn icarus_combinational(
     run_icarus(&dir);
     let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let rows: Vec<Vec<u64>> =
-        text.lines().map(|l| l.split_whitespace().map(|x| x.parse().expect("decimal output")).collect()).collect();
+    // An output with unknown (x) or floating (z) bits reads as `u64::MAX`.
+    let value = |x: &str| {
+        if x.contains(['x', 'X', 'z', 'Z']) {
+            u64::MAX
+        } else {
+            x.parse().expect("decimal output")
+        }
+    };
+    let rows: Vec<Vec<u64>> = text.lines().map(|l| l.split_whitespace().map(value).collect()).collect();
     assert_eq!(rows.len(), vectors.len(), "one output row per vector");
     rows
 }
