@@ -156,7 +156,9 @@ impl Logic for RoundShift {
 /// Pipelined integer square root: `root = floor(sqrt(d))` for `d < 2^(2K)`, one radicand per
 /// cycle, [`IsqrtPipe::latency`] cycles. Restoring digit-by-digit: each of the `K` steps brings
 /// down two bits of `d` and tries `4 root + 1`; a stage does `S` steps (`K` is rounded up to a
-/// multiple of `S`; leading zero steps change nothing).
+/// multiple of `S`; leading zero steps change nothing). After step `g` the remainder is at most
+/// twice the `g + 1`-bit root, so it is kept to `g + 3` bits: synthesis then builds each step's
+/// compare and subtract at that width, not at 64 bits.
 #[derive(LogicBlock)]
 pub struct IsqrtPipe {
     /// Clock.
@@ -176,8 +178,19 @@ pub struct IsqrtPipe {
     tail_unused: Signal<Local, Bits<64>>,
     align: Constant<Bits<64>>,
     zero: Constant<Bits<64>>,
+    /// Per step `g`, the remainder's bits: `2^(g+3) - 1`.
+    rem_mask: Vec<Constant<Bits<64>>>,
     _steps: usize,
     _stages: usize,
+}
+
+/// `2^bits - 1` (all ones from 64 bits on).
+fn low_mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
 }
 
 impl IsqrtPipe {
@@ -204,6 +217,7 @@ impl IsqrtPipe {
             tail_unused: Signal::default(),
             align: Constant::new(((64 - 2 * k) as u64).into()),
             zero: Constant::new(0u64.into()),
+            rem_mask: (0..k).map(|g| Constant::new(low_mask(g + 3).into())).collect(),
             _steps: steps,
             _stages: stages,
         }
@@ -246,11 +260,13 @@ impl Logic for IsqrtPipe {
                         self.trial[st * s + j].next = (self.x_root[st * sp + j].val() << 2) + 1;
                         self.x_dr[st * sp + j + 1].next = self.x_dr[st * sp + j].val() << 2;
                         if self.bring[st * s + j].val() >= self.trial[st * s + j].val() {
-                            self.x_rem[st * sp + j + 1].next =
-                                self.bring[st * s + j].val() - self.trial[st * s + j].val();
+                            self.x_rem[st * sp + j + 1].next = (self.bring[st * s + j].val()
+                                - self.trial[st * s + j].val())
+                                & self.rem_mask[st * s + j].val();
                             self.x_root[st * sp + j + 1].next = (self.x_root[st * sp + j].val() << 1) + 1;
                         } else {
-                            self.x_rem[st * sp + j + 1].next = self.bring[st * s + j].val();
+                            self.x_rem[st * sp + j + 1].next =
+                                self.bring[st * s + j].val() & self.rem_mask[st * s + j].val();
                             self.x_root[st * sp + j + 1].next = self.x_root[st * sp + j].val() << 1;
                         }
                     }
@@ -269,16 +285,18 @@ impl Logic for IsqrtPipe {
     }
 }
 
-/// Pipelined reciprocal-style divider: `q = floor(num * 2^Q / den)` for `num < den < 2^62`, one
-/// division per cycle, [`RecipPipe::latency`] cycles. Restoring: each of the `Q` steps doubles
-/// the remainder and subtracts `den` when it fits; a stage does `S` steps.
+/// Pipelined reciprocal-style divider: `q = floor(num * 2^Q / den)` for `num < den < 2^D`
+/// (`D <= 62`), one division per cycle, [`RecipPipe::latency`] cycles. Restoring: each of the
+/// `Q` steps doubles the remainder and subtracts `den` when it fits; a stage does `S` steps.
+/// Operands and remainders are kept to `D` bits, so each step's compare and subtract is
+/// `D + 1` bits wide.
 #[derive(LogicBlock)]
 pub struct RecipPipe {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Numerator, `< den`, sampled every cycle.
     pub num: Signal<In, Bits<64>>,
-    /// Denominator, `< 2^62`.
+    /// Denominator, `< 2^D`.
     pub den: Signal<In, Bits<64>>,
     /// `floor(num * 2^Q / den)` (`< 2^Q`) of the operands of `latency` cycles earlier.
     pub q: Signal<Out, Bits<64>>,
@@ -291,14 +309,18 @@ pub struct RecipPipe {
     dbl: Vec<Signal<Local, Bits<64>>>,
     tail_unused: Signal<Local, Bits<64>>,
     zero: Constant<Bits<64>>,
+    /// `2^D - 1`.
+    den_mask: Constant<Bits<64>>,
     _steps: usize,
     _stages: usize,
 }
 
 impl RecipPipe {
-    /// A divider producing `quotient_bits` bits (a multiple of `steps`), `steps` per stage.
-    pub fn new(quotient_bits: usize, steps: usize) -> Self {
+    /// A divider producing `quotient_bits` bits (a multiple of `steps`), `steps` per stage, for
+    /// denominators below `2^den_bits` (`den_bits <= 62`).
+    pub fn new(quotient_bits: usize, steps: usize, den_bits: usize) -> Self {
         assert!(steps >= 1 && quotient_bits.is_multiple_of(steps) && (1..=62).contains(&quotient_bits));
+        assert!((1..=62).contains(&den_bits));
         let stages = quotient_bits / steps;
         let v = |n: usize| (0..n).map(|_| Signal::default()).collect::<Vec<_>>();
         let f = |n: usize| (0..n).map(|_| DFF::default()).collect::<Vec<_>>();
@@ -316,6 +338,7 @@ impl RecipPipe {
             dbl: v(stages * steps),
             tail_unused: Signal::default(),
             zero: Constant::new(0u64.into()),
+            den_mask: Constant::new(low_mask(den_bits).into()),
             _steps: steps,
             _stages: stages,
         }
@@ -340,9 +363,9 @@ impl Logic for RecipPipe {
         for last in (self._stages - 1)..(self._stages) {
             Signal::<Out, Bits<64>>::link(&mut self.q, &mut self.quo[last].q);
         }
-        self.x_rem[0].next = self.num.val();
+        self.x_rem[0].next = self.num.val() & self.den_mask.val();
         self.x_quo[0].next = self.zero.val();
-        self.x_den[0].next = self.den.val();
+        self.x_den[0].next = self.den.val() & self.den_mask.val();
         for sp in (self._steps + 1)..(self._steps + 2) {
             for st in 1..self._stages {
                 self.x_rem[st * sp].next = self.rem[st - 1].q.val();
@@ -354,7 +377,8 @@ impl Logic for RecipPipe {
                     for j in 0..self._steps {
                         self.dbl[st * s + j].next = self.x_rem[st * sp + j].val() << 1;
                         if self.dbl[st * s + j].val() >= self.x_den[st].val() {
-                            self.x_rem[st * sp + j + 1].next = self.dbl[st * s + j].val() - self.x_den[st].val();
+                            self.x_rem[st * sp + j + 1].next =
+                                (self.dbl[st * s + j].val() - self.x_den[st].val()) & self.den_mask.val();
                             self.x_quo[st * sp + j + 1].next = (self.x_quo[st * sp + j].val() << 1) + 1;
                         } else {
                             self.x_rem[st * sp + j + 1].next = self.dbl[st * s + j].val();
@@ -510,14 +534,15 @@ mod tests {
         isq!(28, 3, cases);
     }
 
-    /// Exhaustive for 6-bit denominators, random and boundary cases at the vector unit's size
-    /// (26 quotient bits, 2 per stage): both of its uses, `2^40 / sum` and `2^(b+24) / sd`.
+    /// Exhaustive for 6-bit denominators (kept to 6 bits), random and boundary cases at the vector
+    /// unit's size (26 quotient bits, 2 per stage, 40-bit denominators): both of its uses,
+    /// `2^40 / sum` and `2^(b+24) / sd`.
     #[test]
     fn recip_pipe_matches_integer_division() {
         macro_rules! div {
-            ($q:expr, $s:expr, $cases:expr) => {
+            ($q:expr, $s:expr, $d:expr, $cases:expr) => {
                 run_pipe!(
-                    RecipPipe::new($q, $s),
+                    RecipPipe::new($q, $s, $d),
                     RecipPipe,
                     RecipPipe::latency($q, $s),
                     $cases,
@@ -530,7 +555,7 @@ mod tests {
             };
         }
         let small: Vec<(u64, u64, u64)> = (1..64u64).flat_map(|d| (0..d).map(move |n| (n, d, (n << 6) / d))).collect();
-        div!(6, 2, small);
+        div!(6, 2, 6, small);
         let mut rng = Rng::new(0x0bad_cafe_f00d_1234);
         let mut cases = Vec::new();
         let mut soft = |sum: u64| cases.push((1u64 << 14, sum, (1u64 << 40) / sum));
@@ -550,7 +575,7 @@ mod tests {
         for _ in 0..500 {
             ln(1 + (rng.next() >> (34 + rng.next() % 30)));
         }
-        div!(26, 2, cases);
+        div!(26, 2, 40, cases);
     }
 
     #[test]
@@ -562,6 +587,6 @@ mod tests {
         lint(&generate(&mut Slice::<64, 27>::new(37), "sl"), "sl").unwrap();
         lint(&generate(&mut RoundShift::default(), "rs"), "rs").unwrap();
         lint(&generate(&mut IsqrtPipe::new(28, 2), "isq"), "isq").unwrap();
-        lint(&generate(&mut RecipPipe::new(26, 2), "div"), "div").unwrap();
+        lint(&generate(&mut RecipPipe::new(26, 2, 40), "div"), "div").unwrap();
     }
 }

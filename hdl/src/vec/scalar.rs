@@ -22,6 +22,10 @@ use crate::widen::{Concat, Extend};
 use rust_hdl::prelude::*;
 use spec::timing::vector::{isqrt_bits, RECIP_BITS, SCALAR_STEPS};
 
+/// Bits of the divider's denominators: the softmax sum (the 40-bit `sum` input) and LayerNorm's
+/// `4 sd` (`sd < 2^isqrt_bits`, at most 34 bits) both fit.
+const DEN_BITS: usize = 40;
+
 /// The scalar pipeline and its result queue, for rows of up to `max_width` channels.
 #[derive(LogicBlock)]
 pub struct ScalarPipe {
@@ -106,6 +110,7 @@ pub struct ScalarPipe {
 impl ScalarPipe {
     /// The pipeline for rows of up to `max_width` channels (the square root's width).
     pub fn new(max_width: usize) -> Self {
+        assert!(isqrt_bits(max_width) + 2 <= DEN_BITS);
         let isqrt_stages = IsqrtPipe::latency(isqrt_bits(max_width), SCALAR_STEPS);
         let div_stages = RecipPipe::latency(RECIP_BITS, SCALAR_STEPS);
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
@@ -138,7 +143,7 @@ impl ScalarPipe {
             ln_num: DFF::default(),
             ln_den: DFF::default(),
             ln_shift: DFF::default(),
-            recip: RecipPipe::new(RECIP_BITS, SCALAR_STEPS),
+            recip: RecipPipe::new(RECIP_BITS, SCALAR_STEPS, DEN_BITS),
             ext_sum: Extend::new(false),
             div_valid: Signal::default(),
             div_payload: Signal::default(),
