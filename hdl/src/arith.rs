@@ -184,15 +184,6 @@ pub struct IsqrtPipe {
     _stages: usize,
 }
 
-/// `2^bits - 1` (all ones from 64 bits on).
-fn low_mask(bits: usize) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    }
-}
-
 impl IsqrtPipe {
     /// A pipe for radicands below `2^(2 * result_bits)`, `steps` result bits per stage.
     pub fn new(result_bits: usize, steps: usize) -> Self {
@@ -217,7 +208,7 @@ impl IsqrtPipe {
             tail_unused: Signal::default(),
             align: Constant::new(((64 - 2 * k) as u64).into()),
             zero: Constant::new(0u64.into()),
-            rem_mask: (0..k).map(|g| Constant::new(low_mask(g + 3).into())).collect(),
+            rem_mask: (0..k).map(|g| Constant::new((mask(g + 3) as u64).into())).collect(),
             _steps: steps,
             _stages: stages,
         }
@@ -288,8 +279,8 @@ impl Logic for IsqrtPipe {
 /// Pipelined reciprocal-style divider: `q = floor(num * 2^Q / den)` for `num < den < 2^D`
 /// (`D <= 62`), one division per cycle, [`RecipPipe::latency`] cycles. Restoring: each of the
 /// `Q` steps doubles the remainder and subtracts `den` when it fits; a stage does `S` steps.
-/// Operands and remainders are kept to `D` bits, so each step's compare and subtract is
-/// `D + 1` bits wide.
+/// Operands and remainders are kept to `D` bits (every remainder is below `den`), so each
+/// step's doubled remainder, compare and subtract are `D + 1` bits wide.
 #[derive(LogicBlock)]
 pub struct RecipPipe {
     /// Clock.
@@ -338,7 +329,7 @@ impl RecipPipe {
             dbl: v(stages * steps),
             tail_unused: Signal::default(),
             zero: Constant::new(0u64.into()),
-            den_mask: Constant::new(low_mask(den_bits).into()),
+            den_mask: Constant::new((mask(den_bits) as u64).into()),
             _steps: steps,
             _stages: stages,
         }

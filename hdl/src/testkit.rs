@@ -537,8 +537,8 @@ endmodule
 
 /// Evaluate a combinational module in Icarus Verilog on `vectors` (one value per input, in the
 /// order of `inputs`) and return its outputs (in the order of `outputs`) per vector (`u64::MAX`
-/// where an output has unknown bits). Ports are `(name, bits)` with `bits <= 64`; the check of a leaf's hand-written Verilog body against its
-/// Rust model.
+/// where an output has unknown bits). Ports are `(name, bits)` with `bits <= 64`; the check of a
+/// leaf's hand-written Verilog body against its Rust model.
 pub fn icarus_combinational(
     verilog: &str,
     module: &str,
