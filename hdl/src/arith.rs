@@ -2,6 +2,10 @@
 //!
 //! * [`MulS`]: a signed `A x B -> P`-bit multiplier (rust-hdl's own `*` stops at 16 x 16). A leaf
 //!   with a Verilog text body, like [`crate::widen::Extend`]; its Rust model is exact (i128).
+//! * [`RecipProduct`]: the vector lane's `t * r` as three terms sized for two DSP48s and a LUT
+//!   adder (the product of a 34-bit and a 26-bit operand would take four DSP48E1 as one `*`).
+//! * [`SpreadProducts`]: LayerNorm's `n S2` and `S1^2` from DSP-sized partial products (two
+//!   and three DSP48 where one `*` each tiles into three and six).
 //! * [`Slice`]: `din[off +: M]` with the other bits of `din` marked intentionally unused, so a
 //!   value whose high bits are provably zero can be narrowed lint-clean.
 //! * [`RoundShift`]: round-half-up arithmetic right shift `shift_round(v, s)` of a 64-bit value
@@ -68,6 +72,138 @@ impl<const A: usize, const B: usize, const P: usize> Logic for MulS<A, B, P> {
     }
     fn hdl(&self) -> Verilog {
         Verilog::Custom(crate::mul::product_verilog((A, true), (B, true), P))
+    }
+}
+
+/// `t * r` for a signed 34-bit `t` and an unsigned `r < 2^26` (bit 26 of the port is ignored),
+/// as three 64-bit terms whose sum (mod 2^64) is the product: with `t = t_hi 2^17 + t_lo` and
+/// `r = r_hi 2^24 + r_lo` (`t_lo`, `r_lo` unsigned),
+/// * `lo = t_lo r_lo` and `hi = t_hi r_lo 2^17`: an 18 x 25 and a 17 x 25-bit signed product,
+///   one DSP48 each (the A port takes 25 bits, B 18);
+/// * `top = t r_hi 2^24`, `r_hi` in `0..=3`: `t` and `2t` selected and added in LUTs.
+///
+/// One `*` of the same operands tiles into 2 x 2 DSP48E1 (Yosys splits both operands). The
+/// terms are combinational; the caller registers them and adds them in the next stage.
+#[derive(LogicBlock, Default)]
+pub struct RecipProduct {
+    /// Signed operand.
+    pub t: Signal<In, Bits<34>>,
+    /// Unsigned operand, `< 2^26`.
+    pub r: Signal<In, Bits<27>>,
+    /// `t_lo r_lo`, sign-extended.
+    pub lo: Signal<Out, Bits<64>>,
+    /// `t_hi r_lo 2^17`.
+    pub hi: Signal<Out, Bits<64>>,
+    /// `t r_hi 2^24`.
+    pub top: Signal<Out, Bits<64>>,
+}
+
+impl RecipProduct {
+    /// The three terms of `t * r` ([`RecipProduct`]), each truncated to 64 bits.
+    pub fn terms(t: u64, r: u64) -> [u64; 3] {
+        let t = sext(t, 34);
+        let (t_lo, t_hi) = (t & 0x1_ffff, t >> 17);
+        let (r_lo, r_hi) = ((r & 0xff_ffff) as i128, ((r >> 24) & 3) as i128);
+        let wrap = |v: i128| (v as u128 & mask(64)) as u64;
+        [wrap(t_lo * r_lo), wrap((t_hi * r_lo) << 17), wrap((t * r_hi) << 24)]
+    }
+}
+
+impl Logic for RecipProduct {
+    fn update(&mut self) {
+        let [lo, hi, top] = Self::terms(self.t.val().to_u64(), self.r.val().to_u64());
+        self.lo.next = lo.into();
+        self.hi.next = hi.into();
+        self.top.next = top.into();
+    }
+    fn connect(&mut self) {
+        self.lo.connect();
+        self.hi.connect();
+        self.top.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(
+            "wire _unused_r = r[26];
+wire signed [17:0] t_lo = {1'b0, t[16:0]};
+wire signed [16:0] t_hi = t[33:17];
+wire signed [24:0] r_lo = {1'b0, r[23:0]};
+wire signed [42:0] p_lo = t_lo * r_lo;
+wire signed [41:0] p_hi = t_hi * r_lo;
+wire signed [35:0] t_x2 = r[25] ? {t[33], t, 1'b0} : 36'sd0;
+wire signed [35:0] t_x1 = r[24] ? {{2{t[33]}}, t} : 36'sd0;
+wire signed [35:0] p_top = t_x2 + t_x1;
+always @(*) begin
+    lo = {{21{p_lo[42]}}, p_lo};
+    hi = {{5{p_hi[41]}}, p_hi, 17'b0};
+    top = {{4{p_top[35]}}, p_top, 24'b0};
+end"
+            .into(),
+        )
+    }
+}
+
+/// The scalar step's two LayerNorm products from DSP-sized partial products, summed here
+/// (combinational, as Yosys sums its own tiles), for `n <= 2^15` channels of int16:
+/// * `n_s2 = n S2` for `n` (the 17-bit port, non-negative) and `0 <= S2 < 2^47` (bit 47 of the
+///   port is ignored): `S2 = s_hi 2^24 + s_lo`, two 17 x 25-bit products (one DSP48 each);
+/// * `s1_sq = S1^2` for `|S1| <= 2^30` (the low 31 bits of the port, sign-extended): `S1 = h 2^17
+///   + l`, `h^2 2^34 + 2 h l 2^17 + l^2`, three products of at most 18 x 18 bits.
+///
+/// One `*` of the ports' widths (17 x 48 and 40 x 40) tiles into 3 and 6 DSP48E1.
+#[derive(LogicBlock, Default)]
+pub struct SpreadProducts {
+    /// Channels `n`.
+    pub n: Signal<In, Bits<17>>,
+    /// `S1`, two's complement.
+    pub s1: Signal<In, Bits<40>>,
+    /// `S2`.
+    pub s2: Signal<In, Bits<48>>,
+    /// `n S2`.
+    pub n_s2: Signal<Out, Bits<64>>,
+    /// `S1^2`.
+    pub s1_sq: Signal<Out, Bits<64>>,
+}
+
+impl SpreadProducts {
+    /// `(n S2, S1^2)` as the leaf computes them, truncated to 64 bits.
+    pub fn products(n: u64, s1: u64, s2: u64) -> (u64, u64) {
+        let n = sext(n, 17);
+        let s2 = (s2 & mask(47) as u64) as i128;
+        let s1 = sext(s1, 31);
+        let wrap = |v: i128| (v as u128 & mask(64)) as u64;
+        (wrap(n * s2), wrap(s1 * s1))
+    }
+}
+
+impl Logic for SpreadProducts {
+    fn update(&mut self) {
+        let (n_s2, s1_sq) = Self::products(self.n.val().to_u64(), self.s1.val().to_u64(), self.s2.val().to_u64());
+        self.n_s2.next = n_s2.into();
+        self.s1_sq.next = s1_sq.into();
+    }
+    fn connect(&mut self) {
+        self.n_s2.connect();
+        self.s1_sq.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(
+            "wire _unused_high = ^{s1[39:31], s2[47]};
+wire signed [16:0] n_s = n;
+wire signed [24:0] s2_lo = {1'b0, s2[23:0]};
+wire signed [23:0] s2_hi = {1'b0, s2[46:24]};
+wire signed [41:0] ns_lo = n_s * s2_lo;
+wire signed [40:0] ns_hi = n_s * s2_hi;
+wire signed [13:0] h = s1[30:17];
+wire signed [17:0] l = {1'b0, s1[16:0]};
+wire signed [27:0] hh = h * h;
+wire signed [31:0] hl = h * l;
+wire signed [35:0] ll = l * l;
+always @(*) begin
+    n_s2 = {{22{ns_lo[41]}}, ns_lo} + {{{23{ns_hi[40]}}, ns_hi} << 24};
+    s1_sq = {{2{hh[27]}}, hh, 34'b0} + {{14{hl[31]}}, hl, 18'b0} + {{28{ll[35]}}, ll};
+end"
+            .into(),
+        )
     }
 }
 
@@ -439,6 +575,72 @@ mod tests {
         wide::<40, 17, 57>(&mut rng);
         wide::<17, 48, 64>(&mut rng);
         wide::<40, 40, 64>(&mut rng);
+    }
+
+    proptest::proptest! {
+        /// The three terms sum to the product over the whole operand range.
+        #[test]
+        fn recip_product_terms_sum_to_the_product(t in -(1i64 << 33)..(1i64 << 33), r in 0u64..=(1 << 26) - 1) {
+            let sum = RecipProduct::terms(t as u64, r).iter().fold(0u64, |a, &x| a.wrapping_add(x));
+            proptest::prop_assert_eq!(sum, (t as i128 * r as i128) as u64);
+        }
+    }
+
+    /// The Verilog body in Icarus gives the Rust model's terms (every extreme pair, every
+    /// `r_hi`, random words), and lints clean.
+    #[test]
+    fn recip_product_verilog_matches_the_model_in_icarus() {
+        let v = generate(&mut RecipProduct::default(), "rp");
+        lint(&v, "rp").unwrap();
+        let ts = [0, 1, (1 << 34) - 1, 1 << 33, (1 << 33) - 1, 0x1_ffff, 0x2_0000];
+        let rs = [0, 1, (1 << 24) - 1, 1 << 24, (1 << 25) - 1, 1 << 25, (1 << 26) - 1, 1 << 26];
+        let mut vecs: Vec<Vec<u64>> = ts.iter().flat_map(|&t| rs.iter().map(move |&r| vec![t, r])).collect();
+        let mut rng = Rng::new(0x5eed_f7e5);
+        vecs.extend((0..2000).map(|_| vec![rng.next() & ((1 << 34) - 1), rng.next() & ((1 << 27) - 1)]));
+        let outs = [("lo", 64), ("hi", 64), ("top", 64)];
+        let got = crate::testkit::icarus_combinational(&v, "rp", &[("t", 34), ("r", 27)], &outs, &vecs);
+        for (x, g) in vecs.iter().zip(got) {
+            assert_eq!(g, RecipProduct::terms(x[0], x[1]).to_vec(), "t={:#x} r={:#x}", x[0], x[1]);
+        }
+    }
+
+    proptest::proptest! {
+        /// In the contract's ranges the products are exact.
+        #[test]
+        fn spread_products_are_exact_in_range(n in 0u64..=1 << 15, s1 in -(1i64 << 30)..=(1 << 30), s2 in 0u64..1 << 46) {
+            let (n_s2, s1_sq) = SpreadProducts::products(n, s1 as u64, s2);
+            proptest::prop_assert_eq!(n_s2, n * s2);
+            proptest::prop_assert_eq!(s1_sq as i64, s1 * s1);
+        }
+    }
+
+    /// The Verilog body in Icarus gives the Rust model's products (extremes and random port
+    /// words, in and out of range), and lints clean.
+    #[test]
+    fn spread_products_verilog_matches_the_model_in_icarus() {
+        let v = generate(&mut SpreadProducts::default(), "sp");
+        lint(&v, "sp").unwrap();
+        let ns = [0, 1, 1 << 15, (1 << 17) - 1, 1 << 16];
+        let s1s = [0, 1, (1 << 40) - 1, (1 << 40) - (1 << 30), (1 << 30) - 1, 0x1_ffff, 0x2_0000, 1 << 30];
+        let s2s = [0, 1, (1 << 46) - 1, (1 << 47) - 1, (1 << 48) - 1, 0xff_ffff, 1 << 24];
+        let mut vecs = vec![];
+        for n in ns {
+            for a in s1s {
+                vecs.extend(s2s.iter().map(|&b| vec![n, a, b]));
+            }
+        }
+        let mut rng = Rng::new(0x5ca1_ab1e);
+        vecs.extend(
+            (0..2000).map(|_| {
+                vec![rng.next() & ((1 << 17) - 1), rng.next() & ((1 << 40) - 1), rng.next() & ((1 << 48) - 1)]
+            }),
+        );
+        let ins = [("n", 17), ("s1", 40), ("s2", 48)];
+        let got = crate::testkit::icarus_combinational(&v, "sp", &ins, &[("n_s2", 64), ("s1_sq", 64)], &vecs);
+        for (x, g) in vecs.iter().zip(got) {
+            let (a, b) = SpreadProducts::products(x[0], x[1], x[2]);
+            assert_eq!(g, vec![a, b], "n={:#x} s1={:#x} s2={:#x}", x[0], x[1], x[2]);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! the scratchpad words into the lanes.
 
 use super::sigs;
-use crate::arith::{MulS, RoundShift, Slice};
+use crate::arith::{MulS, RecipProduct, RoundShift, Slice};
 use crate::storage::{Bank, SP_ADDR_BITS};
 use crate::widen::{Concat, Extend, Pack};
 use rust_hdl::prelude::*;
@@ -112,9 +112,13 @@ pub struct VecLane<const W: usize, const BE: usize> {
     square_t3: DFF<Bits<40>>,
     term_slice: Slice<34, 24>,
     // t3, t4
-    mul_recip: MulS<34, 27, 64>,
-    /// t4: `p = t r`.
-    scaled_t4: DFF<Bits<64>>,
+    mul_recip: RecipProduct,
+    /// t4: the three terms of `p = t r` ([`RecipProduct`]: two DSP products and a LUT term).
+    scaled_lo_t4: DFF<Bits<64>>,
+    /// See `scaled_lo_t4`.
+    scaled_hi_t4: DFF<Bits<64>>,
+    /// See `scaled_lo_t4`.
+    scaled_top_t4: DFF<Bits<64>>,
     /// t5: `p + round_offset(shift)` (offset binary and rounding half for the shifter).
     scaled_ob_t5: DFF<Bits<64>>,
     // t5
@@ -218,8 +222,10 @@ impl<const W: usize, const BE: usize> VecLane<W, BE> {
             term_t3: DFF::default(),
             square_t3: DFF::default(),
             term_slice: Slice::new(0),
-            mul_recip: MulS::default(),
-            scaled_t4: DFF::default(),
+            mul_recip: RecipProduct::default(),
+            scaled_lo_t4: DFF::default(),
+            scaled_hi_t4: DFF::default(),
+            scaled_top_t4: DFF::default(),
             scaled_ob_t5: DFF::default(),
             round_norm: RoundShift::default(),
             norm_slice: Slice::new(0),
@@ -254,7 +260,8 @@ impl<const W: usize, const BE: usize> VecLane<W, BE> {
 impl<const W: usize, const BE: usize> Logic for VecLane<W, BE> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, x_t2, product_t2, table_slot_t2, live_t2, term_t3, square_t3, scaled_t4);
+        dff_setup!(self, clock, x_t2, product_t2, table_slot_t2, live_t2, term_t3, square_t3);
+        dff_setup!(self, clock, scaled_lo_t4, scaled_hi_t4, scaled_top_t4);
         dff_setup!(self, clock, scaled_ob_t5, norm_t6, affine_t7, requant_t8, requant_ob_t9, y_t10);
         self.gamma_ram.clock.next = self.clock.val();
         self.beta_ram.clock.next = self.clock.val();
@@ -321,11 +328,15 @@ impl<const W: usize, const BE: usize> Logic for VecLane<W, BE> {
         }
         self.square_t3.d.next = self.ext_square.dout.val();
 
-        // t3: p = t * r; t4: offset binary with the rounding half.
-        self.mul_recip.a.next = self.term_t3.q.val();
-        self.mul_recip.b.next = self.recip.val();
-        self.scaled_t4.d.next = self.mul_recip.p.val();
-        self.scaled_ob_t5.d.next = self.scaled_t4.q.val() + self.round.val();
+        // t3: the terms of p = t * r; t4: their sum in offset binary with the rounding half (one
+        // four-operand add: a carry-save level and a 64-bit carry chain).
+        self.mul_recip.t.next = self.term_t3.q.val();
+        self.mul_recip.r.next = self.recip.val();
+        self.scaled_lo_t4.d.next = self.mul_recip.lo.val();
+        self.scaled_hi_t4.d.next = self.mul_recip.hi.val();
+        self.scaled_top_t4.d.next = self.mul_recip.top.val();
+        self.scaled_ob_t5.d.next =
+            self.scaled_lo_t4.q.val() + self.scaled_hi_t4.q.val() + self.scaled_top_t4.q.val() + self.round.val();
 
         // t5: u = shift_round(p, shift); the parameter RAMs are read for t6.
         self.round_norm.x.next = self.scaled_ob_t5.q.val();

@@ -15,7 +15,7 @@
 //! `spec::timing::vector::scalar_latency`.
 
 use super::RESULT_QUEUE;
-use crate::arith::{IsqrtPipe, MulS, RecipPipe, Slice};
+use crate::arith::{IsqrtPipe, RecipPipe, Slice, SpreadProducts};
 use crate::delay::{DelayLine, ValidLine};
 use crate::storage::WordFifo;
 use crate::widen::{Concat, Extend};
@@ -62,8 +62,8 @@ pub struct ScalarPipe {
     n_s2: DFF<Bits<64>>,
     /// F2: `S1^2`.
     s1_squared: DFF<Bits<64>>,
-    mul_n_s2: MulS<17, 48, 64>,
-    mul_s1_squared: MulS<40, 40, 64>,
+    /// `n S2` and `S1^2` in five DSP-sized products.
+    products: SpreadProducts,
     /// `n S2 - S1^2` (`n^2` times the variance; negative only by the sums' inconsistency).
     spread_raw: Signal<Local, Bits<64>>,
     /// `D = max(n S2 - S1^2, 0)`, the radicand.
@@ -131,8 +131,7 @@ impl ScalarPipe {
             head_shift: Signal::default(),
             n_s2: DFF::default(),
             s1_squared: DFF::default(),
-            mul_n_s2: MulS::default(),
-            mul_s1_squared: MulS::default(),
+            products: SpreadProducts::default(),
             spread_raw: Signal::default(),
             spread: DFF::default(),
             isqrt: IsqrtPipe::new(isqrt_bits(max_width), SCALAR_STEPS),
@@ -189,12 +188,11 @@ impl Logic for ScalarPipe {
         self.head_shift.next = self.queue.dout.val().get_bits::<8>(0);
 
         // F2: n S2 and S1^2. Then D = max(n S2 - S1^2, 0) -> isqrt pipe.
-        self.mul_n_s2.a.next = self.n.val();
-        self.mul_n_s2.b.next = self.sum_sq.val();
-        self.mul_s1_squared.a.next = self.sum.val();
-        self.mul_s1_squared.b.next = self.sum.val();
-        self.n_s2.d.next = self.mul_n_s2.p.val();
-        self.s1_squared.d.next = self.mul_s1_squared.p.val();
+        self.products.n.next = self.n.val();
+        self.products.s1.next = self.sum.val();
+        self.products.s2.next = self.sum_sq.val();
+        self.n_s2.d.next = self.products.n_s2.val();
+        self.s1_squared.d.next = self.products.s1_sq.val();
         self.spread_raw.next = self.n_s2.q.val() - self.s1_squared.q.val();
         self.spread.d.next = self.spread_raw.val();
         if self.spread_raw.val().get_bit(63) {
