@@ -51,9 +51,10 @@
 //! Sums: trees at t3, accumulation at t4, the row's sums enter the scalar pipeline at t5.
 //!
 //! Per lane: four products, 17x16 (`x^2` in A, `n x` in B), 34x27 (`t r`, softmax `e r`, as
-//! [`crate::arith::RecipProduct`]'s two DSP-sized products and a LUT term, added to the rounding offset at t4),
-//! 24x16 (`u gamma`), 40x17 (`acc m`): six DSP48E1; a 16-bit and a 32-bit parameter RAM; the exp
-//! table copy. The scalar step's `n S2` and `S1^2` take five ([`crate::arith::SpreadProducts`]).
+//! [`crate::arith::RecipProduct`]'s two DSP-sized products and a LUT term, added to the rounding
+//! offset at t4), 24x16 (`u gamma`), 40x17 (`acc m`): six DSP48E1; a 16-bit and a 32-bit
+//! parameter RAM; the exp table copy. The scalar step's `n S2` and `S1^2` take five DSP48E1
+//! ([`crate::arith::SpreadProducts`]).
 //! Widths are exact for `n <= 2^15`: `|n x - S1| < 2^31`, `r <= 2^25`,
 //! `|u| <= |n x - S1| 2^10 / sd + 1 < 2 sqrt(n) 2^10 + 1 < 2^19` (as `sum (n x_i - S1)^2 = n D`),
 //! `|acc| < 2^34 + 2^31`, `D < n^2 2^30`, `S1^2, n S2 < 2^60`.

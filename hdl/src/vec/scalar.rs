@@ -111,6 +111,8 @@ impl ScalarPipe {
     /// The pipeline for rows of up to `max_width` channels (the square root's width).
     pub fn new(max_width: usize) -> Self {
         assert!(isqrt_bits(max_width) + 2 <= DEN_BITS);
+        // `SpreadProducts` keeps `S1` to 31 bits and `S2` to 47: exact for int16 rows this wide.
+        assert!(max_width <= 1 << 15, "ScalarPipe: max_width {max_width} > 2^15");
         let isqrt_stages = IsqrtPipe::latency(isqrt_bits(max_width), SCALAR_STEPS);
         let div_stages = RecipPipe::latency(RECIP_BITS, SCALAR_STEPS);
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
