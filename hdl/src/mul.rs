@@ -116,7 +116,9 @@ pub fn adder_tree_verilog((a_bits, a_signed): (usize, bool), b_bits: usize, p_bi
 /// unsigned operand gains one zero bit, and the full product is `A' + B'` bits. Synthesis
 /// therefore sees a multiplier exactly as wide as the numerics (a 34 x 27 product maps to the
 /// DSP tiles of 34 x 27, not of the 64 x 64 that sign-extending both operands to the result
-/// width by hand would ask for), and `wreduce` may narrow it further.
+/// width by hand would ask for), and `wreduce` may narrow it further. Yosys still cuts both
+/// operands when either is too wide for a port (34 x 27: four DSP48E1); where that matters the
+/// partial products are written out (`crate::arith::RecipProduct`, `SpreadProducts`).
 pub fn product_verilog((a_bits, a_signed): (usize, bool), (b_bits, b_signed): (usize, bool), p_bits: usize) -> String {
     let operand = |name: &str, signed: bool| {
         if signed {
