@@ -104,8 +104,8 @@ impl RecipProduct {
         let t = sext(t, 34);
         let (t_lo, t_hi) = (t & 0x1_ffff, t >> 17);
         let (r_lo, r_hi) = ((r & 0xff_ffff) as i128, ((r >> 24) & 3) as i128);
-        let wrap = |v: i128| (v as u128 & mask(64)) as u64;
-        [wrap(t_lo * r_lo), wrap((t_hi * r_lo) << 17), wrap((t * r_hi) << 24)]
+        // `as u64` keeps the low 64 bits of the two's complement value.
+        [(t_lo * r_lo) as u64, ((t_hi * r_lo) << 17) as u64, ((t * r_hi) << 24) as u64]
     }
 }
 
@@ -170,8 +170,7 @@ impl SpreadProducts {
         let n = sext(n, 17);
         let s2 = (s2 & mask(47) as u64) as i128;
         let s1 = sext(s1, 31);
-        let wrap = |v: i128| (v as u128 & mask(64)) as u64;
-        (wrap(n * s2), wrap(s1 * s1))
+        ((n * s2) as u64, (s1 * s1) as u64)
     }
 }
 
