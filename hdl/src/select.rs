@@ -7,21 +7,23 @@
 //! # Operation
 //!
 //! A `start` pulse runs one op. Channel `c` of matrix row `t` at word `a`, stride `s`, is byte
-//! `c % R` of word `a + t s + c / R`; a row of `n` channels takes `w = ceil(n/R)` words and lane
-//! `l` handles the channels `c = l mod R`. Everything is a sequential state machine around `R`
-//! multiply-accumulate lanes ([`SelLane`]), **each with its own restoring divider** (one quotient
+//! `c % R` of word `a + t s + c / R`; a row of `n` channels takes `w = ceil(n/R)` words.
+//! Everything is a sequential state machine around `N` multiply-accumulate lanes ([`SelLane`];
+//! `N = AccelConfig::sel_lanes`, `R` unless the config folds the pass), which take a row's
+//! channels in groups of `N`: group `k` is slice `k mod F` (`F = R/N`) of word `k / F`, and lane
+//! `l` handles byte `(k mod F) N + l` of it ([`fold`]). **Each lane has its own restoring divider** (one quotient
 //! bit per cycle; all lanes divide by the same divisor at once) that computes
 //! `div_round(a, b) = floor((2a + b) / (2b))` exactly for signed `a`: the quotient of
 //! `N = 2a + b + 2^16 b` by `2b` is `q + 2^15`, in `0..2^16` because the result `q` is an int16
 //! (it is a weighted mean of int16 values, or a mean of int8 values), so 16 restoring steps give
 //! it; `q` is that minus `2^15` (the top bit flipped). A division takes [`DIV_LANE_CYCLES`]
-//! cycles (load, 16 steps) for the whole word group.
+//! cycles (load, 16 steps) for the whole group.
 //!
-//! * **COLMEAN** (`rows = L`, `n` int8 channels): per word group `k` of `R` channels: `L` reads
-//!   (port 0, `in_lo_bank`), `R` lanes accumulate `sum_t x[t][c]`; the dividers give
+//! * **COLMEAN** (`rows = L`, `n` int8 channels): per group `k` of `N` channels: `L` reads
+//!   (port 0, `in_lo_bank`), the lanes accumulate `sum_t x[t][c]`; the dividers give
 //!   `g[c] = div_round(sum, L)` in every lane at once (then live lanes add `g[c]` to the running
-//!   `sum_c g[c]`, one lane per cycle); then `L` writes broadcast the group's word to every output row (byte enables
-//!   `c < n`). A group is written only after all its rows were read, so the output may be the
+//!   `sum_c g[c]`, one lane per cycle); then `L` writes broadcast the group's slice to every
+//!   output row (byte enables: the slice's bytes with `c < n`). A group is written only after all its rows were read, so the output may be the
 //!   input (in place). Finally `m = div_round(sum_c g[c], n)` goes to byte `aux % R` of word
 //!   `par_addr + aux / R` of `par_bank`.
 //! * **SELECT** (`rows = L` live tokens, `n = E` int16 channels, `heads = h`, `prefix = P`):
@@ -31,10 +33,11 @@
 //!      `margin = sum (w_j p_j - 128 w_j)`; `keep = margin >= 0 || t < P`. The token RAM
 //!      ([`token_ram_depth`] entries) keeps `{keep, weight}` per token, `weight = score + 1` for a
 //!      dropped token and 0 for a kept one; the dropped weights are summed.
-//!   3. *Package* (only if a token is dropped): per word `k`, `L` reads of both byte planes
-//!      (port 0 `in_lo_bank`, port 1 `in_hi_bank`), `R` lanes accumulate `weight_t x[t][c]` (kept
-//!      tokens weigh 0), the dividers give `div_round(., sum weights)` in every lane, and the low and
-//!      the high plane word of row `L` are written (byte enables `c < n`).
+//!   3. *Package* (only if a token is dropped): per group `k`, `L` reads of both byte planes
+//!      (port 0 `in_lo_bank`, port 1 `in_hi_bank`), the lanes accumulate `weight_t x[t][c]` (kept
+//!      tokens weigh 0), the dividers give `div_round(., sum weights)` in every lane, and the
+//!      low and the high plane word of row `L` are written (byte enables: the slice's bytes with
+//!      `c < n`).
 //!   4. *Compaction*: a scan over `t = 0..L` (and `t = L`, the package row, when a token was
 //!      dropped) with the token RAM; a kept token whose position `pos` (kept tokens before it)
 //!      differs from `t` is copied word by word, both planes (one word read on both ports every
@@ -49,7 +52,7 @@
 //!
 //! # Structure
 //! One sub-block per step, each in its own file with its own test beside it: [`Decide`]
-//! (weights and keep decisions, step 2), [`ColumnPass`] (the word-group pass of COLMEAN and of
+//! (weights and keep decisions, step 2), [`ColumnPass`] (the channel-group pass of COLMEAN and of
 //! the package, step 3, with the [`LaneArray`] of [`SelLane`]s and their [`RoundDivider`]s), [`Compact`] (step 4)
 //! and [`Gather`] (steps 5-6), around the [`TokenRam`] (written by the decision, read by the
 //! later steps) and the [`PortMux`] (the scratchpad port registers, loaded from the running
@@ -89,6 +92,7 @@ mod column_pass;
 mod compact;
 mod decide;
 mod divider;
+mod fold;
 mod gather;
 mod group_means;
 mod head_weights;
@@ -102,6 +106,7 @@ pub use column_pass::ColumnPass;
 pub use compact::Compact;
 pub use decide::Decide;
 pub use divider::RoundDivider;
+pub use fold::{BitsAt, Replicate, SliceBytes, FOLD_SEL_BITS};
 pub use gather::Gather;
 pub use group_means::GroupMeans;
 pub use head_weights::HeadWeights;
@@ -232,6 +237,7 @@ pub struct SelectEngine<const W: usize, const BE: usize> {
     finishing: DFF<Bit>,
 
     words: Signal<Local, Bits<16>>,
+    groups: Signal<Local, Bits<16>>,
     valid_op: Signal<Local, Bit>,
     starting: Signal<Local, Bit>,
     go_compact: Signal<Local, Bit>,
@@ -240,14 +246,23 @@ pub struct SelectEngine<const W: usize, const BE: usize> {
     op_sel: Constant<Bits<4>>,
     c_rm1_16: Constant<Bits<16>>,
     c_lr16: Constant<Bits<16>>,
+    /// `N - 1` and `log2 N` of the column pass's `N` lanes.
+    c_nm1_16: Constant<Bits<16>>,
+    c_ln16: Constant<Bits<16>>,
     c_zero8: Constant<Bits<8>>,
     c_zero16: Constant<Bits<16>>,
 }
 
 impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
-    /// An engine for `cfg` (`R = cfg.array_rows` lanes, `W = 8R`).
+    /// An engine for `cfg` (`W = 8R` with `R = cfg.array_rows`; `cfg.sel_lanes()` column-pass
+    /// lanes).
     pub fn new(cfg: &spec::AccelConfig) -> Self {
         let rows = cfg.array_rows;
+        let lanes = cfg.sel_lanes();
+        assert!(
+            lanes.is_power_of_two() && rows.is_multiple_of(lanes) && rows / lanes <= 16,
+            "{lanes} lanes, R = {rows}"
+        );
         assert_eq!(W, 8 * rows, "one word holds R bytes");
         assert_eq!(BE, rows);
         assert!(rows.is_power_of_two() && (8..=64).contains(&rows), "R = {rows}");
@@ -301,7 +316,7 @@ impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
             live_we: Signal::default(),
             live_value: Signal::default(),
             decide: Decide::new(cfg.max_heads),
-            columns: ColumnPass::default(),
+            columns: ColumnPass::new(lanes),
             compact: Compact::default(),
             gather: Gather::default(),
             ports: PortMux::default(),
@@ -313,6 +328,7 @@ impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
             live_count: DFF::default(),
             finishing: DFF::default(),
             words: Signal::default(),
+            groups: Signal::default(),
             valid_op: Signal::default(),
             starting: Signal::default(),
             go_compact: Signal::default(),
@@ -320,6 +336,8 @@ impl<const W: usize, const BE: usize> SelectEngine<W, BE> {
             op_sel: Constant::new(OP_SELECT.into()),
             c_rm1_16: c16(rows as u64 - 1),
             c_lr16: c16(rows.trailing_zeros() as u64),
+            c_nm1_16: c16(lanes as u64 - 1),
+            c_ln16: c16(lanes.trailing_zeros() as u64),
             c_zero8: Constant::new(0u64.into()),
             c_zero16: c16(0),
         }
@@ -352,6 +370,7 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         Signal::<Out, Bits<BE>>::link(&mut self.wr_be, &mut self.ports.wr_be);
 
         self.words.next = (self.n.val() + self.c_rm1_16.val()) >> self.c_lr16.val();
+        self.groups.next = (self.n.val() + self.c_nm1_16.val()) >> self.c_ln16.val();
         self.valid_op.next = (self.rows.val() != self.c_zero16.val())
             && (self.n.val() != self.c_zero16.val())
             && ((self.op.val() == self.op_cm.val())
@@ -377,7 +396,7 @@ impl<const W: usize, const BE: usize> Logic for SelectEngine<W, BE> {
         self.columns.sel.next = self.sel_op.q.val();
         self.columns.rows.next = self.rows.val();
         self.columns.n.next = self.n.val();
-        self.columns.words.next = self.words.val();
+        self.columns.groups.next = self.groups.val();
         self.columns.in_addr.next = self.in_addr.val();
         self.columns.in_stride.next = self.in_stride.val();
         self.columns.out_addr.next = self.out_addr.val();

@@ -98,9 +98,20 @@ fn near_valid_config() -> impl Strategy<Value = AccelConfig> {
             Some(16),
             Some(32),
         ]),
+        prop::sample::select(vec![None, None, Some(0usize), Some(1), Some(2), Some(3), Some(4), Some(16), Some(32)]),
     )
         .prop_map(
-            |((rows, cols_shift), max_tokens, max_width, max_heads, banks, (bw, bw_d), (ff, ff_d), vector_lanes)| {
+            |(
+                (rows, cols_shift),
+                max_tokens,
+                max_width,
+                max_heads,
+                banks,
+                (bw, bw_d),
+                (ff, ff_d),
+                vector_lanes,
+                select_lanes,
+            )| {
                 AccelConfig {
                     array_rows: rows,
                     array_cols: (rows >> cols_shift).max(1),
@@ -113,6 +124,7 @@ fn near_valid_config() -> impl Strategy<Value = AccelConfig> {
                     clock_mhz: 300.0,
                     dsp_packing: true,
                     vector_lanes,
+                    select_lanes,
                 }
             },
         )
@@ -120,7 +132,8 @@ fn near_valid_config() -> impl Strategy<Value = AccelConfig> {
 
 /// The TOML text of a config (written by hand: the test does not trust a serializer).
 fn to_toml(c: &AccelConfig) -> String {
-    let lanes = c.vector_lanes.map(|l| format!("vector_lanes = {l}\n")).unwrap_or_default();
+    let lanes = c.vector_lanes.map(|l| format!("vector_lanes = {l}\n")).unwrap_or_default()
+        + &c.select_lanes.map(|l| format!("select_lanes = {l}\n")).unwrap_or_default();
     format!(
         "array_rows = {}\narray_cols = {}\nmax_tokens = {}\nmax_width = {}\nmax_heads = {}\nbanks = {}\n\
          bank_words = {}\nweight_fifo_words = {}\nclock_mhz = {:?}\n{lanes}",
@@ -178,6 +191,8 @@ fn expected_valid(c: &AccelConfig) -> bool {
         && c.vector_lanes.is_none_or(|l| {
             pow2(l) && (4..=c.array_rows).contains(&l) && c.bank_words * (c.array_rows / l) <= 1 << 20
         })
+        // The selector's column pass: a power of two of lanes, at most R, at most 16 slices a word.
+        && c.select_lanes.is_none_or(|l| pow2(l) && l <= c.array_rows && 16 * l >= c.array_rows)
 }
 
 /// Generate the whole design's Verilog for a valid config; it must succeed and name the top.
@@ -235,6 +250,7 @@ fn base() -> AccelConfig {
         clock_mhz: 300.0,
         dsp_packing: true,
         vector_lanes: None,
+        select_lanes: None,
     }
 }
 
@@ -259,6 +275,8 @@ fn every_bound_is_reachable_and_the_next_value_refused() {
         AccelConfig { vector_lanes: Some(4), ..b.clone() },
         AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, vector_lanes: Some(4), ..b.clone() },
         AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, vector_lanes: Some(32), ..b.clone() },
+        AccelConfig { select_lanes: Some(1), ..b.clone() },
+        AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, select_lanes: Some(4), ..b.clone() },
     ];
     for c in &at_limit {
         assert!(expected_valid(c), "{c:?}");
@@ -280,6 +298,8 @@ fn every_bound_is_reachable_and_the_next_value_refused() {
         AccelConfig { array_rows: 32, array_cols: 4, weight_fifo_words: 64, ..b.clone() },
         AccelConfig { vector_lanes: Some(2), ..b.clone() },
         AccelConfig { vector_lanes: Some(16), ..b.clone() },
+        AccelConfig { select_lanes: Some(16), ..b.clone() },
+        AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, select_lanes: Some(2), ..b.clone() },
     ];
     for c in &beyond {
         assert!(!expected_valid(c), "{c:?}");

@@ -38,6 +38,14 @@ pub struct AccelConfig {
     /// [`crate::timing::vector::vec_cycles`]). Results do not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector_lanes: Option<usize>,
+    /// Multiply-accumulate lanes (each with its divider) of the token selector's column pass
+    /// (COLMEAN and the SELECT package token), a power of two in `R / 16..=array_rows`; `None`
+    /// (the default) is one lane per array row. With fewer lanes the pass takes each word's
+    /// channels `lanes` at a time over `R / lanes` passes: its multipliers and dividers shrink by
+    /// that factor and the pass takes about that much longer (cycles in
+    /// [`crate::timing::select`]). Results do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_lanes: Option<usize>,
 }
 
 /// [`AccelConfig::dsp_packing`] when a config file does not say: on (Xilinx is the default target).
@@ -60,6 +68,7 @@ impl Default for AccelConfig {
             clock_mhz: 300.0,
             dsp_packing: true,
             vector_lanes: Some(8),
+            select_lanes: Some(4),
         }
     }
 }
@@ -128,6 +137,8 @@ pub mod limits {
     /// Fewest vector-unit lanes: the LayerNorm parameter load routes a beta word (4 bytes a
     /// channel) to a quarter of the lanes.
     pub const MIN_VECTOR_LANES: usize = 4;
+    /// Most passes of the selector's column pass over one word (`R / select_lanes`).
+    pub const MAX_SELECT_FOLD: usize = 16;
     /// Clock range accepted for latency projections, MHz (exclusive bounds).
     pub const CLOCK_MHZ_RANGE: (f64, f64) = (0.0, 2000.0);
 
@@ -235,6 +246,16 @@ impl AccelConfig {
                 )
             })?;
         }
+        if let Some(lanes) = self.select_lanes {
+            require_range(
+                "select_lanes",
+                lanes,
+                self.array_rows.div_ceil(MAX_SELECT_FOLD),
+                self.array_rows,
+                "a word's channels in at most 16 passes; at most one lane per array row",
+            )?;
+            require_pow2("select_lanes", lanes)?;
+        }
         let (lo, hi) = CLOCK_MHZ_RANGE;
         require(self.clock_mhz > lo && self.clock_mhz < hi, || {
             format!("clock_mhz = {} is outside the limit ({lo}, {hi}) MHz", self.clock_mhz)
@@ -280,6 +301,11 @@ impl AccelConfig {
         self.array_rows / self.vec_lanes()
     }
 
+    /// Lanes of the token selector's column pass ([`AccelConfig::select_lanes`], else `R`).
+    pub fn sel_lanes(&self) -> usize {
+        self.select_lanes.unwrap_or(self.array_rows)
+    }
+
     /// Bytes per scratchpad word, DMA beat and weight-FIFO entry: `R`.
     pub fn word_bytes(&self) -> usize {
         self.array_rows
@@ -310,6 +336,7 @@ impl AccelConfig {
             clock_mhz: 300.0,
             dsp_packing: false,
             vector_lanes: None,
+            select_lanes: None,
         }
     }
 
@@ -374,6 +401,8 @@ mod tests {
             AccelConfig { dsp_packing: false, ..c.clone() },
             AccelConfig { vector_lanes: None, ..c.clone() },
             AccelConfig { vector_lanes: Some(4), ..c.clone() },
+            AccelConfig { select_lanes: None, ..c.clone() },
+            AccelConfig { select_lanes: Some(8), ..c.clone() },
         ];
         for v in variants {
             assert_ne!(v.hash(), h, "{v:?}");
@@ -418,6 +447,7 @@ mod tests {
             clock_mhz: 250.0,
             dsp_packing: true,
             vector_lanes: None,
+            select_lanes: None,
         }
     }
 
@@ -451,11 +481,27 @@ mod tests {
             AccelConfig { vector_lanes: Some(4), ..b.clone() },
             AccelConfig { vector_lanes: Some(8), ..b.clone() },
             AccelConfig { vector_lanes: Some(4), bank_words: 1 << 19, ..b.clone() },
+            AccelConfig { select_lanes: Some(1), ..b.clone() },
+            AccelConfig { select_lanes: Some(8), ..b.clone() },
+            AccelConfig { array_rows: 64, array_cols: 16, weight_fifo_words: 128, select_lanes: Some(4), ..b.clone() },
         ];
         for c in ok {
             c.validate().unwrap_or_else(|e| panic!("{c:?}: {e}"));
         }
-        let bad: [(AccelConfig, &[&str]); 32] = [
+        let bad: [(AccelConfig, &[&str]); 36] = [
+            (AccelConfig { select_lanes: Some(16), ..b.clone() }, &["select_lanes = 16", "1..=8"]),
+            (AccelConfig { select_lanes: Some(0), ..b.clone() }, &["select_lanes = 0", "1..=8"]),
+            (AccelConfig { select_lanes: Some(3), ..b.clone() }, &["select_lanes = 3", "power of two"]),
+            (
+                AccelConfig {
+                    array_rows: 64,
+                    array_cols: 16,
+                    weight_fifo_words: 128,
+                    select_lanes: Some(2),
+                    ..b.clone()
+                },
+                &["select_lanes = 2", "4..=64"],
+            ),
             (AccelConfig { vector_lanes: Some(2), ..b.clone() }, &["vector_lanes = 2", "4..=8"]),
             (AccelConfig { vector_lanes: Some(16), ..b.clone() }, &["vector_lanes = 16", "4..=8"]),
             (AccelConfig { vector_lanes: Some(6), ..b.clone() }, &["vector_lanes = 6", "power of two"]),

@@ -283,10 +283,27 @@ fn check_colmean_edge_cases(backend: &Backend) {
     colmean_case(backend, &cfg, 7, 13, false, 17, 3);
 }
 
+/// Both ops on the default configuration, whose column pass has 4 lanes for 16-byte words
+/// (each word in four slices): channel counts within one slice, across slices and words.
+fn check_folded_column_pass(backend: &Backend) {
+    let cfg = AccelConfig::default();
+    assert!(cfg.sel_lanes() < cfg.array_rows, "the default folds the column pass");
+    select_case(backend, &cfg, 40, 50, 3, 1, 3, Pattern::Random, 11);
+    select_case(backend, &cfg, 20, 192, 3, 1, 2, Pattern::AllDropped, 12);
+    select_case(backend, &cfg, 9, 3, 2, 0, 1, Pattern::OneKept(4), 13);
+    colmean_case(backend, &cfg, 30, 13, true, 5, 14);
+    colmean_case(backend, &cfg, 64, 32, false, 17, 15);
+}
+
 on_every_backend!(BACKEND => {
     #[test]
     fn select_edge_cases() {
         check_select_edge_cases(BACKEND);
+    }
+
+    #[test]
+    fn folded_column_pass() {
+        check_folded_column_pass(BACKEND);
     }
 
     #[test]

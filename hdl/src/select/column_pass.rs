@@ -1,6 +1,8 @@
-//! The selector's column pass, shared by COLMEAN and the SELECT package token: per word group
-//! `k` of `R` channels, `L` row reads accumulate `sum_t weight_t x[t][c]` in the `R` lanes, the divider divides
-//! lane by lane (both in [`GroupMeans`]), and the group's results are written.
+//! The selector's column pass, shared by COLMEAN and the SELECT package token: per group of `N`
+//! channels (`N` lanes; with `N < R` a word's channels are `R / N` groups, its slices
+//! `super::fold`), `L` row reads accumulate `sum_t weight_t x[t][c]` in the lanes, the dividers
+//! divide every lane's sum at once (both in [`GroupMeans`]), and the group's results are
+//! written with the byte enables of its slice.
 //!
 //! * COLMEAN (`go_colmean`): weight 1, int8 values from `in_lo_bank`; `g[c] = div_round(sum, L)`
 //!   is broadcast to every output row (byte enables `c < n`; a group is written only after all
@@ -13,6 +15,7 @@
 //!
 //! `finish` is high in the cycle of the last write.
 
+use super::fold::FOLD_SEL_BITS;
 use super::group_means::GroupMeans;
 use super::ports::ReadRequest;
 use super::TOTAL_BITS;
@@ -30,7 +33,7 @@ const PACKAGE_HI: u64 = 5;
 const MEANS_OUT: u64 = 6;
 const MEAN_OUT: u64 = 7;
 
-/// The column pass of an `R = BE`-lane selector with `W = 8R`-bit words.
+/// The column pass of a selector with `W = 8R`-bit words (`R = BE`) and `N` lanes.
 #[derive(LogicBlock)]
 pub struct ColumnPass<const W: usize, const BE: usize> {
     /// Clock.
@@ -49,8 +52,8 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
     pub rows: Signal<In, Bits<16>>,
     /// Channels `n`.
     pub n: Signal<In, Bits<16>>,
-    /// Words per row, `ceil(n/R)`.
-    pub words: Signal<In, Bits<16>>,
+    /// Channel groups per row, `ceil(n/N)`.
+    pub groups: Signal<In, Bits<16>>,
     /// Word of input row 0.
     pub in_addr: Signal<In, Bits<SP_ADDR_BITS>>,
     /// Words between input rows.
@@ -92,6 +95,8 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
 
     means: GroupMeans<W, BE>,
     phase: DFF<Bits<4>>,
+    /// The slice of the word the group is.
+    slice: DFF<Bits<FOLD_SEL_BITS>>,
     row_addr: DFF<Bits<SP_ADDR_BITS>>,
     group_addr: DFF<Bits<SP_ADDR_BITS>>,
     out_group_addr: DFF<Bits<SP_ADDR_BITS>>,
@@ -114,16 +119,20 @@ pub struct ColumnPass<const W: usize, const BE: usize> {
     p_package_hi: Constant<Bits<4>>,
     p_means_out: Constant<Bits<4>>,
     p_mean_out: Constant<Bits<4>>,
-    c_r16: Constant<Bits<16>>,
+    c_n16: Constant<Bits<16>>,
     c_lr16: Constant<Bits<16>>,
+    /// The last slice of a word, `R / N - 1`.
+    c_last_slice: Constant<Bits<FOLD_SEL_BITS>>,
+    c_zero_slice: Constant<Bits<FOLD_SEL_BITS>>,
     c_zero16: Constant<Bits<16>>,
     c_one16: Constant<Bits<16>>,
     c_zero2: Constant<Bits<2>>,
     c_one2: Constant<Bits<2>>,
 }
 
-impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
-    fn default() -> Self {
+impl<const W: usize, const BE: usize> ColumnPass<W, BE> {
+    /// A pass with `lanes` lanes (a power of two dividing `R = BE` at most 16 times).
+    pub fn new(lanes: usize) -> Self {
         let rows = BE;
         let c16 = |v: u64| Constant::new(Bits::<16>::from(v));
         let c4 = |v: u64| Constant::new(Bits::<4>::from(v));
@@ -136,7 +145,7 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             sel: Signal::default(),
             rows: Signal::default(),
             n: Signal::default(),
-            words: Signal::default(),
+            groups: Signal::default(),
             in_addr: Signal::default(),
             in_stride: Signal::default(),
             out_addr: Signal::default(),
@@ -156,8 +165,9 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             tok_addr: Signal::default(),
             wr: SpWriteClient::default(),
             finish: Signal::default(),
-            means: GroupMeans::default(),
+            means: GroupMeans::new(lanes),
             phase: DFF::default(),
+            slice: DFF::default(),
             row_addr: DFF::default(),
             group_addr: DFF::default(),
             out_group_addr: DFF::default(),
@@ -178,8 +188,10 @@ impl<const W: usize, const BE: usize> Default for ColumnPass<W, BE> {
             p_package_hi: c4(PACKAGE_HI),
             p_means_out: c4(MEANS_OUT),
             p_mean_out: c4(MEAN_OUT),
-            c_r16: c16(rows as u64),
+            c_n16: c16(lanes as u64),
             c_lr16: c16(rows.trailing_zeros() as u64),
+            c_last_slice: Constant::new(((rows / lanes) as u64 - 1).into()),
+            c_zero_slice: Constant::new(0u64.into()),
             c_zero16: c16(0),
             c_one16: c16(1),
             c_zero2: Constant::new(0u64.into()),
@@ -195,6 +207,7 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             self,
             clock,
             phase,
+            slice,
             row_addr,
             group_addr,
             out_group_addr,
@@ -209,7 +222,7 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
         // A word group ends with its high package word or with its means' last output row.
         self.group_end.next = (self.phase.q.val() == self.p_package_hi.val())
             || ((self.phase.q.val() == self.p_means_out.val()) && (self.rows_left.q.val() == self.c_one16.val()));
-        self.last_group.next = (self.group.q.val() + 1) == self.words.val();
+        self.last_group.next = (self.group.q.val() + 1) == self.groups.val();
 
         // The group's arithmetic: rows in (one per ISSUE cycle), then the division of every
         // lane (after the last row's wait), and for COLMEAN the mean of the means (after the
@@ -227,6 +240,7 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
         self.tok_set.next = self.means.tok_set.val();
         self.tok_addr.next = self.means.tok_addr.val();
         self.means.channels_left.next = self.channels_left.q.val();
+        self.means.slice.next = self.slice.q.val();
         self.means.rows.next = self.rows.val();
         self.means.aux.next = self.aux.val();
         self.means.n.next = self.n.val();
@@ -239,7 +253,7 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
         // `means.lanes_done` reads those too (one Verilator ordering group, a false loop).
         self.means.start_mean.next = (self.phase.q.val() == self.p_means_out.val())
             && (self.rows_left.q.val() == self.c_one16.val())
-            && ((self.group.q.val() + 1) == self.words.val());
+            && ((self.group.q.val() + 1) == self.groups.val());
 
         // Write words: the lanes' results (low/high byte), byte enables for channels < n.
         self.rd.en.next = self.phase.q.val() == self.p_issue.val();
@@ -309,17 +323,24 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             self.phase.d.next = self.p_idle.val();
         }
 
-        // The next word group (COLMEAN's output addresses advance in a package pass too, unused).
+        // The next group: the word's next slice, or the next word's first (COLMEAN's output
+        // addresses advance in a package pass too, unused).
         if self.group_end.val() {
             self.group.d.next = self.group.q.val() + 1;
-            self.channels_left.d.next = self.channels_left.q.val() - self.c_r16.val();
+            self.channels_left.d.next = self.channels_left.q.val() - self.c_n16.val();
             if !self.last_group.val() {
                 self.phase.d.next = self.p_issue.val();
-                self.group_addr.d.next = self.group_addr.q.val() + 1;
-                self.out_group_addr.d.next = self.out_group_addr.q.val() + 1;
-                self.row_addr.d.next = self.group_addr.q.val() + 1;
                 self.token.d.next = self.c_zero16.val();
                 self.rows_left.d.next = self.rows.val();
+                if self.slice.q.val() == self.c_last_slice.val() {
+                    self.slice.d.next = self.c_zero_slice.val();
+                    self.group_addr.d.next = self.group_addr.q.val() + 1;
+                    self.out_group_addr.d.next = self.out_group_addr.q.val() + 1;
+                    self.row_addr.d.next = self.group_addr.q.val() + 1;
+                } else {
+                    self.slice.d.next = self.slice.q.val() + 1;
+                    self.row_addr.d.next = self.group_addr.q.val();
+                }
             }
         }
         if self.go_colmean.val() || self.go_package.val() {
@@ -329,6 +350,7 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
             self.rows_left.d.next = self.rows.val();
             self.token.d.next = self.c_zero16.val();
             self.group.d.next = self.c_zero16.val();
+            self.slice.d.next = self.c_zero_slice.val();
             self.channels_left.d.next = self.n.val();
         }
         if self.go_colmean.val() {
@@ -344,13 +366,18 @@ impl<const W: usize, const BE: usize> Logic for ColumnPass<W, BE> {
 mod tests {
     use super::*;
 
-    /// The block alone (R = 8 and R = 64) generates Verilog that `verilator -Wall` accepts;
-    /// its behaviour is checked through the whole engine (`select/tests.rs`).
+    /// The block alone (R = 8 and R = 64, one lane per byte and folded) generates Verilog that
+    /// `verilator -Wall` accepts; its behaviour is checked through the whole engine
+    /// (`select/tests.rs`).
     #[test]
     fn column_pass_verilog_is_lint_clean() {
-        let v = crate::verilog::generate(&mut ColumnPass::<64, 8>::default(), "column_pass");
-        crate::verilog::lint(&v, "column_pass").unwrap();
-        let v = crate::verilog::generate(&mut ColumnPass::<512, 64>::default(), "column_pass");
-        crate::verilog::lint(&v, "column_pass").unwrap();
+        for lanes in [8, 1] {
+            let v = crate::verilog::generate(&mut ColumnPass::<64, 8>::new(lanes), "column_pass");
+            crate::verilog::lint(&v, "column_pass").unwrap();
+        }
+        for lanes in [64, 4] {
+            let v = crate::verilog::generate(&mut ColumnPass::<512, 64>::new(lanes), "column_pass");
+            crate::verilog::lint(&v, "column_pass").unwrap();
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! Every output is assigned once per evaluation: `store`, `lanes_done` and `mean_done` are one
 //! expression each of registers and the divider's `last`.
 
+use super::fold::{BitsAt, FOLD_SEL_BITS};
 use super::lane::LaneArray;
 use super::{DIV_BITS, TOTAL_BITS};
 use crate::widen::{Extend, Pack, PackBits};
@@ -42,6 +43,8 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     pub tok_addr: Signal<Out, Bits<16>>,
     /// Channels of this group and the later ones (lane `l` is live when `l < channels_left`).
     pub channels_left: Signal<In, Bits<16>>,
+    /// The slice of the words this group is (lane `l` takes byte `slice N + l`).
+    pub slice: Signal<In, Bits<FOLD_SEL_BITS>>,
     /// Rows `L` (COLMEAN's divisor).
     pub rows: Signal<In, Bits<16>>,
     /// Channels `n` (the divisor of the mean of the means).
@@ -64,11 +67,11 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     pub mean_done: Signal<Out, Bit>,
     /// The mean of the means (its low byte) in every byte.
     pub mean_word: Signal<Out, Bits<W>>,
-    /// Byte enables of the live lanes (`l < channels_left`).
+    /// Byte enables of the live lanes (`l < channels_left`) at the group's slice.
     pub live_be: Signal<Out, Bits<BE>>,
     /// Byte enable of the mean of the means (`l == aux mod R`).
     pub mean_be: Signal<Out, Bits<BE>>,
-    /// The lanes' results' low bytes, lane `l` in byte `l`.
+    /// The lanes' results' low bytes, lane `l` in byte `l` of every slice.
     pub lo_results: Signal<Out, Bits<W>>,
     /// Their high bytes.
     pub hi_results: Signal<Out, Bits<W>>,
@@ -92,7 +95,7 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     ext_n_d: Extend<DIV_BITS, 16>,
     ext_total_d: Extend<DIV_BITS, TOTAL_BITS>,
     mean_pack: Pack<W>,
-    live_pack: PackBits<BE>,
+    live_pack: BitsAt<BE>,
     mean_be_pack: PackBits<BE>,
     aux_lane: Signal<Local, Bits<16>>,
     c_rm1_16: Constant<Bits<16>>,
@@ -105,10 +108,12 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     c_zero_d: Constant<Bits<DIV_BITS>>,
     c_one22: Constant<Bits<22>>,
     _r: usize,
+    _n: usize,
 }
 
-impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
-    fn default() -> Self {
+impl<const W: usize, const BE: usize> GroupMeans<W, BE> {
+    /// The arithmetic of a column pass with `lanes` lanes on `R = BE`-byte words.
+    pub fn new(lanes: usize) -> Self {
         let rows = BE;
         GroupMeans {
             clock: Signal::default(),
@@ -124,6 +129,7 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             tok_set: Signal::default(),
             tok_addr: Signal::default(),
             channels_left: Signal::default(),
+            slice: Signal::default(),
             rows: Signal::default(),
             n: Signal::default(),
             aux: Signal::default(),
@@ -139,7 +145,7 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             mean_be: Signal::default(),
             lo_results: Signal::default(),
             hi_results: Signal::default(),
-            lanes: LaneArray::default(),
+            lanes: LaneArray::new(lanes),
             p1_valid: DFF::default(),
             p1_first: DFF::default(),
             p1_token: DFF::default(),
@@ -157,7 +163,7 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             ext_n_d: Extend::new(false),
             ext_total_d: Extend::new(false),
             mean_pack: Pack::default(),
-            live_pack: PackBits::default(),
+            live_pack: BitsAt::new(lanes),
             mean_be_pack: PackBits::default(),
             aux_lane: Signal::default(),
             c_rm1_16: Constant::new((rows as u64 - 1).into()),
@@ -165,11 +171,12 @@ impl<const W: usize, const BE: usize> Default for GroupMeans<W, BE> {
             lane_live: Signal::default(),
             quotient_ready: Signal::default(),
             byte_col: (0..rows).map(|l| Constant::new(Bits::<16>::from(l as u64))).collect(),
-            c_rm1_8: Constant::new((rows as u64 - 1).into()),
+            c_rm1_8: Constant::new((lanes as u64 - 1).into()),
             c_zero8: Constant::new(0u64.into()),
             c_zero_d: Constant::new(0u64.into()),
             c_one22: Constant::new(1u64.into()),
             _r: rows,
+            _n: lanes,
         }
     }
 }
@@ -185,9 +192,13 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         self.aux_lane.next = self.aux.val() & self.c_rm1_16.val();
         for l in 0..self._r {
             self.mean_pack.lanes[l].next = self.mean_r.q.val();
-            self.live_pack.lanes[l].next = self.channels_left.val() > self.byte_col[l].val();
             self.mean_be_pack.lanes[l].next = self.aux_lane.val() == self.byte_col[l].val();
         }
+        for l in 0..self._n {
+            self.live_pack.bits[l].next = self.channels_left.val() > self.byte_col[l].val();
+        }
+        self.live_pack.sel.next = self.slice.val();
+        self.lanes.slice.next = self.slice.val();
         Signal::<Out, Bits<W>>::link(&mut self.mean_word, &mut self.mean_pack.dout);
         Signal::<Out, Bits<BE>>::link(&mut self.live_be, &mut self.live_pack.dout);
         Signal::<Out, Bits<BE>>::link(&mut self.mean_be, &mut self.mean_be_pack.dout);
@@ -218,7 +229,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         // means alone in lane 0. COLMEAN then adds the live lanes' quotients to the sum of
         // means, one lane per cycle.
         self.lane_live.next = false;
-        for l in 0..self._r {
+        for l in 0..self._n {
             if self.div_lane.q.val().index() == l {
                 self.lane_live.next = self.channels_left.val() > self.byte_col[l].val();
             }
@@ -285,13 +296,17 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
 mod tests {
     use super::*;
 
-    /// The block alone (R = 8 and R = 64) generates Verilog that `verilator -Wall` accepts;
+    /// The block alone (R = 8 and R = 64, one lane per byte and folded) generates Verilog that `verilator -Wall` accepts;
     /// its behaviour is checked through the whole engine (`select/tests.rs`).
     #[test]
     fn group_means_verilog_is_lint_clean() {
-        let v = crate::verilog::generate(&mut GroupMeans::<64, 8>::default(), "group_means");
-        crate::verilog::lint(&v, "group_means").unwrap();
-        let v = crate::verilog::generate(&mut GroupMeans::<512, 64>::default(), "group_means");
-        crate::verilog::lint(&v, "group_means").unwrap();
+        for lanes in [8, 2] {
+            let v = crate::verilog::generate(&mut GroupMeans::<64, 8>::new(lanes), "group_means");
+            crate::verilog::lint(&v, "group_means").unwrap();
+        }
+        for lanes in [64, 4] {
+            let v = crate::verilog::generate(&mut GroupMeans::<512, 64>::new(lanes), "group_means");
+            crate::verilog::lint(&v, "group_means").unwrap();
+        }
     }
 }

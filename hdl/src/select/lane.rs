@@ -2,9 +2,10 @@
 //! SELECT package sums weighted int16 values.
 
 use super::divider::RoundDivider;
+use super::fold::{Replicate, SliceBytes, FOLD_SEL_BITS};
 use super::{ACC_BITS, DIV_BITS};
 use crate::arith::MulS;
-use crate::widen::{Concat, Extend, Pack};
+use crate::widen::{Concat, Extend};
 use rust_hdl::prelude::*;
 
 /// One lane: `acc = (clr ? 0 : acc) + w * x` when `en`, with `x` the int16 `{hi, lo}` (`wide`)
@@ -85,11 +86,12 @@ impl Logic for SelLane {
     }
 }
 
-/// The `R` lanes of the column pass, each with its own [`RoundDivider`] (all dividing by one
-/// divisor at once), and their results: lane `l` takes byte `l` of the read words; `store` keeps
-/// every lane's quotient as its result; the results leave as a low-byte and a high-byte word,
-/// and lane `pick`'s result alone on `picked`. Lane 0's divider also divides the sum of means
-/// (`div_mean`).
+/// The `N` lanes of the column pass (`N` divides `R`), each with its own [`RoundDivider`] (all
+/// dividing by one divisor at once), and their results: lane `l` takes byte `l` of slice `slice`
+/// of the read words (byte `slice N + l`; [`super::fold`]); `store` keeps every lane's quotient
+/// as its result; the results leave as a low-byte and a high-byte word (lane `l` in byte `l` of
+/// every slice), and lane `pick`'s result alone on `picked`. Lane 0's divider also divides the
+/// sum of means (`div_mean`).
 #[derive(LogicBlock)]
 pub struct LaneArray<const W: usize, const BE: usize> {
     /// Clock.
@@ -98,6 +100,8 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     pub lo_word: Signal<In, Bits<W>>,
     /// High byte plane word.
     pub hi_word: Signal<In, Bits<W>>,
+    /// The slice of the words the lanes take.
+    pub slice: Signal<In, Bits<FOLD_SEL_BITS>>,
     /// int16 values `{hi, lo}` instead of int8.
     pub wide: Signal<In, Bit>,
     /// Weight of this row (every lane).
@@ -126,7 +130,7 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     pub pick: Signal<In, Bits<8>>,
     /// Lane `pick`'s result (int16).
     pub picked: Signal<Out, Bits<16>>,
-    /// The results' low bytes, lane `l` in byte `l`.
+    /// The results' low bytes, lane `l` in byte `l` of every slice.
     pub lo_results: Signal<Out, Bits<W>>,
     /// The results' high bytes.
     pub hi_results: Signal<Out, Bits<W>>,
@@ -137,17 +141,22 @@ pub struct LaneArray<const W: usize, const BE: usize> {
     picked_result: Signal<Local, Bits<16>>,
     all_last: Signal<Local, Bit>,
     results: Vec<DFF<Bits<16>>>,
-    lo_pack: Pack<W>,
-    hi_pack: Pack<W>,
+    lo_in: SliceBytes<W>,
+    hi_in: SliceBytes<W>,
+    lo_pack: Replicate<W>,
+    hi_pack: Replicate<W>,
     _r: usize,
 }
 
-impl<const W: usize, const BE: usize> Default for LaneArray<W, BE> {
-    fn default() -> Self {
+impl<const W: usize, const BE: usize> LaneArray<W, BE> {
+    /// `lanes` lanes (a power of two dividing `R = BE` at most 16 times).
+    pub fn new(lanes: usize) -> Self {
+        assert!(lanes.is_power_of_two() && BE.is_multiple_of(lanes), "{lanes} lanes for {BE}-byte words");
         LaneArray {
             clock: Signal::default(),
             lo_word: Signal::default(),
             hi_word: Signal::default(),
+            slice: Signal::default(),
             wide: Signal::default(),
             weight: Signal::default(),
             en: Signal::default(),
@@ -164,15 +173,17 @@ impl<const W: usize, const BE: usize> Default for LaneArray<W, BE> {
             picked: Signal::default(),
             lo_results: Signal::default(),
             hi_results: Signal::default(),
-            lane: (0..BE).map(|_| SelLane::default()).collect(),
-            dividers: (0..BE).map(|_| RoundDivider::default()).collect(),
-            ext_acc: (0..BE).map(|_| Extend::new(true)).collect(),
+            lane: (0..lanes).map(|_| SelLane::default()).collect(),
+            dividers: (0..lanes).map(|_| RoundDivider::default()).collect(),
+            ext_acc: (0..lanes).map(|_| Extend::new(true)).collect(),
             picked_result: Signal::default(),
             all_last: Signal::default(),
-            results: (0..BE).map(|_| DFF::default()).collect(),
-            lo_pack: Pack::default(),
-            hi_pack: Pack::default(),
-            _r: BE,
+            results: (0..lanes).map(|_| DFF::default()).collect(),
+            lo_in: SliceBytes::new(lanes),
+            hi_in: SliceBytes::new(lanes),
+            lo_pack: Replicate::new(lanes),
+            hi_pack: Replicate::new(lanes),
+            _r: lanes,
         }
     }
 }
@@ -186,10 +197,14 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
         // Every divider steps in lock step: their `last` agree.
         self.all_last.next = true;
         self.picked_result.next = self.results[0].q.val();
+        self.lo_in.din.next = self.lo_word.val();
+        self.lo_in.sel.next = self.slice.val();
+        self.hi_in.din.next = self.hi_word.val();
+        self.hi_in.sel.next = self.slice.val();
         for l in 0..self._r {
             self.lane[l].clock.next = self.clock.val();
-            self.lane[l].lo.next = self.lo_word.val().get_bits::<8>(8 * l);
-            self.lane[l].hi.next = self.hi_word.val().get_bits::<8>(8 * l);
+            self.lane[l].lo.next = self.lo_in.bytes[l].val();
+            self.lane[l].hi.next = self.hi_in.bytes[l].val();
             self.lane[l].wide.next = self.wide.val();
             self.lane[l].w.next = self.weight.val();
             self.lane[l].en.next = self.en.val();
@@ -209,8 +224,8 @@ impl<const W: usize, const BE: usize> Logic for LaneArray<W, BE> {
             if self.pick.val().index() == l {
                 self.picked_result.next = self.results[l].q.val();
             }
-            self.lo_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(0);
-            self.hi_pack.lanes[l].next = self.results[l].q.val().get_bits::<8>(8);
+            self.lo_pack.bytes[l].next = self.results[l].q.val().get_bits::<8>(0);
+            self.hi_pack.bytes[l].next = self.results[l].q.val().get_bits::<8>(8);
         }
         if self.div_mean.val() {
             self.dividers[0].dividend.next = self.mean_dividend.val();

@@ -135,8 +135,32 @@ struct Case {
     init: Vec<Vec<u8>>,
     expect: Vec<Vec<u8>>,
     live: Option<u16>,
+    /// SELECT: the reference's keep decision per token (empty for COLMEAN).
+    keep: Vec<bool>,
     cycles: u64,
     what: String,
+}
+
+impl Case {
+    /// The formulas' cycles of the case on an engine for `r`-byte words with `lanes` column-pass
+    /// lanes (1 for an invalid op).
+    fn cycles_on(&self, r: usize, lanes: usize) -> u64 {
+        match self.op {
+            OP_COLMEAN => colmean_cycles(self.rows, self.n, lanes),
+            OP_SELECT if self.rows > 0 && self.heads > 0 => {
+                select_cycles(&self.keep, self.heads, self.n, r, lanes, self.g_rows)
+            }
+            _ => 1,
+        }
+    }
+}
+
+/// `cases` with their cycles on the engine `cfg` builds.
+fn timed(cfg: &AccelConfig, mut cases: Vec<Case>) -> Vec<Case> {
+    for c in &mut cases {
+        c.cycles = c.cycles_on(cfg.array_rows, cfg.sel_lanes());
+    }
+    cases
 }
 
 // ---------------- the reference: the one ISA executor (`golden::exec`) ----------------
@@ -248,6 +272,7 @@ fn colmean_case(rng: &mut Rng, r: usize, rows: usize, n: usize, kind: u64, what:
         init: mem.clone(),
         expect: vec![],
         live: None,
+        keep: vec![],
         cycles: colmean_cycles(rows, n, r),
         what,
     };
@@ -373,6 +398,7 @@ fn select_case(
         init: mem.clone(),
         expect: vec![],
         live: None,
+        keep: vec![],
         cycles: 0,
         what,
     };
@@ -383,7 +409,8 @@ fn select_case(
         Keep::One => assert_eq!(kv.iter().filter(|&&k| k).count(), 1),
         _ => {}
     }
-    c.cycles = select_cycles(&kv, heads, n, r, g_rows);
+    c.cycles = select_cycles(&kv, heads, n, r, r, g_rows);
+    c.keep = kv;
     c.live = Some(count);
     c.expect = mem;
     c
@@ -482,7 +509,7 @@ impl<const W: usize, const BE: usize> EngineBench for Tb<W, BE> {
 /// ports never address one bank during a SELECT, and that the cycle count equals the case's
 /// (the formula's) count.
 fn run_cases<const W: usize, const BE: usize>(cfg: &AccelConfig, cases: Vec<Case>) {
-    run_ops(Tb::<W, BE>::new(cfg), cases, BE);
+    run_ops(Tb::<W, BE>::new(cfg), timed(cfg, cases), BE);
 }
 
 /// The R = 8 test configuration: 32 tokens, 16 heads (two head-weight words).
@@ -576,11 +603,23 @@ fn select_corner_cases() {
     run_cases::<64, 8>(&cfg, cases);
 }
 
-/// R = 16 (128-bit words): COLMEAN and SELECT cases, with a token count that is not a power
-/// of two and an odd head count.
+/// R = 8 with two column-pass lanes (each word in four slices): COLMEAN and SELECT cases,
+/// every channel count from one slice to several words.
+#[test]
+fn select_folded_lanes_match_spec() {
+    let cfg = AccelConfig { select_lanes: Some(2), ..cfg8() };
+    let mut rng = Rng::new(0x5e1e_c707_0000_0007);
+    let mut cases = colmean_cases(&mut rng, 8, 24);
+    cases.extend((0..24).map(|k| random_select(&mut rng, 8, &cfg, 40, k)));
+    run_cases::<64, 8>(&cfg, cases);
+}
+
+/// R = 16 (128-bit words, four column-pass lanes as in the default configuration): COLMEAN
+/// and SELECT cases, with a token count that is not a power of two and an odd head count.
 #[test]
 fn select_sixteen_lanes_match_spec() {
     let cfg = cfg16();
+    assert_eq!(cfg.sel_lanes(), 4);
     let mut rng = Rng::new(0x5e1e_c704_0000_0004);
     let mut cases = colmean_cases(&mut rng, 16, 10);
     cases.extend((0..24).map(|k| random_select(&mut rng, 16, &cfg, 72, k)));
@@ -595,6 +634,7 @@ fn select_reset_mid_op_recovers() {
     let mut rng = Rng::new(0x5e1e_c705_0000_0005);
     let first = select_case(&mut rng, 8, 20, 4, 24, 1, 2, Keep::None, Some(0), "aborted".into());
     let second = select_case(&mut rng, 8, 12, 3, 17, 1, 2, Keep::None, Some(0), "after reset".into());
+    let [first, second]: [Case; 2] = timed(&cfg, vec![first, second]).try_into().unwrap();
     assert_eq!(second.live, Some(2), "the second op has a package token");
     simulate(Tb::<64, 8>::new(&cfg), move |mut ep: Sim<Tb<64, 8>>| {
         let mut x = ep.init()?;
@@ -701,14 +741,21 @@ fn run_verilog(cfg: &AccelConfig, cases: &[Case]) -> Vec<(Vec<Vec<u8>>, u64, Opt
 }
 
 /// The generated Verilog (not only rust-hdl's model of it) computes both ops bit-exactly and
-/// in exactly the formulas' cycles.
+/// in exactly the formulas' cycles, with one column-pass lane per byte and with two.
 #[test]
 fn select_generated_verilog_matches_spec() {
-    let cfg = cfg8();
-    let mut rng = Rng::new(0x5e1e_c706_0000_0006);
-    let mut cases = colmean_cases(&mut rng, 8, 6);
-    cases.extend((0..10).map(|k| random_select(&mut rng, 8, &cfg, 40, k)));
-    let results = run_verilog(&cfg, &cases);
+    for (lanes, seed) in [(None, 0x5e1e_c706_0000_0006), (Some(2), 0x5e1e_c706_0000_0016)] {
+        let cfg = AccelConfig { select_lanes: lanes, ..cfg8() };
+        let mut rng = Rng::new(seed);
+        let mut cases = colmean_cases(&mut rng, 8, 6);
+        cases.extend((0..10).map(|k| random_select(&mut rng, 8, &cfg, 40, k)));
+        verilog_matches(&cfg, &timed(&cfg, cases));
+    }
+}
+
+/// Runs `cases` with [`run_verilog`] and checks the memory, `live_value` and cycles of each.
+fn verilog_matches(cfg: &AccelConfig, cases: &[Case]) {
+    let results = run_verilog(cfg, cases);
     for (c, (mem, cycles, live)) in cases.iter().zip(results) {
         assert_eq!(cycles, c.cycles, "{}: cycles", c.what);
         assert_eq!(live, c.live, "{}: live_value", c.what);
@@ -737,10 +784,10 @@ fn select_cycles_at_deit_tiny_size() {
         (keep(|t| t != 1), 10469),
     ];
     for (k, want) in &cases {
-        assert_eq!(select_cycles(k, 3, 192, 16, 11), *want);
+        assert_eq!(select_cycles(k, 3, 192, 16, 16, 11), *want);
         assert!(*want < 12_000);
     }
-    assert_eq!(select_cycles(&keep(|_| true), 3, 192, 16, 11), 1 + 594 + 3 + 199 + 11 * (1 + 26 + 198) + 1 + 3);
+    assert_eq!(select_cycles(&keep(|_| true), 3, 192, 16, 16, 11), 1 + 594 + 3 + 199 + 11 * (1 + 26 + 198) + 1 + 3);
 }
 
 #[test]

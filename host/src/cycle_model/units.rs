@@ -34,6 +34,8 @@ pub struct CycleModel {
     pub max_width: usize,
     /// Physical lanes of the vector unit (`AccelConfig::vec_lanes`).
     pub vec_lanes: usize,
+    /// Lanes of the selector's column pass (`AccelConfig::sel_lanes`).
+    pub sel_lanes: usize,
     /// Cycles from a read address handshake to its first data beat.
     pub read_latency: u64,
     /// Cycles from the last write beat to the write response.
@@ -92,6 +94,7 @@ impl CycleModel {
             fifo_words: cfg.weight_fifo_words,
             max_width: cfg.max_width,
             vec_lanes: cfg.vec_lanes(),
+            sel_lanes: cfg.sel_lanes(),
             read_latency: dram::READ_LATENCY,
             write_latency: dram::WRITE_LATENCY,
         }
@@ -138,7 +141,7 @@ impl CycleModel {
                 (c + VEC_OVERHEAD, 0)
             }
             Op::ColMean(v) => {
-                (select_timing::colmean_cycles(v.rows as usize, v.n as usize, self.rows) + VEC_OVERHEAD, 0)
+                (select_timing::colmean_cycles(v.rows as usize, v.n as usize, self.sel_lanes) + VEC_OVERHEAD, 0)
             }
             // Data dependent: without the decisions, the cost when every token is kept.
             Op::Select(v) => (self.select_cycles(v, &vec![true; v.rows as usize]), 0),
@@ -147,8 +150,8 @@ impl CycleModel {
 
     /// Unit cycles of a SELECT whose tokens are kept as `keep` says.
     pub fn select_cycles(&self, v: &isa::Select, keep: &[bool]) -> u64 {
-        select_timing::select_cycles(keep, v.heads as usize, v.n as usize, self.rows, v.gather_rows as usize)
-            + VEC_OVERHEAD
+        let (n, gather) = (v.n as usize, v.gather_rows as usize);
+        select_timing::select_cycles(keep, v.heads as usize, n, self.rows, self.sel_lanes, gather) + VEC_OVERHEAD
     }
 
     /// Cycles of a LOAD: one read command per row, accepted at most every [`READ_ISSUE`] cycles

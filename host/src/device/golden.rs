@@ -266,6 +266,7 @@ mod tests {
             clock_mhz: 100.0,
             dsp_packing: true,
             vector_lanes: None,
+            select_lanes: None,
         };
         c.validate().unwrap();
         c

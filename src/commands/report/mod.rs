@@ -222,6 +222,7 @@ fn project(cfg: &spec::AccelConfig) -> Result<(u64, u64)> {
             array_cols: cfg.array_cols,
             dsp_packing: cfg.dsp_packing,
             vector_lanes: cfg.vector_lanes,
+            select_lanes: cfg.select_lanes,
             clock_mhz: cfg.clock_mhz,
             bank_words: d.bank_words.max((tokens * width.div_ceil(rows)).next_power_of_two()),
             weight_fifo_words: d.weight_fifo_words.max((2 * rows).next_power_of_two()),
