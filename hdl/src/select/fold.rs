@@ -10,19 +10,11 @@
 //! * [`BitsAt`]: `N` lane bits placed at slice `sel` of a `BE`-bit byte-enable vector, zero
 //!   elsewhere.
 
+use crate::vector_unit::slice;
 use rust_hdl::prelude::*;
 
-/// Bits of a slice index (`F <= spec::limits::MAX_SELECT_FOLD = 16`).
-pub const FOLD_SEL_BITS: usize = 4;
-
-/// The slice an index selects: itself below `f`, else slice 0 (the Verilog's `default`).
-fn slice(sel: Bits<FOLD_SEL_BITS>, f: usize) -> usize {
-    if sel.index() < f {
-        sel.index()
-    } else {
-        0
-    }
-}
+/// Bits of a slice index (`F <= spec::limits::MAX_SELECT_FOLD = 16`), as the vector unit's.
+pub const FOLD_SEL_BITS: usize = crate::vector_unit::SLICE_BITS;
 
 /// `bytes[l] = din` byte `sel N + l` for `l < N`: slice `sel` of a `W`-bit word, lane by lane.
 #[derive(LogicBlock)]

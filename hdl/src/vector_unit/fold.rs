@@ -14,7 +14,7 @@ use rust_hdl::prelude::*;
 pub const SLICE_BITS: usize = 4;
 
 /// The slice an index selects: itself below `f`, else slice 0 (the Verilog's `default`).
-fn slice(sel: Bits<SLICE_BITS>, f: usize) -> usize {
+pub(crate) fn slice(sel: Bits<SLICE_BITS>, f: usize) -> usize {
     if sel.index() < f {
         sel.index()
     } else {
