@@ -1,4 +1,4 @@
-//! The arithmetic of the column pass for one word group: the rows read enter the [`LaneArray`]
+//! The arithmetic of the column pass for one channel group: the rows read enter the [`LaneArray`]
 //! two cycles after their read (the token RAM's weight is read in between), then every lane's
 //! divider divides its sum at once (by `rows` for COLMEAN, by `total` for the package), and the
 //! quotients are kept as the lanes' results. COLMEAN then adds the quotients of live lanes
@@ -103,7 +103,8 @@ pub struct GroupMeans<const W: usize, const BE: usize> {
     lane_live: Signal<Local, Bit>,
     quotient_ready: Signal<Local, Bit>,
     byte_col: Vec<Constant<Bits<16>>>,
-    c_rm1_8: Constant<Bits<8>>,
+    /// The last lane, `N - 1`.
+    c_last_lane: Constant<Bits<8>>,
     c_zero8: Constant<Bits<8>>,
     c_zero_d: Constant<Bits<DIV_BITS>>,
     c_one22: Constant<Bits<22>>,
@@ -171,7 +172,7 @@ impl<const W: usize, const BE: usize> GroupMeans<W, BE> {
             lane_live: Signal::default(),
             quotient_ready: Signal::default(),
             byte_col: (0..rows).map(|l| Constant::new(Bits::<16>::from(l as u64))).collect(),
-            c_rm1_8: Constant::new((lanes as u64 - 1).into()),
+            c_last_lane: Constant::new((lanes as u64 - 1).into()),
             c_zero8: Constant::new(0u64.into()),
             c_zero_d: Constant::new(0u64.into()),
             c_one22: Constant::new(1u64.into()),
@@ -244,7 +245,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
         self.lanes.pick.next = self.div_lane.q.val();
         self.ext_q_d.din.next = self.lanes.picked.val();
         self.lanes_done.next = (self.quotient_ready.val() && !self.div_mean.q.val() && self.sel.val())
-            || (self.summing.q.val() && (self.div_lane.q.val() == self.c_rm1_8.val()));
+            || (self.summing.q.val() && (self.div_lane.q.val() == self.c_last_lane.val()));
         self.mean_done.next = self.quotient_ready.val() && self.div_mean.q.val();
         self.loading.d.next = false;
         if self.quotient_ready.val() {
@@ -261,7 +262,7 @@ impl<const W: usize, const BE: usize> Logic for GroupMeans<W, BE> {
                 self.mean_sum.d.next = self.mean_sum.q.val() + self.ext_q_d.dout.val();
             }
             self.div_lane.d.next = self.div_lane.q.val() + 1;
-            if self.div_lane.q.val() == self.c_rm1_8.val() {
+            if self.div_lane.q.val() == self.c_last_lane.val() {
                 self.summing.d.next = false;
             }
         }
