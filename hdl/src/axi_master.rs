@@ -9,14 +9,16 @@
 //! `m_axi_wvalid = data_valid` while a write burst is open.
 
 use crate::bus::{AxiReadMaster, AxiWriteMaster, ReadServer, WriteServer};
-use crate::widen::Concat;
+use crate::widen::{Concat, Extend};
 use rust_hdl::prelude::*;
 
 /// Bursts a master keeps in flight (address issued, last beat / response not yet seen).
 pub const MAX_OUTSTANDING: u64 = spec::timing::read::OUTSTANDING as u64;
 
 /// The next burst of a command: `len = min(remaining, 256, beats to the next 4 KiB boundary)`.
-/// Purely combinational.
+/// Purely combinational. Both candidates other than `remaining` are at most 4096 / 8 = 512, so
+/// after `remaining` is capped at 256 the choice and the burst's byte count are 16 bits wide: a
+/// short compare on the path from the command's beat count to the next address.
 #[derive(LogicBlock)]
 pub struct BurstSplit {
     /// Byte address of the burst's first beat (aligned to the beat size).
@@ -29,14 +31,17 @@ pub struct BurstSplit {
     pub next_addr: Signal<Out, Bits<40>>,
     /// The burst finishes the command.
     pub last: Signal<Out, Bit>,
-    to_4k: Signal<Local, Bits<32>>,
-    capped: Signal<Local, Bits<32>>,
-    bytes: Concat<8, 32, 40>,
-    page: Constant<Bits<32>>,
-    page_mask: Constant<Bits<32>>,
+    to_4k: Signal<Local, Bits<16>>,
+    capped: Signal<Local, Bits<16>>,
+    len16: Signal<Local, Bits<16>>,
+    len_ext: Extend<32, 16>,
+    bytes: Concat<24, 16, 40>,
+    page: Constant<Bits<16>>,
+    page_mask: Constant<Bits<16>>,
     max_beats: Constant<Bits<32>>,
-    beat_shift: Constant<Bits<32>>,
-    zero8: Constant<Bits<8>>,
+    max_beats16: Constant<Bits<16>>,
+    beat_shift: Constant<Bits<16>>,
+    zero24: Constant<Bits<24>>,
 }
 
 impl BurstSplit {
@@ -51,12 +56,15 @@ impl BurstSplit {
             last: Signal::default(),
             to_4k: Signal::default(),
             capped: Signal::default(),
+            len16: Signal::default(),
+            len_ext: Extend::new(false),
             bytes: Concat::default(),
             page: Constant::new(bits(4096)),
             page_mask: Constant::new(bits(0xfff)),
             max_beats: Constant::new(bits(256)),
+            max_beats16: Constant::new(bits(256)),
             beat_shift: Constant::new(bits(beat_bytes.trailing_zeros() as u64)),
-            zero8: Constant::new(bits(0)),
+            zero24: Constant::new(bits(0)),
         }
     }
 }
@@ -65,18 +73,20 @@ impl Logic for BurstSplit {
     #[hdl_gen]
     fn update(&mut self) {
         self.to_4k.next =
-            (self.page.val() - (self.addr.val().get_bits::<32>(0) & self.page_mask.val())) >> self.beat_shift.val();
-        self.capped.next = self.remaining.val();
+            (self.page.val() - (self.addr.val().get_bits::<16>(0) & self.page_mask.val())) >> self.beat_shift.val();
+        self.capped.next = self.remaining.val().get_bits::<16>(0);
         if self.remaining.val() > self.max_beats.val() {
-            self.capped.next = self.max_beats.val();
+            self.capped.next = self.max_beats16.val();
         }
-        self.len.next = self.capped.val();
+        self.len16.next = self.capped.val();
         if self.capped.val() > self.to_4k.val() {
-            self.len.next = self.to_4k.val();
+            self.len16.next = self.to_4k.val();
         }
-        self.last.next = self.len.val() == self.remaining.val();
-        self.bytes.hi.next = self.zero8.val();
-        self.bytes.lo.next = self.len.val() << self.beat_shift.val();
+        self.len_ext.din.next = self.len16.val();
+        self.len.next = self.len_ext.dout.val();
+        self.last.next = self.len_ext.dout.val() == self.remaining.val();
+        self.bytes.hi.next = self.zero24.val();
+        self.bytes.lo.next = self.len16.val() << self.beat_shift.val();
         self.next_addr.next = self.addr.val() + self.bytes.dout.val();
     }
 }
@@ -548,6 +558,36 @@ mod tests {
     use super::*;
     use std::collections::{HashMap, VecDeque};
     use std::sync::{Arc, Mutex};
+
+    /// The generated Verilog in Icarus: every beat-aligned address of a 4 KiB page (in a high
+    /// page too) with beat counts around the 256 cap and the page's end, for every beat size.
+    /// The burst is `min(remaining, 256, beats to the boundary)`, the next address follows it,
+    /// `last` says whether it ends the command.
+    #[test]
+    fn burst_split_takes_the_shortest_limit() {
+        for beat in [8u64, 16, 32, 64, 128] {
+            let v = crate::verilog::generate(&mut BurstSplit::new(beat as usize), "split");
+            let page_beats = 4096 / beat;
+            let mut vectors = vec![];
+            for base in [0u64, 0xff_ffff_f000] {
+                for k in 0..page_beats {
+                    let to_page = page_beats - k;
+                    let mut counts = vec![1u64, 2, 255, 256, 257, 511, 512, 513, 1 << 20, u32::MAX as u64];
+                    counts.extend([to_page - 1, to_page, to_page + 1].into_iter().filter(|&c| c >= 1));
+                    vectors.extend(counts.into_iter().map(|c| vec![base + k * beat, c]));
+                }
+            }
+            let outs = [("len", 32), ("next_addr", 40), ("last", 1)];
+            let got =
+                crate::testkit::icarus_combinational(&v, "split", &[("addr", 40), ("remaining", 32)], &outs, &vectors);
+            for (vec, got) in vectors.iter().zip(got) {
+                let (addr, remaining) = (vec[0], vec[1]);
+                let len = remaining.min(256).min(page_beats - (addr % 4096) / beat);
+                let want = vec![len, (addr + len * beat) & ((1 << 40) - 1), (len == remaining) as u64];
+                assert_eq!(got, want, "beat {beat} addr {addr:#x} remaining {remaining}");
+            }
+        }
+    }
 
     type Res = std::result::Result<(), SimError>;
 

@@ -40,9 +40,9 @@ pub struct AccelConfig {
     pub vector_lanes: Option<usize>,
     /// Multiply-accumulate lanes (each with its divider) of the token selector's column pass
     /// (COLMEAN and the SELECT package token), a power of two in `R / 16..=array_rows`; `None`
-    /// (the default) is one lane per array row. With fewer lanes the pass takes each word's
-    /// channels `lanes` at a time over `R / lanes` passes: its multipliers and dividers shrink by
-    /// that factor and the pass takes about that much longer (cycles in
+    /// (a config file without the field) is one lane per array row. With fewer lanes the pass
+    /// takes each word's channels `lanes` at a time over `R / lanes` passes: its multipliers and
+    /// dividers shrink by that factor and the pass takes about that much longer (cycles in
     /// [`crate::timing::select`]). Results do not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select_lanes: Option<usize>,
