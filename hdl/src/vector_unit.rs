@@ -15,7 +15,7 @@ use crate::select::{SelectEngine, OP_COLMEAN, OP_SELECT};
 use crate::storage::SP_ADDR_BITS;
 use crate::vec::{VecUnit, OP_LAYERNORM, OP_SOFTMAX};
 pub use decode::VecDecode;
-pub(crate) use fold::slice;
+pub(crate) use fold::{placed_at, slice};
 pub use fold::{SliceRead, SliceWrite, SLICE_BITS};
 use rust_hdl::prelude::*;
 use spec::regmap::error_code;

@@ -10,7 +10,7 @@
 //! * [`BitsAt`]: `N` lane bits placed at slice `sel` of a `BE`-bit byte-enable vector, zero
 //!   elsewhere.
 
-use crate::vector_unit::slice;
+use crate::vector_unit::{placed_at, slice};
 use rust_hdl::prelude::*;
 
 /// Bits of a slice index (`F <= spec::limits::MAX_SELECT_FOLD = 16`), as the vector unit's.
@@ -152,17 +152,7 @@ impl<const BE: usize> Logic for BitsAt<BE> {
         let n = self.bits.len();
         let f = BE / n;
         let lanes: Vec<String> = (0..n).rev().map(|i| format!("bits${i}")).collect();
-        let at = |k: usize| {
-            let mut parts = Vec::new();
-            if BE > n * (k + 1) {
-                parts.push(format!("{}'d0", BE - n * (k + 1)));
-            }
-            parts.extend(lanes.iter().cloned());
-            if k > 0 {
-                parts.push(format!("{}'d0", n * k));
-            }
-            format!("{{{}}}", parts.join(", "))
-        };
+        let at = |k: usize| placed_at(BE, n, k, &lanes.join(", "));
         if f == 1 {
             return Verilog::Custom(format!("wire _unused_sel = ^sel;\nalways @(*) dout = {};", at(0)));
         }

@@ -22,6 +22,20 @@ pub(crate) fn slice(sel: Bits<SLICE_BITS>, f: usize) -> usize {
     }
 }
 
+/// The Verilog concatenation of `B` bits holding `parts` (`n` bits, listed high to low) at
+/// slice `k` (bits `k n..`) and zeros elsewhere.
+pub(crate) fn placed_at(b: usize, n: usize, k: usize, parts: &str) -> String {
+    let mut all = Vec::new();
+    if b > n * (k + 1) {
+        all.push(format!("{}'d0", b - n * (k + 1)));
+    }
+    all.push(parts.to_string());
+    if k > 0 {
+        all.push(format!("{}'d0", n * k));
+    }
+    format!("{{{}}}", all.join(", "))
+}
+
 /// `dout = din[sel V +: V]`: slice `sel` of a `W`-bit word (`sel < W / V`).
 #[derive(LogicBlock)]
 pub struct SliceRead<const W: usize, const V: usize> {
@@ -100,17 +114,7 @@ impl<const W: usize, const B: usize, const V: usize, const VB: usize> Logic for 
     }
     fn hdl(&self) -> Verilog {
         let f = W / V;
-        let be_at = |k: usize| {
-            let mut parts = Vec::new();
-            if B > VB * (k + 1) {
-                parts.push(format!("{}'d0", B - VB * (k + 1)));
-            }
-            parts.push("be".to_string());
-            if k > 0 {
-                parts.push(format!("{}'d0", VB * k));
-            }
-            format!("{{{}}}", parts.join(", "))
-        };
+        let be_at = |k: usize| placed_at(B, VB, k, "be");
         let cases: String = (0..f).map(|k| format!("  {SLICE_BITS}'d{k}: be_out = {};\n", be_at(k))).collect();
         Verilog::Custom(format!(
             "always @(*) dout = {{{f}{{din}}}};\nalways @(*) case (sel)\n{cases}  default: be_out = {};\nendcase",
